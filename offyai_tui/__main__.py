@@ -1,0 +1,72 @@
+"""Command line: ``offyai`` opens the TUI; subcommands work headless.
+
+Every failure a user can cause (engine down, unknown model, bad config, bad
+workspace name) ends as one line on stderr and exit code 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from offyai_tui import __version__
+
+COMMANDS = ("ask", "models", "pull", "rm", "index", "doctor", "locate", "setup")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="offyai", description="Private AI in the terminal: local models, nothing leaves."
+    )
+    parser.add_argument("--version", action="version", version=f"offyai {__version__}")
+    parser.add_argument("-w", "--workspace", default="default", help="workspace name")
+    parser.add_argument("--engine", help="ollama, openai[:NAME] or llamacpp (default: detect)")
+    parser.add_argument("--model", help="model name (default: the engine's default)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ask = sub.add_parser("ask", help="answer a prompt on stdout (stdin is appended when piped)")
+    ask.add_argument("prompt", nargs="*", help="the prompt")
+    ask.add_argument("--mode", help="system-prompt mode: default, coder, teacher, creative, …")
+    ask.add_argument("--system", help="a system prompt (overrides --mode)")
+    ask.add_argument("--docs", action="store_true", help="answer from the workspace documents")
+    ask.add_argument("--max-tokens", type=int, dest="max_tokens", help="limit the answer length")
+    ask.add_argument("--temperature", type=float)
+    ask.add_argument("--seed", type=int)
+    ask.add_argument("--stats", action="store_true", help="print token statistics to stderr")
+
+    sub.add_parser("models", help="list models of every reachable engine")
+    pull = sub.add_parser("pull", help="download a model through Ollama")
+    pull.add_argument("name")
+    rm = sub.add_parser("rm", help="delete a model")
+    rm.add_argument("name")
+    index = sub.add_parser("index", help="add files or folders to the workspace documents")
+    index.add_argument("paths", nargs="+")
+    sub.add_parser("doctor", help="show the chosen engine and why, hardware and paths")
+    sub.add_parser("locate", help="print where config, data and cache live")
+    sub.add_parser("setup", help="prepare the bundled models (run once by make)")
+
+    for command in ("ask", "models", "pull", "rm", "index", "doctor"):
+        # Global options are also accepted after the subcommand.
+        p = sub.choices[command]
+        p.add_argument("-w", "--workspace", default=argparse.SUPPRESS)
+        p.add_argument("--engine", default=argparse.SUPPRESS)
+        p.add_argument("--model", default=argparse.SUPPRESS)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from offyai_tui import cli
+
+    try:
+        return cli.dispatch(args)
+    except KeyboardInterrupt:
+        print("\nstopped", file=sys.stderr)
+        return 130
+    except cli.UserError as exc:
+        print(f"offyai: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

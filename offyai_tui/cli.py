@@ -1,0 +1,283 @@
+"""Implementations of the headless subcommands (``offyai ask`` and friends)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from offyai_tui import locations
+from offyai_tui.config import ConfigError, Settings, load_settings
+from offyai_tui.engines.base import ChatOptions, Done, Engine, ErrorEvent, Message, TextDelta
+from offyai_tui.engines.errors import EngineError
+from offyai_tui.engines.registry import EngineRegistry
+from offyai_tui.textsafe import strip_controls
+from offyai_tui.workspace import Workspace, WorkspaceError
+
+
+class UserError(Exception):
+    """A failure to report as one line on stderr with exit code 1."""
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        raise UserError(str(exc)) from None
+    for warning in settings.warnings:
+        print(f"offyai: {warning}", file=sys.stderr)
+    if getattr(args, "engine", None):
+        settings.engine.default = args.engine.split(":", 1)[0]
+    if getattr(args, "model", None):
+        settings.chat.model = args.model
+    try:
+        workspace = Workspace.open(args.workspace)
+    except WorkspaceError as exc:
+        raise UserError(str(exc)) from None
+    command = args.command
+    if command is None:
+        return run_tui(settings, workspace)
+    if command == "locate":
+        return locate()
+    if command == "setup":
+        return setup()
+    handler = HANDLERS[command]
+    return _run(handler(args, settings, workspace))
+
+
+def _run(coro: Awaitable[int]) -> int:
+    try:
+        return asyncio.run(coro)  # type: ignore[arg-type]
+    except EngineError as exc:
+        raise UserError(str(exc)) from None
+    except (WorkspaceError, OSError) as exc:
+        raise UserError(str(exc)) from None
+
+
+def run_tui(settings: Settings, workspace: Workspace) -> int:
+    from offyai_tui.app import make_app
+
+    registry = EngineRegistry(settings)
+    app = make_app(settings=settings, workspace=workspace, registry=registry)
+    app.run()
+    return int(app.return_code or 0)
+
+
+def locate() -> int:
+    width = max(len(name) for name in locations.all_locations())
+    for name, path in locations.all_locations().items():
+        print(f"{name:<{width}}  {path}")
+    return 0
+
+
+def setup() -> int:
+    from offyai_tui import bundled
+
+    try:
+        models = bundled.prepare_all(report=lambda line: print(line, flush=True))
+    except EngineError as exc:
+        raise UserError(str(exc)) from None
+    for model in models:
+        print(f"ready  {model.name:<24} {model.kind:<9} {model.path}")
+    return 0
+
+
+async def _engine(registry: EngineRegistry, args: argparse.Namespace) -> Engine:
+    if getattr(args, "engine", None):
+        return registry.engine(args.engine)
+    return (await registry.detect()).engine
+
+
+def _prompt_text(args: argparse.Namespace) -> str:
+    prompt = " ".join(args.prompt).strip()
+    if not sys.stdin.isatty():
+        piped = sys.stdin.read()
+        if piped.strip():
+            prompt = f"{prompt}\n\n{piped}" if prompt else piped
+    if not prompt.strip():
+        raise UserError('nothing to ask: give a prompt, e.g. offyai ask "Write a haiku"')
+    return prompt
+
+
+def _system_prompt(args: argparse.Namespace, settings: Settings) -> str:
+    if args.system:
+        return str(args.system)
+    from offyai_tui.chat import modes
+
+    name = args.mode or settings.chat.mode
+    found = modes.find_mode(name)
+    if found is None:
+        known = ", ".join(m.name.lower() for m in modes.load_modes().modes)
+        raise UserError(f"unknown mode {name!r}; available: {known}")
+    return found.system_prompt
+
+
+async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    prompt = _prompt_text(args)
+    system = _system_prompt(args, settings)
+    registry = EngineRegistry(settings)
+    try:
+        engine = await _engine(registry, args)
+        model = settings.chat.model or await engine.default_model()
+        messages = [Message("system", system)] if system else []
+        if args.docs:
+            from offyai_tui.rag.ask import augment_for_cli
+
+            prompt = await augment_for_cli(workspace, settings, registry, prompt)
+        messages.append(Message("user", prompt))
+        options = ChatOptions(
+            model=model,
+            num_predict=args.max_tokens,
+            temperature=args.temperature,
+            seed=args.seed,
+        )
+        clean = strip_controls if sys.stdout.isatty() else (lambda text: text)
+        async for event in engine.stream_chat(messages, options):
+            if isinstance(event, TextDelta):
+                sys.stdout.write(clean(event.text))
+                sys.stdout.flush()
+            elif isinstance(event, ErrorEvent):
+                sys.stdout.write("\n")
+                raise UserError(str(event.error))
+            elif isinstance(event, Done):
+                sys.stdout.write("\n")
+                sys.stdout.flush()
+                if args.stats:
+                    s = event.stats
+                    print(
+                        f"{s.model} · {s.completion_tokens} tokens · {s.tokens_per_s:.1f} tok/s"
+                        f" · first token {s.ttft_s * 1000:.0f} ms · {s.done_reason}",
+                        file=sys.stderr,
+                    )
+        return 0
+    finally:
+        await registry.aclose()
+
+
+def _size(num: int) -> str:
+    value = float(num)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{num} B"  # pragma: no cover
+
+
+async def models(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    registry = EngineRegistry(settings)
+    try:
+        engines = registry.configured()
+        if getattr(args, "engine", None):
+            engines = [registry.engine(args.engine)]
+        results = await asyncio.gather(*(e.list_models() for e in engines), return_exceptions=True)
+    finally:
+        await registry.aclose()
+    table = Table("name", "engine", "size", "family", "quantization", "context", "capabilities")
+    notes = []
+    for engine, result in zip(engines, results):
+        if isinstance(result, BaseException):
+            notes.append(f"{engine.label} at {engine.endpoint}: {result}")
+            continue
+        for m in result:
+            table.add_row(
+                m.name,
+                engine.label,
+                _size(m.size_bytes) if m.size_bytes else "",
+                m.family,
+                m.quantization,
+                str(m.context_length or ""),
+                ", ".join(m.capabilities),
+            )
+    console = Console()
+    console.print(table)
+    for note in notes:
+        console.print(f"[dim]not reachable: {note}[/dim]", highlight=False, markup=True)
+    return 0
+
+
+async def pull(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    registry = EngineRegistry(settings)
+    try:
+        engine = registry.engine(getattr(args, "engine", None) or "ollama")
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+        ) as progress:
+            tasks: dict[str, Any] = {}
+            async for step in engine.pull(args.name):
+                key = step.digest or step.status
+                if step.total:
+                    if key not in tasks:
+                        label = step.digest[7:19] if step.digest else step.status
+                        tasks[key] = progress.add_task(label, total=step.total)
+                    progress.update(tasks[key], completed=step.completed)
+                else:
+                    progress.console.print(step.status)
+        return 0
+    finally:
+        await registry.aclose()
+
+
+async def rm(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    registry = EngineRegistry(settings)
+    try:
+        engine = await _engine(registry, args)
+        await engine.delete(args.name)
+        print(f"deleted {args.name} from {engine.label}")
+        return 0
+    finally:
+        await registry.aclose()
+
+
+async def index(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    from offyai_tui.rag.ask import index_for_cli
+
+    registry = EngineRegistry(settings)
+    try:
+        return await index_for_cli(workspace, settings, registry, args.paths)
+    finally:
+        await registry.aclose()
+
+
+async def doctor(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    registry = EngineRegistry(settings)
+    try:
+        selection = await registry.detect()
+        print(f"engine     {selection.engine.label} ({selection.engine.endpoint})")
+        print(f"why        {selection.reason}")
+        for probe in selection.probes:
+            state = "ok" if probe.ok else "no"
+            print(f"probe      {probe.engine:<10} {probe.endpoint:<32} {state:<3} {probe.detail}")
+        try:
+            model = settings.chat.model or await selection.engine.default_model()
+            print(f"model      {model}")
+        except EngineError as exc:
+            print(f"model      none ({exc})")
+    finally:
+        await registry.aclose()
+    from offyai_tui import hardware
+
+    for line in hardware.describe(hardware.detect()):
+        print(f"hardware   {line}")
+    print(f"workspace  {workspace.name} ({workspace.root})")
+    locate()
+    return 0
+
+
+HANDLERS: dict[str, Callable[..., Awaitable[int]]] = {
+    "ask": ask,
+    "models": models,
+    "pull": pull,
+    "rm": rm,
+    "index": index,
+    "doctor": doctor,
+}

@@ -1,0 +1,209 @@
+"""The engine interface and the events it yields.
+
+An engine is an async object with a few required methods (``health``,
+``list_models``, ``stream_chat``) and optional ones whose defaults are safe
+(``Unsupported`` or an empty answer). Capability flags let the UI hide actions
+an engine cannot perform instead of failing when the user tries them.
+
+``stream_chat`` never raises for problems that happen during generation: it
+yields an :class:`ErrorEvent` carrying the text produced so far, so callers
+have a single place to reconcile a failed answer.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from offyai_tui.engines.errors import EngineError, ModelNotFound, Unsupported
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass
+class ChatOptions:
+    """Generation parameters; ``None`` means the engine's default."""
+
+    model: str = ""
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+    num_predict: int | None = None
+    """Maximum tokens to generate."""
+    num_ctx: int | None = None
+    stop: list[str] = field(default_factory=list)
+    keep_alive: str | None = None
+
+    def sampling(self) -> dict[str, Any]:
+        """The set sampling parameters, by Ollama's names."""
+        names = ("temperature", "top_p", "top_k", "seed", "num_predict", "num_ctx")
+        out: dict[str, Any] = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        if self.stop:
+            out["stop"] = list(self.stop)
+        return out
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ChatStats:
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    ttft_s: float = 0.0
+    """Seconds from request to first token."""
+    total_s: float = 0.0
+    tokens_per_s: float = 0.0
+    """Decode speed: completion tokens / generation time after the first token."""
+    done_reason: str = "stop"
+    """``stop`` (natural end), ``length`` (hit num_predict), ``cancelled``."""
+
+
+@dataclass(frozen=True)
+class Done:
+    stats: ChatStats
+
+
+@dataclass(frozen=True)
+class ErrorEvent:
+    error: EngineError
+    partial_text: str = ""
+
+
+ChatEvent = TextDelta | ThinkingDelta | Done | ErrorEvent
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    engine: str
+    size_bytes: int = 0
+    family: str = ""
+    parameter_size: str = ""
+    quantization: str = ""
+    context_length: int = 0
+    capabilities: tuple[str, ...] = ("chat",)
+    path: str = ""
+    details: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    size_bytes: int = 0
+    vram_bytes: int = 0
+    expires_at: str = ""
+
+
+@dataclass(frozen=True)
+class PullProgress:
+    status: str
+    digest: str = ""
+    total: int = 0
+    completed: int = 0
+
+
+@dataclass(frozen=True)
+class Health:
+    ok: bool
+    engine: str
+    endpoint: str = ""
+    version: str = ""
+    detail: str = ""
+
+
+class Engine(ABC):
+    """Base class of every engine.
+
+    Subclasses set ``kind`` and the ``IMPLEMENTS_*`` flags they support.
+    """
+
+    kind: str = "engine"
+    IMPLEMENTS_PULL = False
+    IMPLEMENTS_DELETE = False
+    IMPLEMENTS_EMBED = False
+    IMPLEMENTS_UNLOAD = False
+    IMPLEMENTS_COUNT_TOKENS = False
+
+    @property
+    def endpoint(self) -> str:
+        """Where the engine runs (a URL, or ``local`` for in-process engines)."""
+        return "local"
+
+    @property
+    def is_remote(self) -> bool:
+        """True when requests leave this machine (the UI marks it)."""
+        return False
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+    @abstractmethod
+    async def health(self) -> Health:
+        """Cheap liveness probe; must not raise for an unreachable engine."""
+
+    @abstractmethod
+    async def list_models(self) -> list[ModelInfo]:
+        """Installed models. Raises :class:`EngineUnavailable` if unreachable."""
+
+    @abstractmethod
+    def stream_chat(
+        self, messages: Sequence[Message], options: ChatOptions
+    ) -> AsyncIterator[ChatEvent]:
+        """Yield text deltas, then exactly one ``Done`` or ``ErrorEvent``."""
+
+    async def default_model(self) -> str:
+        """The model used when options name none."""
+        models = [m for m in await self.list_models() if "chat" in m.capabilities]
+        if not models:
+            raise ModelNotFound("(default)", [], self.kind)
+        return models[0].name
+
+    async def model_info(self, name: str) -> ModelInfo:
+        for model in await self.list_models():
+            if model.name == name:
+                return model
+        raise ModelNotFound(name, [m.name for m in await self.list_models()], self.kind)
+
+    async def embed(self, texts: Sequence[str], model: str = "") -> list[list[float]]:
+        raise Unsupported(f"{self.kind} cannot compute embeddings")
+
+    async def count_tokens(self, text: str, model: str = "") -> int | None:
+        """Exact token count with the model's tokenizer, or ``None`` if unknown."""
+        return None
+
+    async def loaded(self) -> list[LoadedModel]:
+        return []
+
+    async def unload(self, name: str) -> None:
+        raise Unsupported(f"{self.kind} cannot unload models")
+
+    def pull(self, name: str) -> AsyncIterator[PullProgress]:
+        raise Unsupported(f"{self.kind} cannot download models")
+
+    async def delete(self, name: str) -> None:
+        raise Unsupported(f"{self.kind} cannot delete models")
+
+    async def aclose(self) -> None:
+        """Release connections and processes."""

@@ -1,0 +1,178 @@
+"""Engine registry: builds the configured engines and picks one at startup.
+
+Detection probes Ollama, then the OpenAI-compatible endpoints in config order,
+concurrently and within one total budget (300 ms by default): the first in that
+order that answers wins. If none does, the embedded llama.cpp engine with the
+bundled model is used, so a first run works with no network and no server.
+The choice and the reason are recorded for ``offyai doctor`` and the status bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+
+from offyai_tui.config import OpenAIEndpoint, Settings
+from offyai_tui.engines.base import Engine, Health, ModelInfo
+from offyai_tui.engines.errors import EngineError
+
+KINDS = ("ollama", "openai", "llamacpp")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Outcome of probing one engine at startup."""
+
+    engine: str
+    endpoint: str
+    ok: bool
+    detail: str
+    elapsed_ms: float
+
+
+@dataclass
+class Selection:
+    """The engine chosen at startup, and why."""
+
+    engine: Engine
+    reason: str
+    probes: list[Probe] = field(default_factory=list)
+
+
+class EngineRegistry:
+    """Owns engine instances for one app or CLI run."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engines: dict[str, Engine] = {}
+        self.selection: Selection | None = None
+
+    # -- construction -------------------------------------------------------
+
+    def _endpoints(self) -> list[OpenAIEndpoint]:
+        return self.settings.openai or [OpenAIEndpoint()]
+
+    def ollama(self) -> Engine:
+        if "ollama" not in self._engines:
+            from offyai_tui.engines.ollama import OllamaEngine
+
+            self._engines["ollama"] = OllamaEngine(self.settings)
+        return self._engines["ollama"]
+
+    def openai(self, name: str | None = None) -> Engine:
+        endpoints = self._endpoints()
+        endpoint = next((e for e in endpoints if e.name == name), None) if name else endpoints[0]
+        if endpoint is None:
+            names = ", ".join(e.name for e in endpoints)
+            raise EngineError(f"no OpenAI-compatible endpoint named {name!r}; configured: {names}")
+        key = f"openai:{endpoint.name}"
+        if key not in self._engines:
+            from offyai_tui.engines.openai_compat import OpenAICompatEngine
+
+            self._engines[key] = OpenAICompatEngine(endpoint, self.settings)
+        return self._engines[key]
+
+    def llamacpp(self) -> Engine:
+        if "llamacpp" not in self._engines:
+            from offyai_tui.engines.llamacpp import LlamaCppEngine
+
+            self._engines["llamacpp"] = LlamaCppEngine(self.settings)
+        return self._engines["llamacpp"]
+
+    def engine(self, kind: str, name: str | None = None) -> Engine:
+        """The engine of ``kind`` (``ollama``, ``openai[:name]``, ``llamacpp``)."""
+        if ":" in kind:
+            kind, name = kind.split(":", 1)
+        if kind == "ollama":
+            return self.ollama()
+        if kind == "openai":
+            return self.openai(name)
+        if kind in {"llamacpp", "llama.cpp", "llama-cpp"}:
+            return self.llamacpp()
+        raise EngineError(f"unknown engine {kind!r}; choose one of: ollama, openai, llamacpp")
+
+    def configured(self) -> list[Engine]:
+        """Every engine the config names, in detection order."""
+        engines = [self.ollama()]
+        engines += [self.openai(e.name) for e in self._endpoints()]
+        engines.append(self.llamacpp())
+        return engines
+
+    # -- detection ----------------------------------------------------------
+
+    async def detect(self) -> Selection:
+        """Choose the engine for this run (cached after the first call)."""
+        if self.selection is not None:
+            return self.selection
+        wanted = self.settings.engine.default
+        if wanted == "llamacpp":
+            self.selection = Selection(self.llamacpp(), "engine.default = llamacpp in config")
+            return self.selection
+        candidates = [self.ollama()] if wanted in {"auto", "ollama"} else []
+        if wanted in {"auto", "openai"}:
+            candidates += [self.openai(e.name) for e in self._endpoints()]
+        probes = await self._probe_all(candidates)
+        for engine, probe in zip(candidates, probes):
+            if probe.ok:
+                reason = f"{engine.label} answered at {probe.endpoint} ({probe.detail})"
+                self.selection = Selection(engine, reason, probes)
+                return self.selection
+        tried = "; ".join(f"{p.engine} at {p.endpoint}: {p.detail}" for p in probes) or "none"
+        reason = f"no server answered ({tried}); using the embedded llama.cpp engine"
+        self.selection = Selection(self.llamacpp(), reason, probes)
+        return self.selection
+
+    async def _probe_all(self, engines: list[Engine]) -> list[Probe]:
+        budget = self.settings.engine.probe_timeout_ms / 1000
+        start = time.perf_counter()
+        tasks = [asyncio.ensure_future(_health(e)) for e in engines]
+        if tasks:
+            await asyncio.wait(tasks, timeout=budget)
+        probes = []
+        for engine, task in zip(engines, tasks):
+            elapsed = (time.perf_counter() - start) * 1000
+            if task.done() and not task.cancelled() and task.exception() is None:
+                health: Health = task.result()
+                detail = (
+                    (f"version {health.version}" if health.version else "ok")
+                    if health.ok
+                    else (health.detail or "not answering")
+                )
+                probes.append(Probe(engine.label, engine.endpoint, health.ok, detail, elapsed))
+            else:
+                task.cancel()
+                probes.append(
+                    Probe(
+                        engine.label,
+                        engine.endpoint,
+                        False,
+                        f"no answer in {budget * 1000:.0f} ms",
+                        elapsed,
+                    )
+                )
+        return probes
+
+    # -- aggregate views ----------------------------------------------------
+
+    async def all_models(self) -> list[ModelInfo]:
+        """Models of every reachable engine (unreachable ones are skipped)."""
+        engines = self.configured()
+        results = await asyncio.gather(*(e.list_models() for e in engines), return_exceptions=True)
+        models: list[ModelInfo] = []
+        for result in results:
+            if isinstance(result, list):
+                models.extend(result)
+        return models
+
+    async def aclose(self) -> None:
+        await asyncio.gather(*(e.aclose() for e in self._engines.values()), return_exceptions=True)
+        self._engines.clear()
+        self.selection = None
+
+
+async def _health(engine: Engine) -> Health:
+    try:
+        return await engine.health()
+    except Exception as exc:
+        return Health(False, engine.kind, engine.endpoint, detail=str(exc))

@@ -1,0 +1,11 @@
+"""Installs the offline guard in every Python child process the tests start."""
+
+import os
+
+if os.environ.get("OFFYAI_NETGUARD") == "1":
+    try:
+        from offyai_tui import netguard
+
+        netguard.install()
+    except Exception:  # noqa: BLE001 - a child must still start if the guard cannot load
+        pass

@@ -1,0 +1,20 @@
+"""Shared fixtures: every test gets its own OFFYAI_HOME; bundled models are shared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("OFFYAI_MODEL_CACHE", str(REPO / ".cache" / "models"))
+
+
+@pytest.fixture(autouse=True)
+def offyai_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private home for this test: config, data and cache live under it."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("OFFYAI_HOME", str(home))
+    monkeypatch.delenv("OLLAMA_HOST", raising=False)
+    return home
