@@ -16,8 +16,8 @@ else
 LLAMA_CMAKE_ARGS ?=
 endif
 
-# Converted bundled models are shared by every test run of this checkout.
-export OFFYAI_MODEL_CACHE ?= $(CURDIR)/.cache/models
+# Tests share one copy of the converted bundled models per checkout.
+TEST_MODEL_CACHE := $(CURDIR)/.cache/models
 
 .PHONY: run test setup lint bench clean
 
@@ -26,7 +26,8 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check offyai_tui tests bench
-	$(BIN)/python -m pytest -q
+	OFFYAI_MODEL_CACHE=$(TEST_MODEL_CACHE) $(BIN)/offyai setup >/dev/null
+	OFFYAI_MODEL_CACHE=$(TEST_MODEL_CACHE) $(BIN)/python -m pytest -q
 
 setup: $(STAMP)
 

@@ -80,7 +80,12 @@ def setup() -> int:
     except EngineError as exc:
         raise UserError(str(exc)) from None
     for model in models:
-        print(f"ready  {model.name:<24} {model.kind:<9} {model.path}")
+        state = "ready" if model.ready else "MISSING"
+        print(f"{state:<7} {model.name:<24} {model.kind:<9} {model.path}")
+    expected = {bundled.SMOLLM2, bundled.GEMMA3, bundled.MINILM}
+    missing = expected - {m.name for m in models if m.ready}
+    if missing:
+        raise UserError(f"bundled models not ready: {', '.join(sorted(missing))}")
     return 0
 
 

@@ -1,0 +1,57 @@
+"""Shared helpers for benchmarks: machine facts and result recording.
+
+Benchmarks print ratios against a baseline measured in the same run, because
+the machines they run on are shared and noisy; absolute times alone mean little.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results.json"
+
+
+def machine() -> dict[str, object]:
+    import psutil
+
+    return {
+        "cores_logical": os.cpu_count(),
+        "cores_physical": psutil.cpu_count(logical=False),
+        "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * pct / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def record(section: str, data: dict[str, object]) -> None:
+    """Merge ``data`` under ``section`` in bench/results.json."""
+    try:
+        results = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        results = {}
+    results["machine"] = machine()
+    results[section] = data
+    RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+
+
+def emit_json(data: dict[str, object]) -> None:
+    """Print one JSON object as the last line (for ``--json``)."""
+    sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
