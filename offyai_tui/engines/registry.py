@@ -93,9 +93,14 @@ class EngineRegistry:
         raise EngineError(f"unknown engine {kind!r}; choose one of: ollama, openai, llamacpp")
 
     def configured(self) -> list[Engine]:
-        """Every engine the config names, in detection order."""
-        engines = [self.ollama()]
-        engines += [self.openai(e.name) for e in self._endpoints()]
+        """Every engine the config names that can be built, in detection order."""
+        engines: list[Engine] = []
+        factories = [self.ollama, *[lambda n=e.name: self.openai(n) for e in self._endpoints()]]
+        for factory in factories:
+            try:
+                engines.append(factory())
+            except EngineError:
+                continue  # an invalid address is reported by detect() and doctor
         engines.append(self.llamacpp())
         return engines
 
@@ -109,15 +114,25 @@ class EngineRegistry:
         if wanted == "llamacpp":
             self.selection = Selection(self.llamacpp(), "engine.default = llamacpp in config")
             return self.selection
-        candidates = [self.ollama()] if wanted in {"auto", "ollama"} else []
+        candidates: list[Engine] = []
+        skipped: list[Probe] = []
+        factories = [("ollama", self.ollama)] if wanted in {"auto", "ollama"} else []
         if wanted in {"auto", "openai"}:
-            candidates += [self.openai(e.name) for e in self._endpoints()]
+            factories += [
+                (e.name, lambda name=e.name: self.openai(name)) for e in self._endpoints()
+            ]
+        for label, factory in factories:
+            try:
+                candidates.append(factory())
+            except EngineError as exc:  # e.g. an OLLAMA_HOST that is not a valid address
+                skipped.append(Probe(label, "", False, str(exc), 0.0))
         probes = await self._probe_all(candidates)
         for engine, probe in zip(candidates, probes):
             if probe.ok:
                 reason = f"{engine.label} answered at {probe.endpoint} ({probe.detail})"
                 self.selection = Selection(engine, reason, probes)
                 return self.selection
+        probes += skipped
         tried = "; ".join(f"{p.engine} at {p.endpoint}: {p.detail}" for p in probes) or "none"
         reason = f"no server answered ({tried}); using the embedded llama.cpp engine"
         self.selection = Selection(self.llamacpp(), reason, probes)

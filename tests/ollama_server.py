@@ -1,0 +1,646 @@
+"""A loopback stand-in for Ollama, following its docs/api.md field by field.
+
+The answers come from the real bundled SmolLM2 (llama-cpp-python, one thread),
+loaded in this process, never in pytest's. Every NDJSON stream is written in
+1-7 byte HTTP chunks so the client sees lines (and UTF-8 characters) cut at
+awkward places. Model names choose faults, per request:
+
+- ``cut-model``: the connection is dropped in the middle of a line;
+- ``stall-model``: the stream goes quiet (until the client gives up);
+- ``garbage-model``: a line that is not JSON;
+- ``error-model``: an ``{"error": ...}`` line with status 200, as Ollama does;
+- ``slow-model``: 100 ms between lines (for cancellation tests);
+- ``thinking-model``: non-ASCII ``message.thinking`` deltas before the answer;
+- pulling a name starting with ``bad-`` fails half-way with an error line.
+
+``GET /_test/state`` reports what the server saw (requests, finished and
+abandoned streams). Usage: ``python tests/ollama_server.py --port 0`` prints
+``listening on http://127.0.0.1:PORT`` once the model is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+import select
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+FAULTS = (
+    "cut-model",
+    "stall-model",
+    "garbage-model",
+    "error-model",
+    "slow-model",
+    "thinking-model",
+)
+CHAT_MODEL = "smollm2:135m"
+EMBED_MODEL = "all-minilm:latest"
+FAULT_AFTER = 3
+"""Content lines sent before a fault model misbehaves."""
+THINKING = ["Je ", "réfléchis", "… ", "naïve ", "idée ", "🤔", " — ", "日本語", " ok"]
+MID_STREAM_ERROR = "an error was encountered while running the model: unexpected EOF"
+FILE_TYPES = {
+    0: "F32",
+    1: "F16",
+    2: "Q4_0",
+    3: "Q4_1",
+    7: "Q8_0",
+    8: "Q5_0",
+    9: "Q5_1",
+    15: "Q4_K_M",
+}
+NO_LIMIT = datetime(2318, 1, 1, tzinfo=timezone.utc)
+
+
+class ClientGone(Exception):
+    """The client closed its end while we were writing."""
+
+
+def canonical(name: str) -> str:
+    """Ollama's name rule: a missing tag means ``:latest``."""
+    name = name.strip()
+    return name if not name or ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
+
+
+def go_json(value: Any) -> bytes:
+    """JSON as Go's encoder writes it: raw UTF-8, with <, > and & escaped."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
+
+
+def now_text() -> str:
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def parse_keep_alive(value: Any) -> timedelta | None:
+    """Seconds as a number, or a Go duration ("5m", "1h30m", "300ms"); negative = forever."""
+    if value is None:
+        return timedelta(minutes=5)
+    if isinstance(value, (int, float)):
+        return None if value < 0 else timedelta(seconds=value)
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+    parts = re.findall(r"(-?[\d.]+)(ms|s|m|h)", str(value))
+    if not parts and str(value).strip() != "0":
+        raise ValueError(f"time: invalid duration {value!r}")
+    seconds = sum(float(n) * units[u] for n, u in parts)
+    return None if seconds < 0 else timedelta(seconds=seconds)
+
+
+class Model:
+    """The real SmolLM2 behind every chat model of this server."""
+
+    def __init__(self, path: str) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        self.path = path
+        self.llm = Llama(path, n_ctx=2048, n_threads=1, n_threads_batch=1, verbose=False)
+        self.lock = threading.Lock()
+        meta = self.llm.metadata
+        eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode()
+        bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode()
+        self.template = meta.get("tokenizer.chat_template", "")
+        self.formatter = Jinja2ChatFormatter(self.template, eos, bos)
+        self.info = {k: _typed(v) for k, v in meta.items() if k != "tokenizer.chat_template"}
+        self.details = {
+            "parent_model": "",
+            "format": "gguf",
+            "family": meta.get("general.architecture", ""),
+            "families": [meta.get("general.architecture", "")],
+            "parameter_size": meta.get("general.size_label", ""),
+            "quantization_level": FILE_TYPES.get(int(meta.get("general.file_type", -1)), "?"),
+        }
+
+    def generate(
+        self, messages: list[dict[str, Any]], options: dict[str, Any], stats: dict
+    ) -> Iterator[str]:
+        """Yield the answer's pieces; fill ``stats`` with Ollama's counters."""
+        started = time.perf_counter_ns()
+        prompt = self.formatter(messages=messages)
+        predict = int(options.get("num_predict") or 32)
+        kwargs: dict[str, Any] = {
+            "max_tokens": 32 if predict < 0 else min(predict, 256),
+            "temperature": float(options.get("temperature", 0.8)),
+            "top_p": float(options.get("top_p", 0.9)),
+            "top_k": int(options.get("top_k", 40)),
+            "stop": list(prompt.stop or []) + list(options.get("stop") or []),
+            "stream": True,
+        }
+        if options.get("seed") is not None:
+            kwargs["seed"] = int(options["seed"])
+        with self.lock:
+            tokens = self.llm.tokenize(prompt.prompt.encode(), add_bos=False, special=True)
+            stats.update(prompt_eval_count=len(tokens), eval_count=0, done_reason="stop")
+            first = 0
+            for chunk in self.llm.create_completion(tokens, **kwargs):
+                choice = chunk["choices"][0]
+                if choice.get("finish_reason"):
+                    stats["done_reason"] = choice["finish_reason"]
+                if choice["text"]:
+                    first = first or time.perf_counter_ns()
+                    stats["eval_count"] += 1
+                    yield choice["text"]
+        end = time.perf_counter_ns()
+        first = first or end
+        stats.update(
+            total_duration=end - started,
+            load_duration=1_000_000,
+            prompt_eval_duration=first - started,
+            eval_duration=max(end - first, 1),
+        )
+
+
+def _typed(value: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+class State:
+    """Installed and loaded models, and what the tests may ask about."""
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.lock = threading.Lock()
+        size = os.path.getsize(model.path)
+        self.installed: dict[str, dict[str, Any]] = {}
+        self.install(
+            EMBED_MODEL,
+            45_960_996,
+            {
+                **model.details,
+                "family": "bert",
+                "families": ["bert"],
+                "parameter_size": "23M",
+                "quantization_level": "F16",
+            },
+        )
+        for fault in FAULTS:
+            self.install(canonical(fault), size, model.details)
+        self.install(CHAT_MODEL, size, model.details)  # newest first, as Ollama sorts
+        self.loaded: dict[str, datetime] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.counters = {"completed": 0, "disconnects": 0, "active": 0}
+        self.last_done: dict[str, Any] = {}
+        self.rng = random.Random(1234)
+
+    def install(self, name: str, size: int, details: dict[str, Any]) -> None:
+        digest = hashlib.sha256(name.encode()).hexdigest()
+        entry = {
+            "name": name,
+            "model": name,
+            "modified_at": now_text(),
+            "size": size,
+            "digest": digest,
+            "details": dict(details),
+        }
+        with self.lock:
+            self.installed = {name: entry, **self.installed}
+
+    def record(self, path: str, body: dict[str, Any]) -> None:
+        with self.lock:
+            self.requests = [*self.requests[-49:], {"path": path, "body": body}]
+
+    def finished(self, final: dict[str, Any]) -> None:
+        with self.lock:
+            self.counters["completed"] += 1
+            self.last_done = final
+
+    def count(self, key: str, delta: int = 1) -> None:
+        with self.lock:
+            self.counters[key] += delta
+
+    def touch(self, name: str, keep_alive: Any) -> None:
+        duration = parse_keep_alive(keep_alive)
+        with self.lock:
+            if duration is not None and not duration:
+                self.loaded.pop(name, None)
+            else:
+                until = NO_LIMIT if duration is None else datetime.now(timezone.utc) + duration
+                self.loaded[name] = until
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: Server
+    server_version = "ollama-test"
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _body(self) -> dict[str, Any] | None:
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError as exc:
+            self._reply(400, {"error": f"invalid request body: {exc}"})
+            return None
+        return body if isinstance(body, dict) else {}
+
+    def _reply(
+        self, status: int, payload: Any = None, kind: str = "application/json; charset=utf-8"
+    ) -> None:
+        data = (
+            b"" if payload is None else payload if isinstance(payload, bytes) else go_json(payload)
+        )
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _not_found(self, name: str) -> None:
+        self._reply(404, {"error": f'model "{name}" not found, try pulling it first'})
+
+    def _start_stream(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def _chunk(self, data: bytes) -> None:
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        except (BrokenPipeError, ConnectionResetError) as exc:
+            raise ClientGone from exc
+
+    def _send(self, payload: Any, raw: bytes | None = None) -> None:
+        """One NDJSON line, in pieces of the configured sizes.
+
+        When splitting, one cut always falls right after the first byte of the
+        line's first multibyte character, so clients must reassemble UTF-8.
+        """
+        data = raw if raw is not None else go_json(payload) + b"\n"
+        low, high = self.server.write_sizes
+        if not high:
+            self._chunk(data)
+            return
+        awkward = next((i + 1 for i, byte in enumerate(data) if byte >= 0xC0), 0)
+        start = 0
+        while start < len(data):
+            end = start + self.server.state.rng.randint(low, high)
+            if start < awkward < end:
+                end = awkward
+            self._chunk(data[start:end])
+            start = end
+
+    def _end_stream(self) -> None:
+        self._chunk(b"")
+        self.wfile.write(b"\r\n")
+
+    def _cut(self) -> None:
+        self.close_connection = True
+        self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _wait_for_hangup(self, limit: float = 60.0) -> None:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], 0.1)
+            if readable and not self.connection.recv(1, socket.MSG_PEEK):
+                return
+
+    # -- routes ---------------------------------------------------------------
+
+    def do_HEAD(self) -> None:
+        self._reply(200, b"", "text/plain; charset=utf-8")
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        if self.path == "/":
+            self._reply(200, b"Ollama is running", "text/plain; charset=utf-8")
+        elif self.path == "/api/version":
+            self._reply(200, {"version": "0.9.0"})
+        elif self.path == "/api/tags":
+            with state.lock:
+                models = list(state.installed.values())
+            self._reply(200, {"models": models})
+        elif self.path == "/api/ps":
+            self._reply(200, {"models": self._running()})
+        elif self.path == "/_test/state":
+            with state.lock:
+                report = {"requests": state.requests, "last_done": state.last_done}
+                report |= state.counters
+            self._reply(200, report)
+        else:
+            self._reply(404, b"404 page not found", "text/plain")
+
+    def do_POST(self) -> None:
+        routes = {
+            "/api/chat": self._chat,
+            "/api/generate": self._generate,
+            "/api/show": self._show,
+            "/api/embed": self._embed,
+            "/api/pull": self._pull,
+        }
+        body = self._body()  # read it first: the connection is reused after an error
+        route = routes.get(self.path)
+        if body is None:
+            return
+        if route is None:
+            self._reply(404, b"404 page not found", "text/plain")
+            return
+        self.server.state.record(self.path, body)
+        route(body)
+
+    def do_DELETE(self) -> None:
+        body = self._body()
+        if body is None:
+            return
+        if self.path != "/api/delete":
+            self._reply(404, b"404 page not found", "text/plain")
+            return
+        name = canonical(str(body.get("model") or body.get("name") or ""))
+        state = self.server.state
+        with state.lock:
+            found = state.installed.pop(name, None)
+            state.loaded.pop(name, None)
+        if found is None:
+            self._reply(
+                404, {"error": f"model '{body.get('model') or body.get('name')}' not found"}
+            )
+        else:
+            self._reply(200)
+
+    def _running(self) -> list[dict[str, Any]]:
+        state = self.server.state
+        now = datetime.now(timezone.utc)
+        with state.lock:
+            return [
+                {
+                    **state.installed[name],
+                    "expires_at": until.isoformat(),
+                    "size_vram": 0,
+                    "context_length": 2048,
+                }
+                for name, until in state.loaded.items()
+                if until > now and name in state.installed
+            ]
+
+    def _lookup(self, body: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+        name = canonical(str(body.get("model") or ""))
+        if not name:
+            self._reply(400, {"error": "model is required"})
+            return name, None
+        with self.server.state.lock:
+            entry = self.server.state.installed.get(name)
+        if entry is None:
+            self._not_found(str(body.get("model")))
+        return name, entry
+
+    def _show(self, body: dict[str, Any]) -> None:
+        _, entry = self._lookup(body)
+        if entry is None:
+            return
+        model = self.server.state.model
+        if entry["details"]["family"] == "bert":
+            info: dict[str, Any] = {
+                "general.architecture": "bert",
+                "bert.context_length": 512,
+                "bert.embedding_length": 384,
+            }
+            capabilities = ["embedding"]
+        else:
+            info, capabilities = dict(model.info), ["completion"]
+        self._reply(
+            200,
+            {
+                "license": str(model.info.get("general.license", "")),
+                "modelfile": f'# Modelfile generated by "ollama show"\nFROM {model.path}\n',
+                "parameters": 'stop                           "<|im_end|>"',
+                "template": model.template,
+                "details": entry["details"],
+                "model_info": info,
+                "capabilities": capabilities,
+                "modified_at": entry["modified_at"],
+            },
+        )
+
+    def _embed(self, body: dict[str, Any]) -> None:
+        name, entry = self._lookup(body)
+        if entry is None:
+            return
+        texts = body.get("input")
+        texts = [texts] if isinstance(texts, str) else list(texts or [])
+        self.server.state.touch(name, body.get("keep_alive"))
+        self._reply(
+            200,
+            {
+                "model": name,
+                "embeddings": [_vector(t) for t in texts],
+                "total_duration": 1_000_000,
+                "load_duration": 100_000,
+                "prompt_eval_count": sum(len(t.split()) for t in texts),
+            },
+        )
+
+    def _generate(self, body: dict[str, Any]) -> None:
+        prompt = body.get("prompt") or ""
+        messages = [{"role": "user", "content": prompt}] if prompt else []
+        self._answer(body, messages, field="response")
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        self._answer(body, list(body.get("messages") or []), field="message")
+
+    def _answer(self, body: dict[str, Any], messages: list[dict[str, Any]], field: str) -> None:
+        name, entry = self._lookup(body)
+        if entry is None:
+            return
+        if entry["details"]["family"] == "bert":
+            action = "chat" if field == "message" else "generate"
+            self._reply(400, {"error": f'"{name}" does not support {action}'})
+            return
+        state = self.server.state
+        try:
+            state.touch(name, body.get("keep_alive"))
+        except ValueError as exc:
+            self._reply(400, {"error": str(exc)})
+            return
+
+        def line(text: str = "", thinking: str = "", **extra: Any) -> dict[str, Any]:
+            out: dict[str, Any] = {"model": name, "created_at": now_text()}
+            if field == "message":
+                out["message"] = {"role": "assistant", "content": text}
+                if thinking:
+                    out["message"]["thinking"] = thinking
+            else:
+                out["response"] = text
+            return {**out, **extra}
+
+        if not messages:  # load, or unload with keep_alive 0
+            reason = (
+                "unload" if parse_keep_alive(body.get("keep_alive")) == timedelta(0) else "load"
+            )
+            self._reply(200, line(done=True, done_reason=reason))
+            return
+        stats: dict[str, Any] = {}
+        pieces = state.model.generate(messages, dict(body.get("options") or {}), stats)
+        if body.get("stream") is False:
+            text = "".join(pieces)
+            self._reply(200, line(text, done=True, done_reason=stats.pop("done_reason"), **stats))
+            return
+        fault = name.split(":")[0] if name.split(":")[0] in FAULTS else ""
+        state.count("active")
+        try:
+            self._start_stream()
+            self._stream(fault, pieces, line, stats)
+        except ClientGone:
+            state.count("disconnects")
+            self.close_connection = True
+        finally:
+            pieces.close()
+            state.count("active", -1)
+
+    def _stream(self, fault: str, pieces: Iterator[str], line: Any, stats: dict[str, Any]) -> None:
+        state = self.server.state
+        if fault == "thinking-model":
+            for word in THINKING:
+                self._send(line(thinking=word))
+        for sent, piece in enumerate(pieces):
+            if sent == FAULT_AFTER and fault in {
+                "cut-model",
+                "stall-model",
+                "garbage-model",
+                "error-model",
+            }:
+                pieces.close()  # frees the model for other requests
+                if fault == "cut-model":
+                    self._send(None, raw=go_json(line(piece))[:17])
+                    self._cut()
+                elif fault == "stall-model":
+                    self._wait_for_hangup()
+                    self._cut()
+                elif fault == "garbage-model":
+                    self._send(None, raw=b"<html><body>502 Bad Gateway</body></html>\n")
+                    self._end_stream()
+                else:
+                    self._send({"error": MID_STREAM_ERROR})
+                    self._end_stream()
+                return
+            if fault == "slow-model":
+                time.sleep(0.1)
+            self._send(line(piece))
+        final = line(done=True, done_reason=stats.pop("done_reason"), **stats)
+        self._send(final)
+        self._end_stream()
+        state.finished(final)
+
+    def _pull(self, body: dict[str, Any]) -> None:
+        raw = str(body.get("model") or body.get("name") or "")
+        name = canonical(raw)
+        if not name:
+            self._reply(400, {"error": "model is required"})
+            return
+        seed = hashlib.sha256(name.encode()).hexdigest()
+        layers = [
+            (f"sha256:{seed[:8]}{i}{seed[9:]}"[:71], size)
+            for i, size in enumerate((4_096_000, 11_357, 487))
+        ]
+        failing = raw.startswith("bad-")
+        self._start_stream()
+        try:
+            self._send({"status": "pulling manifest"})
+            for digest, total in layers:
+                status = f"pulling {digest[7:19]}"
+                self._send({"status": status, "digest": digest, "total": total})
+                for step in range(1, 5):
+                    if failing and step == 3:
+                        self._send({"error": "max retries exceeded: unexpected EOF"})
+                        self._end_stream()
+                        return
+                    time.sleep(0.005)
+                    self._send(
+                        {
+                            "status": status,
+                            "digest": digest,
+                            "total": total,
+                            "completed": total * step // 4,
+                        }
+                    )
+            for status in (
+                "verifying sha256 digest",
+                "writing manifest",
+                "removing any unused layers",
+            ):
+                self._send({"status": status})
+            state = self.server.state
+            state.install(name, sum(size for _, size in layers), state.model.details)
+            self._send({"status": "success"})
+            self._end_stream()
+        except ClientGone:
+            self.close_connection = True
+
+
+def _vector(text: str, dims: int = 384) -> list[float]:
+    """A deterministic unit vector for ``text`` (the client is under test, not the embedder)."""
+    rng = random.Random(hashlib.sha256(text.encode()).digest())
+    values = [rng.gauss(0.0, 1.0) for _ in range(dims)]
+    norm = sum(v * v for v in values) ** 0.5 or 1.0
+    return [v / norm for v in values]
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, state: State, write_sizes: tuple[int, int]) -> None:
+        super().__init__(("127.0.0.1", port), Handler)
+        self.state = state
+        self.write_sizes = write_sizes
+
+
+def _exit_with_parent() -> None:
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--model", default="", help="GGUF path (default: bundled SmolLM2)")
+    parser.add_argument(
+        "--write-sizes",
+        default="1-7",
+        help="byte range of each streamed write, e.g. 1-7; 0 writes whole lines",
+    )
+    args = parser.parse_args(argv)
+    low, _, high = args.write_sizes.partition("-")
+    sizes = (0, 0) if args.write_sizes == "0" else (int(low), int(high or low))
+    if not args.model:
+        from offyai_tui import bundled
+
+        args.model = str(bundled.smollm2_path())
+    server = Server(args.port, State(Model(args.model)), sizes)
+    threading.Thread(target=_exit_with_parent, daemon=True).start()
+    print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
