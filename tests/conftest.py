@@ -18,3 +18,12 @@ def offyai_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("OFFYAI_HOME", str(home))
     monkeypatch.delenv("OLLAMA_HOST", raising=False)
     return home
+
+
+# Server fixtures live here so that every test module shares one session server each.
+from tests.llama_server import (  # noqa: E402
+    doomed_llama_server_fixture,  # noqa: F401
+    llama_embed_server_fixture,  # noqa: F401
+    llama_server_fixture,  # noqa: F401
+)
+from tests.ollama_fixtures import ollama_engine, ollama_server  # noqa: E402, F401

@@ -32,7 +32,7 @@ from offyai_tui.engines.errors import (
     StreamInterrupted,
 )
 from offyai_tui.engines.ollama import OllamaEngine, base_url, keep_alive_value
-from tests.engines.conftest import ollama_settings
+from tests.ollama_fixtures import ollama_settings
 
 CHAT = "smollm2:135m"
 HELLO = [Message("user", "Say hello in five words.")]

@@ -39,13 +39,7 @@ from offyai_tui.engines.errors import (
     StreamInterrupted,
 )
 from offyai_tui.engines.openai_compat import OpenAICompatEngine
-from tests.llama_server import (  # noqa: F401
-    LlamaServer,
-    doomed_llama_server_fixture,
-    free_port,
-    llama_embed_server_fixture,
-    llama_server_fixture,
-)
+from tests.llama_server import LlamaServer, free_port
 
 HELLO = [Message("user", "Say hello in one short sentence.")]
 

@@ -1,4 +1,4 @@
-"""Engine-test fixtures: the loopback Ollama stand-in of ``tests/ollama_server.py``.
+"""Fixtures for the loopback Ollama stand-in of ``tests/ollama_server.py``.
 
 The server runs in its own process (it loads the real SmolLM2 there, not in
 pytest), on a port it picks and prints once it is ready. Fault modes are chosen
@@ -20,7 +20,7 @@ import pytest
 from offyai_tui.config import Settings
 from offyai_tui.engines.ollama import OllamaEngine
 
-OLLAMA_SERVER = Path(__file__).resolve().parent.parent / "ollama_server.py"
+OLLAMA_SERVER = Path(__file__).resolve().parent / "ollama_server.py"
 READY_TIMEOUT = 120.0
 """Generous: the model loads on a CPU other test processes may be using."""
 

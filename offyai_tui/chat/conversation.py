@@ -1,0 +1,430 @@
+"""A conversation in memory, kept in step with its transcript.
+
+Every change goes to memory first, then to the transcript. If the write fails
+(disk full, read-only workspace) the change stays visible, the event is kept
+as pending and retried before the next write, and :class:`TranscriptError`
+tells the UI to say so. The transcript file is created on the first write, so
+an empty "new chat" leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from offyai_tui.chat.context import ContextPlan, fit_context, resolve_budget
+from offyai_tui.chat.errors import (
+    MessageNotFound,
+    ReadOnlyWorkspace,
+    ReplyInProgress,
+    TranscriptError,
+)
+from offyai_tui.chat.export import to_markdown
+from offyai_tui.chat.modes import Mode, ModeCatalog, builtin_catalog
+from offyai_tui.chat.params import ParamValue, check_param
+from offyai_tui.chat.records import (
+    ChatMessage,
+    new_message_id,
+    new_request_id,
+    now_iso,
+)
+from offyai_tui.chat.reply import ReplyHandle
+from offyai_tui.chat.tokens import TokenCounter
+from offyai_tui.chat.transcript import FORMAT_VERSION, TranscriptData, TranscriptWriter
+from offyai_tui.config import ChatSettings
+from offyai_tui.engines.base import ChatOptions, Message
+from offyai_tui.workspace import validate_name
+
+TITLE_MAX = 60
+CHECKPOINT_INTERVAL = 1.0
+"""Seconds between checkpoints of a streaming answer (kill -9 loses at most this)."""
+
+
+def make_title(prompt: str) -> str:
+    """A sidebar title from the first prompt: its first line, trimmed at a word."""
+    line = next((ln for ln in prompt.splitlines() if ln.strip()), "")
+    line = " ".join(line.lstrip("#>*- ").split())
+    if len(line) <= TITLE_MAX:
+        return line or "Untitled"
+    cut = line[: TITLE_MAX - 1]
+    if " " in cut[TITLE_MAX // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+class Conversation:
+    """Messages, mode, parameters and title of one conversation.
+
+    Build one through ``ConversationStore`` (``create``/``load``), which wires
+    the transcript writer; a ``Conversation`` without a writer is read-only.
+
+    Args:
+        clock: Monotonic seconds; tests inject a fake to drive checkpoints.
+        checkpoint_interval: Seconds between checkpoints while streaming.
+    """
+
+    def __init__(
+        self,
+        conv_id: str,
+        *,
+        writer: TranscriptWriter | None,
+        modes: ModeCatalog | None = None,
+        title: str = "",
+        model: str = "",
+        mode: Mode | None = None,
+        created: str = "",
+        clock: Callable[[], float] = time.monotonic,
+        checkpoint_interval: float = CHECKPOINT_INTERVAL,
+    ) -> None:
+        self.id = validate_name(conv_id, "conversation")
+        self.modes = modes or builtin_catalog()
+        self.title = title
+        self.model = model
+        self.mode: Mode = mode or self.modes.default
+        self.created = created or now_iso()
+        self.params: dict[str, ParamValue] = {}
+        """Overrides from ``/set parameter`` (on top of the mode's parameters)."""
+        self.system: str | None = None
+        """System prompt from ``/set system``; ``None`` means the mode's."""
+        self.messages: list[ChatMessage] = []
+        self.warnings: list[str] = []
+        """Lines skipped while loading the transcript."""
+        self.active_reply: ReplyHandle | None = None
+        self.last_plan: ContextPlan | None = None
+        self._writer = writer
+        self._saved = writer is not None and writer.exists
+        self._pending: list[dict[str, Any]] = []
+        self._closed_reason = ""
+        self._clock = clock
+        self._interval = checkpoint_interval
+
+    @classmethod
+    def from_transcript(
+        cls,
+        data: TranscriptData,
+        *,
+        writer: TranscriptWriter | None,
+        modes: ModeCatalog | None = None,
+        **kwargs: Any,
+    ) -> Conversation:
+        """Rebuild a conversation from a replayed transcript."""
+        modes = modes or builtin_catalog()
+        conv = cls(
+            data.id,
+            writer=writer,
+            modes=modes,
+            title=data.title,
+            model=data.model,
+            created=data.created,
+            **kwargs,
+        )
+        conv.messages = data.messages
+        conv.params = dict(data.params)
+        conv.system = data.system
+        conv.warnings = list(data.warnings)
+        if data.mode:
+            found = modes.get(data.mode)
+            if found is None:
+                conv.warnings.append(f"mode {data.mode!r} no longer exists; using Default")
+            conv.mode = found or modes.default
+        last_model = next(
+            (m.model for m in reversed(conv.messages) if m.role == "assistant" and m.model), ""
+        )
+        conv.model = last_model or data.model
+        return conv
+
+    # ----------------------------------------------------------------- queries
+
+    @property
+    def saved(self) -> bool:
+        """True once the transcript file exists."""
+        return self._saved
+
+    @property
+    def read_only(self) -> bool:
+        return self._writer is None
+
+    @property
+    def unsaved_events(self) -> int:
+        """Changes that could not be written yet (retried on the next write)."""
+        return len(self._pending)
+
+    @property
+    def is_streaming(self) -> bool:
+        return self.active_reply is not None
+
+    @property
+    def system_prompt(self) -> str:
+        return self.system if self.system is not None else self.mode.system_prompt
+
+    def message(self, message_id: str) -> ChatMessage | None:
+        return next((m for m in self.messages if m.id == message_id), None)
+
+    def accepts(self, request_id: str) -> bool:
+        """True if ``request_id`` is the answer currently streaming here."""
+        return self.active_reply is not None and self.active_reply.request_id == request_id
+
+    def effective_parameters(self, settings: ChatSettings | None = None) -> dict[str, ParamValue]:
+        """Config defaults < mode parameters < ``/set parameter`` values."""
+        merged: dict[str, ParamValue] = {}
+        if settings is not None:
+            merged["temperature"] = settings.temperature
+        merged.update(self.mode.parameters)
+        merged.update(self.params)
+        return merged
+
+    def to_markdown(self) -> str:
+        return to_markdown(
+            self.title, self.messages, model=self.model, mode=self.mode.name, created=self.created
+        )
+
+    # ---------------------------------------------------------------- changes
+
+    def add_user(self, text: str) -> ChatMessage:
+        """Add the user's prompt (fsynced); the first one also sets the title."""
+        if self.active_reply is not None:
+            raise ReplyInProgress("an answer is still streaming; wait or press Esc to stop it")
+        message = ChatMessage(id=new_message_id(), role="user", content=text)
+        self.messages.append(message)
+        if not self.title:
+            self.title = make_title(text)
+        self._write(message.to_event())
+        return message
+
+    async def start_reply(
+        self,
+        counter: TokenCounter,
+        *,
+        model: str = "",
+        settings: ChatSettings | None = None,
+        model_window: int = 0,
+        engine_window: int = 0,
+    ) -> ReplyHandle:
+        """Plan the request and add a ``streaming`` assistant message.
+
+        Args:
+            counter: Token counter for the engine and model in use.
+            model: Model to answer with; empty keeps the conversation's.
+            settings: ``Settings.chat`` (window, reply reserve, default temperature).
+            model_window: The model's own context length, 0 if unknown.
+            engine_window: A hard engine limit such as llama.cpp's ``n_ctx``, 0 if none.
+
+        Raises:
+            ReplyInProgress: another answer is streaming in this conversation.
+        """
+        if self.active_reply is not None:
+            raise ReplyInProgress("an answer is still streaming; wait or press Esc to stop it")
+        self.model = model or self.model
+        message = ChatMessage(
+            id=new_message_id(),
+            role="assistant",
+            content="",
+            model=self.model,
+            request_id=new_request_id(),
+            status="streaming",
+        )
+        handle = ReplyHandle(self, message, clock=self._clock, interval=self._interval)
+        self.active_reply = handle  # reserved before awaiting: no second reply can start
+        try:
+            handle.plan = await self.plan_context(
+                counter, settings=settings, model_window=model_window, engine_window=engine_window
+            )
+        except BaseException:
+            self.active_reply = None
+            raise
+        params = self.effective_parameters(settings)
+        handle.messages = handle.plan.messages
+        handle.options = ChatOptions(
+            model=self.model,
+            temperature=_float(params.get("temperature")),
+            top_p=_float(params.get("top_p")),
+            top_k=_int(params.get("top_k")),
+            seed=_int(params.get("seed")),
+            num_predict=_int(params.get("num_predict")),
+            num_ctx=handle.plan.window,
+        )
+        self.messages.append(message)
+        return handle
+
+    async def plan_context(
+        self,
+        counter: TokenCounter,
+        *,
+        settings: ChatSettings | None = None,
+        model_window: int = 0,
+        engine_window: int = 0,
+    ) -> ContextPlan:
+        """What the next request would send; also updates ``last_plan`` (status bar)."""
+        params = self.effective_parameters(settings)
+        budget = resolve_budget(
+            num_ctx=_int(params.get("num_ctx")),
+            num_predict=_int(params.get("num_predict")),
+            configured_ctx=settings.num_ctx if settings else 0,
+            reply_reserve=settings.reply_reserve if settings else 512,
+            model_window=model_window,
+            engine_window=engine_window,
+        )
+        plan = await fit_context(
+            self.system_prompt, self.history(), counter.count_message, budget, exact=counter.exact
+        )
+        if counter.exact and not plan.exact:
+            plan = replace(plan, exact=True)
+        self.last_plan = plan
+        return plan
+
+    def history(self) -> list[Message]:
+        """Messages the model may see: in context, finished, with text.
+
+        Failed answers are left out (their text may be garbage); stopped and
+        interrupted ones are kept, since the user saw them.
+        """
+        out = []
+        for m in self.messages:
+            if not m.in_context or m.role == "system" or m.status in ("streaming", "error"):
+                continue
+            if m.role == "assistant" and not m.content.strip():
+                continue
+            out.append(Message(m.role, m.content))
+        return out
+
+    def rename(self, title: str) -> None:
+        title = " ".join(title.split())
+        if not title:
+            raise ValueError("a title cannot be empty")
+        self.title = title
+        self._write({"type": "title", "title": title, "created": now_iso()}, create=False)
+
+    def set_mode(self, mode: Mode | str) -> Mode:
+        """Switch mode (a ``Mode`` or its name); stored in the transcript."""
+        if isinstance(mode, str):
+            found = self.modes.get(mode)
+            if found is None:
+                raise ValueError(f"unknown mode {mode!r}; modes: {', '.join(self.modes.names())}")
+            mode = found
+        self.mode = mode
+        self._write({"type": "mode", "mode": mode.key, "created": now_iso()}, create=False)
+        return mode
+
+    def set_parameter(self, name: str, value: Any) -> ParamValue:
+        """Set one parameter for this conversation (validated; ``ParameterError``)."""
+        checked = check_param(name, value)
+        self.params[name] = checked
+        self._write(self._params_event(), create=False)
+        return checked
+
+    def reset_parameters(self) -> None:
+        """Forget ``/set`` parameters and system prompt: back to the mode's."""
+        self.params = {}
+        self.system = None
+        self._write(self._params_event(), create=False)
+
+    def set_system(self, text: str | None) -> None:
+        """Override the mode's system prompt (``None`` restores it)."""
+        self.system = text
+        self._write(self._params_event(), create=False)
+
+    def clear_context(self) -> None:
+        """``/clear``: earlier messages stay visible but are no longer sent."""
+        for message in self.messages:
+            message.in_context = False
+        self._write({"type": "clear", "created": now_iso()}, create=False)
+
+    def edit_message(self, message_id: str, content: str) -> ChatMessage:
+        message = self._require(message_id)
+        message.content = content
+        message.edited = now_iso()
+        self._write(
+            {"type": "edit", "id": message_id, "content": content, "created": message.edited}
+        )
+        return message
+
+    def delete_message(self, message_id: str) -> None:
+        """Remove a message (e.g. a failed answer before a retry)."""
+        self._require(message_id)
+        self.messages = [m for m in self.messages if m.id != message_id]
+        self._write({"type": "deleted", "id": message_id, "created": now_iso()})
+
+    def flush(self) -> None:
+        """Retry writing pending changes (after the user freed disk space)."""
+        if self._pending:
+            self._write()
+
+    # ------------------------------------------------------------- internals
+
+    def _require(self, message_id: str) -> ChatMessage:
+        if self.active_reply is not None and self.active_reply.message_id == message_id:
+            raise ReplyInProgress("that answer is still streaming; stop it first")
+        message = self.message(message_id)
+        if message is None:
+            raise MessageNotFound(f"no message {message_id!r} in this conversation")
+        return message
+
+    def _params_event(self) -> dict[str, Any]:
+        return {
+            "type": "params",
+            "params": dict(self.params),
+            "system": self.system,
+            "created": now_iso(),
+        }
+
+    def _header(self) -> dict[str, Any]:
+        return {
+            "type": "header",
+            "v": FORMAT_VERSION,
+            "id": self.id,
+            "title": self.title,
+            "created": self.created,
+            "model": self.model,
+            "mode": self.mode.key,
+        }
+
+    def _reply_ended(self, handle: ReplyHandle) -> None:
+        if self.active_reply is handle:
+            self.active_reply = None
+        self._write(handle.message.to_event())
+
+    def _mark_deleted(self) -> None:
+        self._closed_reason = "this conversation was deleted; not saved"
+
+    def _write(self, *events: dict[str, Any], durable: bool = True, create: bool = True) -> None:
+        """Append events; create the file first if needed.
+
+        Settings changes (``create=False``) on a conversation with no messages
+        yet stay in memory: they go into the file with the first message.
+        Checkpoints (``durable=False``) are never queued; a later checkpoint
+        repeats their text.
+        """
+        if self._closed_reason:
+            raise TranscriptError(self._closed_reason)
+        if self._writer is None:
+            raise ReadOnlyWorkspace(
+                "the workspace is open in another OffyAI instance; "
+                "this change is shown but not saved"
+            )
+        if not self._saved and not create:
+            return
+        batch = self._pending + list(events)
+        durable = durable or bool(self._pending)
+        try:
+            if not self._saved:
+                first: list[dict[str, Any]] = []
+                if self.params or self.system is not None:
+                    first.append(self._params_event())
+                self._writer.create(self._header(), first + batch)
+                self._saved = True
+            else:
+                self._writer.append(*batch, durable=durable)
+        except TranscriptError:
+            self._pending = [e for e in batch if e.get("type") != "checkpoint"]
+            raise
+        self._pending = []
+
+
+def _float(value: ParamValue | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _int(value: ParamValue | None) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,116 @@
+"""Plain data shared by the chat modules: messages, summaries, search hits, ids."""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from offyai_tui.workspace import validate_name
+
+Role = Literal["system", "user", "assistant"]
+Status = Literal["streaming", "complete", "interrupted", "stopped", "error"]
+"""``streaming`` exists only in memory; transcripts hold the other four."""
+
+FINAL_STATUSES: frozenset[str] = frozenset({"complete", "interrupted", "stopped", "error"})
+
+
+def now_iso() -> str:
+    """UTC timestamp with milliseconds, e.g. ``2025-05-01T09:30:12.345+00:00``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def new_conversation_id() -> str:
+    """A time-sortable, filename-safe id such as ``20250501-093012-345-7f3a9c``.
+
+    Sorting ids as strings sorts conversations by creation time; the random
+    suffix keeps two ids made in the same millisecond apart.
+    """
+    ns = time.time_ns()
+    stamp = datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y%m%d-%H%M%S")
+    millis = (ns // 1_000_000) % 1000
+    return validate_name(f"{stamp}-{millis:03d}-{secrets.token_hex(3)}", "conversation")
+
+
+def new_message_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass
+class ChatMessage:
+    """One message as shown and as stored.
+
+    ``content`` of an assistant message that did not complete holds the text
+    produced before it stopped; ``status`` says why it ended.
+    """
+
+    id: str
+    role: Role
+    content: str
+    created: str = field(default_factory=now_iso)
+    model: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    """``ChatStats`` fields: prompt/completion tokens, ttft_s, total_s, tokens_per_s, ..."""
+    request_id: str = ""
+    status: Status = "complete"
+    error: str = ""
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    """Document passages an answer was grounded on (RAG)."""
+    thinking: str = ""
+    edited: str = ""
+    """Timestamp of the last edit, empty if never edited."""
+    in_context: bool = True
+    """False once ``/clear`` has removed it from what the model sees."""
+
+    def to_event(self) -> dict[str, Any]:
+        """The transcript line of this message (empty optional fields omitted)."""
+        event: dict[str, Any] = {
+            "type": "message",
+            "id": self.id,
+            "role": self.role,
+            "status": self.status,
+            "created": self.created,
+            "model": self.model,
+            "request_id": self.request_id,
+            "content": self.content,
+        }
+        if self.stats:
+            event["stats"] = self.stats
+        if self.error:
+            event["error"] = self.error
+        if self.sources:
+            event["sources"] = self.sources
+        if self.thinking:
+            event["thinking"] = self.thinking
+        return event
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """What the sidebar needs, read without parsing whole transcripts."""
+
+    id: str
+    title: str
+    updated: float
+    """Last write, seconds since the epoch (file modification time)."""
+    messages: int
+    created: str = ""
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    conversation_id: str
+    title: str
+    message_id: str
+    role: str
+    snippet: str
+    """About 80 characters around the match, on one line."""
+    position: int
+    """Character offset of the match in the message content."""

@@ -1,0 +1,68 @@
+"""Search across a workspace's conversations (case-insensitive substring)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from offyai_tui.chat.errors import TranscriptError
+from offyai_tui.chat.records import SearchHit
+from offyai_tui.chat.transcript import read_transcript
+
+SNIPPET_SIDE = 40
+_JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
+
+
+def search_files(
+    files: Iterable[tuple[str, str, Path]], query: str, limit: int = 100
+) -> list[SearchHit]:
+    """Find ``query`` in message contents; one hit per matching message.
+
+    Args:
+        files: ``(conversation id, title, transcript path)``, in the order to report.
+        query: Text to find; surrounding whitespace is ignored.
+        limit: Stop after this many hits.
+
+    A file is parsed only if its raw bytes contain the query (for ASCII
+    queries without characters JSON would escape), so searching stays fast.
+    """
+    needle = query.strip()
+    if not needle:
+        return []
+    pattern = re.compile(re.escape(needle), re.IGNORECASE)
+    raw_needle = needle.lower().encode("utf-8")
+    prefilter = needle.isascii() and not _JSON_ESCAPED.search(needle)
+    hits: list[SearchHit] = []
+    for conv_id, title, path in files:
+        try:
+            if prefilter and raw_needle not in path.read_bytes().lower():
+                continue
+            data = read_transcript(path)
+        except (OSError, TranscriptError):
+            continue
+        for message in data.messages:
+            found = pattern.search(message.content)
+            if found is None:
+                continue
+            hits.append(
+                SearchHit(
+                    conv_id,
+                    title or data.title,
+                    message.id,
+                    message.role,
+                    snippet(message.content, found.start(), found.end()),
+                    found.start(),
+                )
+            )
+            if len(hits) >= limit:
+                return hits
+    return hits
+
+
+def snippet(text: str, start: int, end: int) -> str:
+    """The match with some context, whitespace collapsed to one line."""
+    left = max(0, start - SNIPPET_SIDE)
+    right = min(len(text), end + SNIPPET_SIDE)
+    body = " ".join(text[left:right].split())
+    return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")

@@ -1,0 +1,202 @@
+"""``ollama run``-style slash commands typed in the prompt.
+
+:func:`parse` turns the prompt text into a typed command; the UI executes it.
+Text that is not a command comes back as :class:`Prompt` (send it). A prompt
+that must start with a slash is written with two (``//etc/hosts is ...``);
+text whose first word is a path (``/usr/bin is ...``) is a prompt too.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from offyai_tui.chat.errors import ParameterError
+from offyai_tui.chat.params import PARAMETERS, ParamValue, parse_param
+
+if TYPE_CHECKING:
+    from offyai_tui.chat.conversation import Conversation
+    from offyai_tui.config import ChatSettings
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """Not a command: send ``text`` to the model."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SetSystem:
+    """``/set system TEXT``: override the mode's system prompt."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class SetParameter:
+    """``/set parameter NAME VALUE`` (already validated)."""
+
+    name: str
+    value: ParamValue
+
+
+@dataclass(frozen=True)
+class Show:
+    """``/show [model|parameters|system]``; ``all`` without an argument."""
+
+    what: Literal["all", "model", "parameters", "system"] = "all"
+
+
+@dataclass(frozen=True)
+class Clear:
+    """``/clear``: forget the context (messages stay visible)."""
+
+
+@dataclass(frozen=True)
+class Help:
+    """``/help`` or ``/?``: show ``text``."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class InvalidCommand:
+    """A command that cannot run; show ``message`` (one line) to the user."""
+
+    message: str
+
+
+SlashCommand = Prompt | SetSystem | SetParameter | Show | Clear | Help | InvalidCommand
+
+COMMANDS = ("set", "show", "clear", "help")
+_COMMAND = re.compile(r"^/(\?|[A-Za-z][A-Za-z_-]*)(?=\s|$)")
+_SHOW_TOPICS = {
+    "model": "model",
+    "info": "model",
+    "parameters": "parameters",
+    "params": "parameters",
+    "system": "system",
+}
+
+HELP_TEXT = """\
+Commands:
+  /set system TEXT             use TEXT as the system prompt of this conversation
+  /set parameter NAME VALUE    set a generation parameter (see /set parameter)
+  /show                        show model, mode, parameters and system prompt
+  /show model|parameters|system
+  /clear                       start a fresh context (earlier messages stay visible)
+  /help, /?                    this help
+
+Start a message with // to send a text that begins with a slash."""
+
+
+def parameters_help() -> str:
+    lines = ["Parameters (/set parameter NAME VALUE):"]
+    for spec in PARAMETERS.values():
+        lines.append(f"  {spec.name:<12} {spec.help}")
+    return "\n".join(lines)
+
+
+def parse(text: str) -> SlashCommand:
+    """Classify prompt text; never raises."""
+    stripped = text.strip()
+    if stripped.startswith("//"):
+        return Prompt(text.lstrip()[1:])
+    match = _COMMAND.match(stripped)
+    if match is None:
+        return Prompt(text)
+    name = match.group(1).lower()
+    rest = stripped[match.end() :].strip()
+    if name in ("help", "?"):
+        return Help(parameters_help() if rest.startswith("param") else HELP_TEXT)
+    if name == "clear":
+        return Clear() if not rest else InvalidCommand("/clear takes no arguments")
+    if name == "show":
+        return _parse_show(rest)
+    if name == "set":
+        return _parse_set(rest)
+    hint = difflib.get_close_matches(name, COMMANDS, n=1)
+    did_you_mean = f"did you mean /{hint[0]}? " if hint else ""
+    return InvalidCommand(f"unknown command /{name}; {did_you_mean}try /help")
+
+
+def _parse_show(rest: str) -> SlashCommand:
+    if not rest:
+        return Show("all")
+    topic = _SHOW_TOPICS.get(rest.lower())
+    if topic is None:
+        return InvalidCommand(f"unknown /show topic {rest!r}; use model, parameters or system")
+    return Show(topic)  # type: ignore[arg-type]
+
+
+def _parse_set(rest: str) -> SlashCommand:
+    head, *tail = rest.split(None, 1) or [""]
+    word = head.lower()
+    args = tail[0].strip() if tail else ""
+    if word == "system":
+        body = _unquote(args)
+        if not body:
+            return InvalidCommand("usage: /set system TEXT")
+        return SetSystem(body)
+    if word in ("parameter", "param"):
+        parts = args.split()
+        if not parts:
+            return Help(parameters_help())
+        if len(parts) != 2:
+            return InvalidCommand(
+                "usage: /set parameter NAME VALUE, e.g. /set parameter temperature 0.2"
+            )
+        name = parts[0].lower()
+        try:
+            return SetParameter(name, parse_param(name, parts[1]))
+        except ParameterError as exc:
+            return InvalidCommand(str(exc))
+    return InvalidCommand("usage: /set system TEXT or /set parameter NAME VALUE")
+
+
+def _unquote(text: str) -> str:
+    for quote in ('"""', '"', "'"):
+        if len(text) >= 2 * len(quote) and text.startswith(quote) and text.endswith(quote):
+            return text[len(quote) : -len(quote)].strip()
+    return text
+
+
+def show_text(
+    command: Show, conversation: Conversation, settings: ChatSettings | None = None
+) -> str:
+    """The text ``/show`` displays for a conversation."""
+    params = conversation.effective_parameters(settings)
+    sources = {name: "/set" for name in conversation.params}
+    sources.update(
+        {
+            n: f"mode {conversation.mode.name}"
+            for n in conversation.mode.parameters
+            if n not in conversation.params
+        }
+    )
+    parts: list[str] = []
+    if command.what in ("all", "model"):
+        parts.append(
+            f"Model: {conversation.model or '(engine default)'}\nMode:  {conversation.mode.name}"
+        )
+        plan = conversation.last_plan
+        if plan is not None:
+            parts.append(
+                f"Context: {plan.used:,} of {plan.window:,} tokens used "
+                f"({'exact' if plan.exact else 'estimated'})"
+            )
+    if command.what in ("all", "parameters"):
+        lines = ["Parameters:"]
+        for name, value in params.items():
+            lines.append(f"  {name:<12} {value}  ({sources.get(name, 'config')})")
+        parts.append("\n".join(lines) if params else "Parameters: engine defaults")
+    if command.what in ("all", "system"):
+        prompt = conversation.system_prompt or "(none)"
+        origin = (
+            "/set system" if conversation.system is not None else f"mode {conversation.mode.name}"
+        )
+        parts.append(f"System prompt ({origin}):\n{prompt}")
+    return "\n\n".join(parts)
