@@ -127,11 +127,12 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
         engine = await _engine(registry, args)
         model = settings.chat.model or await engine.default_model()
         messages = [Message("system", system)] if system else []
-        if args.docs:
-            from offyai_tui.rag.ask import augment_for_cli
-
-            prompt = await augment_for_cli(workspace, settings, registry, prompt)
         messages.append(Message("user", prompt))
+        sources: list[Any] = []
+        if args.docs:
+            messages, sources = await _with_documents(
+                messages, prompt, settings, workspace, registry
+            )
         options = ChatOptions(
             model=model,
             num_predict=args.max_tokens,
@@ -148,6 +149,9 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
                 raise UserError(str(event.error))
             elif isinstance(event, Done):
                 sys.stdout.write("\n")
+                if sources:
+                    sys.stdout.write("\nSources:\n")
+                    sys.stdout.writelines(f"[{s.number}] {clean(s.label)}\n" for s in sources)
                 sys.stdout.flush()
                 if args.stats:
                     s = event.stats
@@ -173,84 +177,164 @@ def _size(num: int) -> str:
 async def models(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
+
+    from offyai_tui import hardware
+    from offyai_tui.manage.rows import COLUMNS, collect, display_values
 
     registry = EngineRegistry(settings)
     try:
         engines = registry.configured()
         if getattr(args, "engine", None):
             engines = [registry.engine(args.engine)]
-        results = await asyncio.gather(*(e.list_models() for e in engines), return_exceptions=True)
+        hw = await asyncio.to_thread(hardware.detect)
+        n_ctx = settings.chat.num_ctx or hardware.DEFAULT_N_CTX
+        inventory = await collect(engines, hw, log=hardware.SpeedLog(), n_ctx=n_ctx)
     finally:
         await registry.aclose()
-    table = Table("name", "engine", "size", "family", "quantization", "context", "capabilities")
-    notes = []
-    for engine, result in zip(engines, results):
-        if isinstance(result, BaseException):
-            notes.append(f"{engine.label} at {engine.endpoint}: {result}")
-            continue
-        for m in result:
-            table.add_row(
-                m.name,
-                engine.label,
-                _size(m.size_bytes) if m.size_bytes else "",
-                m.family,
-                m.quantization,
-                str(m.context_length or ""),
-                ", ".join(m.capabilities),
-            )
+    table = Table(*(label.lower() for _, label in COLUMNS))
+    for row in inventory.rows:
+        values = display_values(row)
+        table.add_row(*(Text(values[key]) for key, _ in COLUMNS))
     console = Console()
     console.print(table)
-    for note in notes:
-        console.print(f"[dim]not reachable: {note}[/dim]", highlight=False, markup=True)
+    plain = {"markup": False, "highlight": False, "style": "dim"}
+    console.print(f"fit and speed: {hw.describe()}, {n_ctx:,}-token context", **plain)
+    for note in inventory.notes:
+        console.print(f"not reachable: {note}", **plain)
     return 0
 
 
 async def pull(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from offyai_tui.manage.pull_track import PullTracker
 
     registry = EngineRegistry(settings)
     try:
         engine = registry.engine(getattr(args, "engine", None) or "ollama")
-        with Progress(
-            "[progress.description]{task.description}",
+        if not engine.IMPLEMENTS_PULL:
+            raise UserError(
+                f"{engine.label} cannot download models; pull with Ollama (--engine ollama)"
+                " or import a .gguf file on the Models screen"
+            )
+        tracker = PullTracker(args.name)
+        columns = (
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             DownloadColumn(),
             TransferSpeedColumn(),
-        ) as progress:
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns) as progress:
             tasks: dict[str, Any] = {}
+            said = ""
             async for step in engine.pull(args.name):
-                key = step.digest or step.status
-                if step.total:
-                    if key not in tasks:
-                        label = step.digest[7:19] if step.digest else step.status
-                        tasks[key] = progress.add_task(label, total=step.total)
-                    progress.update(tasks[key], completed=step.completed)
-                else:
-                    progress.console.print(step.status)
+                layer = tracker.update(step)
+                if layer is None:
+                    if step.status not in (said, "success"):
+                        progress.console.print(step.status, markup=False, highlight=False)
+                    said = step.status
+                    continue
+                if layer.digest not in tasks:
+                    tasks[layer.digest] = progress.add_task(f"pulling {layer.short}", total=None)
+                progress.update(
+                    tasks[layer.digest], total=layer.total or None, completed=layer.completed
+                )
+        print(tracker.summary())
         return 0
     finally:
         await registry.aclose()
 
 
 async def rm(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    from offyai_tui.hardware import format_bytes
+    from offyai_tui.manage.actions import delete_model, find_installed
+
     registry = EngineRegistry(settings)
     try:
-        engine = await _engine(registry, args)
-        await engine.delete(args.name)
-        print(f"deleted {args.name} from {engine.label}")
-        return 0
+        engines = registry.configured()
+        if getattr(args, "engine", None):
+            engines = [registry.engine(args.engine)]
+        engine, info = await find_installed(engines, args.name)
+        unloaded = await delete_model(engine, info.name)
     finally:
         await registry.aclose()
+    line = f"deleted {info.name} from {engine.label}"
+    if unloaded:
+        line += " (unloaded first)"
+    if info.size_bytes:
+        line += f"; freed {'' if info.path else 'up to '}{format_bytes(info.size_bytes)}"
+    print(line)
+    return 0
+
+
+def _embedding_engine(registry: EngineRegistry, settings: Settings) -> Engine:
+    return registry.engine(settings.rag.embedding_engine)
+
+
+async def _with_documents(
+    messages: list[Message],
+    question: str,
+    settings: Settings,
+    workspace: Workspace,
+    registry: EngineRegistry,
+) -> tuple[list[Message], list[Any]]:
+    """The request with the last question grounded in the workspace's documents."""
+    from offyai_tui.rag import RagError, augment, retrieve
+
+    window = settings.chat.num_ctx or settings.llamacpp.n_ctx
+    budget = max(256, (window - settings.chat.reply_reserve) // 2)
+    try:
+        retrieval = await retrieve(
+            workspace, _embedding_engine(registry, settings), settings, question,
+            budget_tokens=budget,
+        )  # fmt: skip
+    except RagError as exc:
+        raise UserError(str(exc)) from None
+    if retrieval.note:
+        print(f"offyai: {retrieval.note}", file=sys.stderr)
+    if not retrieval.sources:
+        print("offyai: no document matched; answering without sources", file=sys.stderr)
+    return augment(messages, retrieval.sources), list(retrieval.sources)
 
 
 async def index(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui.rag.ask import index_for_cli
+    from offyai_tui.rag import RagError, index_paths
+
+    tty = sys.stderr.isatty()
+
+    def progress(step: Any) -> None:
+        if tty:
+            eta = f", {step.eta_s:.0f} s left" if getattr(step, "eta_s", None) else ""
+            line = (
+                f"{step.phase}: {step.files_done}/{step.files_total} files, "
+                f"{step.chunks_done} chunks{eta}"
+            )
+            sys.stderr.write(f"\r\x1b[2K{line[:120]}")
+            sys.stderr.flush()
 
     registry = EngineRegistry(settings)
     try:
-        return await index_for_cli(workspace, settings, registry, args.paths)
+        engine = _embedding_engine(registry, settings)
+        report = await index_paths(workspace.ensure(), engine, settings, args.paths, progress)
+    except RagError as exc:
+        raise UserError(str(exc)) from None
     finally:
+        if tty:
+            sys.stderr.write("\r\x1b[2K")
         await registry.aclose()
+    print(report.summary())
+    for skipped in report.skipped:
+        print(f"skipped {skipped}")
+    return 0
 
 
 async def doctor(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:

@@ -91,5 +91,6 @@ def all_locations() -> dict[str, Path]:
         "workspaces": workspaces_dir(),
         "models": models_dir(),
         "cache": cache_dir(),
+        "logs": cache_dir() / "logs",
         "model cache": model_cache_dir(),
     }

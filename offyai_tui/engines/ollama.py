@@ -44,7 +44,7 @@ from offyai_tui.netguard import is_loopback_host
 DEFAULT_PORT = 11434
 EMBEDDING_FAMILIES = frozenset({"bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2"})
 """Model families that only embed; ``/api/tags`` has no capability field."""
-_CAPABILITIES = {"completion": "chat", "embedding": "embed"}
+_CAPABILITIES = {"completion": "chat", "embedding": "embedding"}
 
 
 def base_url(host: str) -> str:
@@ -108,7 +108,7 @@ def keep_alive_value(value: str) -> str | int | float:
 
 def _capabilities(family: str, families: Sequence[str] = ()) -> tuple[str, ...]:
     if family in EMBEDDING_FAMILIES or any(f in EMBEDDING_FAMILIES for f in families):
-        return ("embed",)
+        return ("embedding",)
     return ("chat",)
 
 
@@ -370,7 +370,7 @@ class OllamaEngine(Engine):
             return []
         if not model:
             models = await self.list_models()
-            embedders = [m.name for m in models if "embed" in m.capabilities]
+            embedders = [m.name for m in models if "embedding" in m.capabilities]
             if not embedders:
                 raise ModelNotFound("(an embedding model)", [m.name for m in models], self.kind)
             model = embedders[0]

@@ -48,6 +48,8 @@ from offyai_tui.engines.errors import (
 from offyai_tui.engines.sse import aiter_sse
 from offyai_tui.netguard import is_loopback_host
 
+_RETRY = object()
+"""Sentinel from one chat attempt: send the request again on a fresh connection."""
 _EMBEDDING_NAME = re.compile(r"embed|minilm|bge-|\be5-|gte-|mpnet|sentence", re.IGNORECASE)
 
 
@@ -319,10 +321,32 @@ class OpenAICompatEngine(Engine):
             return
         turn = _Turn(model)
         body = self._chat_body(model, messages, options)
+        for _attempt in range(2):
+            retry = False
+            async for event in self._chat_attempt(turn, body, model):
+                if event is _RETRY:
+                    retry = True
+                    break
+                yield event  # type: ignore[misc]
+            if not retry:
+                return
+        yield self._interrupted(turn, "the connection closed before the server answered")
+
+    async def _chat_attempt(
+        self, turn: _Turn, body: dict[str, Any], model: str
+    ) -> AsyncIterator[ChatEvent | object]:
+        """One POST; yields ``_RETRY`` if a pooled connection died before any answer.
+
+        A keep-alive connection to a server that has since restarted or died
+        fails on first use; that is not a mid-stream cut, so the request is
+        sent once more on a fresh connection before reporting anything.
+        """
+        answered = False
         try:
             async with self._http().stream(
                 "POST", self._base + "/chat/completions", json=body, headers=self._headers()
             ) as response:
+                answered = True
                 if response.status_code >= 400:
                     await response.aread()
                     yield ErrorEvent(await self._http_error(response, model))
@@ -352,6 +376,12 @@ class OpenAICompatEngine(Engine):
             return
         except httpx.ReadTimeout:
             yield self._interrupted(turn, f"no data for {self._stall_timeout:g} s")
+            return
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            if not answered:
+                yield _RETRY
+                return
+            yield self._interrupted(turn, f"connection lost ({_one_line(str(exc), 120)})")
             return
         except httpx.HTTPError as exc:
             yield self._interrupted(turn, f"connection lost ({_one_line(str(exc), 120)})")

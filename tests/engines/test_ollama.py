@@ -178,7 +178,7 @@ async def test_list_models_reads_tags(ollama_engine: OllamaEngine) -> None:
     assert smol.size_bytes > 50_000_000
     assert (smol.family, smol.parameter_size, smol.quantization) == ("llama", "135M", "Q4_1")
     assert smol.capabilities == ("chat",)
-    assert models["all-minilm:latest"].capabilities == ("embed",)
+    assert models["all-minilm:latest"].capabilities == ("embedding",)
     assert await ollama_engine.default_model() == CHAT
 
 
@@ -192,7 +192,7 @@ async def test_model_info_reads_show(ollama_engine: OllamaEngine) -> None:
     assert info.details["license"] == "apache-2.0"
     assert info.details["model_info"]["general.architecture"] == "llama"
     embedder = await ollama_engine.model_info("all-minilm")
-    assert (embedder.capabilities, embedder.context_length) == (("embed",), 512)
+    assert (embedder.capabilities, embedder.context_length) == (("embedding",), 512)
 
 
 async def test_model_info_of_a_missing_model_lists_installed(ollama_engine: OllamaEngine) -> None:

@@ -1,0 +1,413 @@
+"""Document retrieval benchmark: quality, indexing throughput, query latency.
+
+    python bench/rag.py --data ../shared/bench-data/dbpedia [--json] [--limit N]
+
+Quality: a BEIR-format directory (corpus.jsonl, queries.jsonl, qrels/test.tsv)
+is indexed through the app's own pipeline: every corpus document is written as
+a Markdown file (``# title`` then the text), and those files go through the
+loader, the chunker, the bundled embedder on the llama.cpp engine and the
+index, exactly as ``offyai index`` would. Each query then runs BM25 alone,
+vectors alone and the hybrid fusion; a document scores as its best chunk.
+nDCG@10 and recall@10 are printed for all three (plus reciprocal-rank fusion,
+the baseline the hybrid must beat).
+
+Throughput: chunks per second for a fresh sample of documents indexed end to
+end (load, chunk, embed, commit) with no cache.
+
+Latency: p50/p95 of a hybrid query (BM25 + vector search + fusion, query
+embedding excluded) over synthetic indexes of 10k and 100k chunks.
+
+Embeddings are cached by text hash and model in ``bench/.cache/rag`` so that
+tuning runs are quick. Vectors are deterministic, so the cache changes no
+quality figure; throughput is always measured on uncached text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import random
+import re
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import emit_json, percentile, record
+from offyai_tui.config import Settings
+from offyai_tui.engines.base import Engine, Health, ModelInfo
+from offyai_tui.rag.documents import Chunk
+from offyai_tui.rag.embedder import EmbeddingIdentity
+from offyai_tui.rag.fusion import FusionConfig, rrf
+from offyai_tui.rag.index import DocumentIndex, DocumentRecord
+from offyai_tui.rag.retriever import Retriever
+from offyai_tui.rag.service import Documents
+from offyai_tui.workspace import Workspace
+
+CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "rag"
+DEPTH = 100
+"""Chunks retrieved per query before grouping them into documents."""
+
+
+# -- metrics -----------------------------------------------------------------------
+
+
+def ndcg_at(ranked: Sequence[str], gains: dict[str, int], k: int = 10) -> float:
+    """nDCG@k with graded gains, as BEIR computes it (linear gain, log2 discount)."""
+    dcg = sum(gains.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted((g for g in gains.values() if g > 0), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg > 0 else 0.0
+
+
+def recall_at(ranked: Sequence[str], gains: dict[str, int], k: int = 10) -> float:
+    relevant = {doc for doc, g in gains.items() if g > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+# -- data ------------------------------------------------------------------------------
+
+
+def load_beir(data: Path, limit: int | None) -> tuple[list[dict], dict[str, str], dict]:
+    corpus = [json.loads(line) for line in (data / "corpus.jsonl").open(encoding="utf-8")]
+    queries = {
+        q["_id"]: q["text"]
+        for q in (json.loads(line) for line in (data / "queries.jsonl").open(encoding="utf-8"))
+    }
+    qrels: dict[str, dict[str, int]] = {}
+    with (data / "qrels" / "test.tsv").open(encoding="utf-8") as handle:
+        next(handle)
+        for line in handle:
+            qid, did, score = line.rstrip("\n").split("\t")
+            qrels.setdefault(qid, {})[did] = int(score)
+    if limit:
+        corpus = corpus[:limit]
+    ids = {d["_id"] for d in corpus}
+    qrels = {
+        q: {d: g for d, g in rels.items() if d in ids}
+        for q, rels in qrels.items()
+        if q in queries and any(g > 0 and d in ids for d, g in rels.items())
+    }
+    return corpus, {q: queries[q] for q in qrels}, qrels
+
+
+def write_corpus(corpus: list[dict], folder: Path) -> dict[str, str]:
+    """One Markdown file per document; returns file path -> document id."""
+    paths = {}
+    for i, doc in enumerate(corpus):
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", doc["_id"].strip("<>").split(":", 1)[-1])[:80]
+        path = folder / f"{i:05d}-{stem or 'doc'}.md"
+        title = " ".join(doc.get("title", "").split())
+        body = doc.get("text", "").strip()
+        path.write_text(f"# {title}\n\n{body}\n" if title else f"{body}\n", encoding="utf-8")
+        paths[str(path.resolve())] = doc["_id"]
+    return paths
+
+
+# -- engine --------------------------------------------------------------------------
+
+
+def make_engine(threads: int) -> Engine:
+    """The llama.cpp engine with the bundled embedder, as the app runs it."""
+    from offyai_tui.engines.llamacpp import LlamaCppEngine
+
+    settings = Settings()
+    settings.llamacpp.n_threads = threads
+    return LlamaCppEngine(settings)
+
+
+class CachedEmbeddings(Engine):
+    """Wraps an engine: embeddings already computed for (model, text) come from disk."""
+
+    def __init__(self, inner: Engine, path: Path) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+        self.IMPLEMENTS_EMBED = True
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path)
+        self.db.execute("CREATE TABLE IF NOT EXISTS v (key TEXT PRIMARY KEY, vec BLOB)")
+        self.hits = self.misses = 0
+
+    async def health(self) -> Health:
+        return await self.inner.health()
+
+    async def list_models(self) -> list[ModelInfo]:
+        return await self.inner.list_models()
+
+    def stream_chat(self, messages, options):  # type: ignore[no-untyped-def]
+        return self.inner.stream_chat(messages, options)
+
+    async def embed(self, texts: Sequence[str], model: str = "") -> list[list[float]]:
+        keys = [hashlib.sha256(f"{model}\0{t}".encode()).hexdigest() for t in texts]
+        found = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            rows = self.db.execute(
+                f"SELECT key, vec FROM v WHERE key IN ({','.join('?' * len(part))})", part
+            ).fetchall()
+            found.update(rows)
+        todo = [i for i, k in enumerate(keys) if k not in found]
+        self.hits += len(texts) - len(todo)
+        self.misses += len(todo)
+        if todo:
+            fresh = await self.inner.embed([texts[i] for i in todo], model=model)
+            for i, vector in zip(todo, fresh):
+                blob = np.asarray(vector, dtype=np.float32).tobytes()
+                found[keys[i]] = blob
+                self.db.execute("INSERT OR REPLACE INTO v VALUES (?, ?)", (keys[i], blob))
+            self.db.commit()
+        return [np.frombuffer(found[k], dtype=np.float32).tolist() for k in keys]
+
+    async def aclose(self) -> None:
+        self.db.close()
+        await self.inner.aclose()
+
+
+def _progress(prefix: str):
+    last = [0.0]
+
+    def show(p) -> None:  # type: ignore[no-untyped-def]
+        now = time.monotonic()
+        if now - last[0] < 2 and p.phase == "indexing":
+            return
+        last[0] = now
+        eta = f", ETA {p.eta_s:.0f} s" if p.eta_s else ""
+        print(
+            f"  {prefix} {p.phase}: {p.files_done}/{p.files_total} files, {p.chunks_done} chunks,"
+            f" {p.chunks_per_s:.1f} chunks/s{eta}",
+            file=sys.stderr,
+        )
+
+    return show
+
+
+# -- quality -------------------------------------------------------------------------
+
+
+def _docs_ranking(hits, chunk_paths: dict[int, str], path_ids: dict[str, str]) -> list[str]:
+    ranked: list[str] = []
+    for chunk_id in hits:
+        doc = path_ids.get(chunk_paths.get(chunk_id, ""))
+        if doc and doc not in ranked:
+            ranked.append(doc)
+    return ranked
+
+
+async def quality(args: argparse.Namespace, engine: Engine, fusion: FusionConfig) -> dict:
+    corpus, queries, qrels = load_beir(Path(args.data), args.limit)
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="offyai-bench-rag-") as tmp:
+        folder = Path(tmp) / "corpus"
+        folder.mkdir()
+        path_ids = write_corpus(corpus, folder)
+        workspace = Workspace("bench", Path(tmp) / "workspace")
+        docs = Documents(workspace, engine, settings, fusion)
+        started = time.perf_counter()
+        report = await docs.add([folder], _progress("quality"))
+        wall = time.perf_counter() - started
+        print(f"  indexed: {report.summary()}", file=sys.stderr)
+        index = await docs.index()
+        embedder = await docs.embedder()
+        chunk_paths = {c.id: c.path for batch in index.iter_chunks(2048) for c in batch}
+        retriever = Retriever(index, embedder, fusion)
+        runs: dict[str, list[list[str]]] = {"bm25": [], "vector": [], "hybrid": [], "rrf": []}
+        gains = []
+        for qid, text in queries.items():
+            vector = await embedder.embed_query(text)
+            lexical = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "lexical")]
+            dense = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "vector")]
+            hybrid = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "hybrid")]
+            fused = [i for i, _ in rrf(lexical, dense)]
+            for name, hits in (("bm25", lexical), ("vector", dense), ("hybrid", hybrid),
+                               ("rrf", fused)):
+                runs[name].append(_docs_ranking(hits, chunk_paths, path_ids))
+            gains.append(qrels[qid])
+        docs.close()
+    scores = {
+        name: {
+            "ndcg@10": round(float(np.mean([ndcg_at(r, g) for r, g in zip(ranked, gains)])), 4),
+            "recall@10": round(float(np.mean([recall_at(r, g) for r, g in zip(ranked, gains)])), 4),
+        }
+        for name, ranked in runs.items()
+    }
+    per_query = {name: [ndcg_at(r, g) for r, g in zip(ranked, gains)]
+                 for name, ranked in runs.items()}
+    pairs = list(zip(per_query["hybrid"], per_query["vector"]))
+    return {
+        "scores": scores,
+        "documents": len(corpus),
+        "queries": len(queries),
+        "chunks": report.chunks,
+        "index_wall_s": round(wall, 1),
+        "index_chunks_per_s": round(report.chunks / wall, 2) if wall else 0.0,
+        "hybrid_vs_vector": {
+            "better": sum(h > v + 1e-9 for h, v in pairs),
+            "worse": sum(h < v - 1e-9 for h, v in pairs),
+            "same": sum(abs(h - v) <= 1e-9 for h, v in pairs),
+        },
+    }
+
+
+# -- throughput ----------------------------------------------------------------------
+
+
+async def throughput(args: argparse.Namespace, engine: Engine) -> dict:
+    """Chunks/s indexing a fresh sample end to end, nothing cached."""
+    corpus, _, _ = load_beir(Path(args.data), None)
+    sample = random.Random(7).sample(corpus, min(args.sample, len(corpus)))
+    settings = Settings()
+    with tempfile.TemporaryDirectory(prefix="offyai-bench-rag-") as tmp:
+        folder = Path(tmp) / "corpus"
+        folder.mkdir()
+        write_corpus(sample, folder)
+        docs = Documents(Workspace("throughput", Path(tmp) / "ws"), engine, settings)
+        await (await docs.embedder()).probe()  # model load is not indexing time
+        started = time.perf_counter()
+        report = await docs.add([folder])
+        wall = time.perf_counter() - started
+        docs.close()
+    return {
+        "documents": len(sample),
+        "chunks": report.chunks,
+        "wall_s": round(wall, 2),
+        "chunks_per_s": round(report.chunks / wall, 2) if wall else 0.0,
+        "embed_chunks_per_s": round(report.chunks_per_s, 2),
+    }
+
+
+# -- latency -------------------------------------------------------------------------
+
+
+def build_synthetic(directory: Path, size: int, texts: list[str], dim: int) -> DocumentIndex:
+    """An index of ``size`` chunks: corpus texts reused, random unit vectors."""
+    rng = np.random.default_rng(size)
+    index = DocumentIndex.open(directory)
+    identity = EmbeddingIdentity("synthetic", "random", dim)
+    per_doc = 100
+    with index.writer() as writer:
+        for start in range(0, size, per_doc):
+            count = min(per_doc, size - start)
+            path = f"/synthetic/{start // per_doc}.md"
+            chunks = [
+                Chunk(path, texts[(start + j) % len(texts)], (f"Doc {start + j}",), j + 1, j + 1,
+                      tokens=64, title=f"Doc {start + j}")
+                for j in range(count)
+            ]
+            vectors = rng.standard_normal((count, dim)).astype(np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            writer.put_document(DocumentRecord(path, "markdown", 1, "0"), chunks, vectors,
+                                identity)
+        writer.commit()
+    return index
+
+
+def latency(args: argparse.Namespace, fusion: FusionConfig) -> dict:
+    corpus, queries, _ = load_beir(Path(args.data), None)
+    texts = [f"{d.get('title', '')}\n\n{d.get('text', '')}" for d in corpus]
+    query_texts = list(queries.values())
+    out = {}
+    rng = np.random.default_rng(0)
+    for size in args.scales:
+        with tempfile.TemporaryDirectory(prefix="offyai-bench-rag-") as tmp:
+            started = time.perf_counter()
+            index = build_synthetic(Path(tmp) / "index", size, texts, 384)
+            build = time.perf_counter() - started
+            retriever = Retriever(index, None, fusion)
+            timings = []
+            for round_ in range(args.latency_rounds):
+                for text in query_texts:
+                    vector = rng.standard_normal(384).astype(np.float32)
+                    vector /= np.linalg.norm(vector)
+                    t0 = time.perf_counter()
+                    retriever.rank(text, vector, 10, "hybrid")
+                    if round_:  # the first round warms caches
+                        timings.append((time.perf_counter() - t0) * 1000)
+            index.close()
+        out[f"{size // 1000}k"] = {
+            "chunks": size,
+            "p50_ms": round(percentile(timings, 50), 2),
+            "p95_ms": round(percentile(timings, 95), 2),
+            "build_s": round(build, 1),
+        }
+        print(f"  latency at {size} chunks: p50 {out[f'{size // 1000}k']['p50_ms']} ms, "
+              f"p95 {out[f'{size // 1000}k']['p95_ms']} ms", file=sys.stderr)
+    return out
+
+
+# -- main ------------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> dict:
+    fusion = FusionConfig()
+    raw = make_engine(args.threads)
+    engine = raw if args.no_cache else CachedEmbeddings(raw, CACHE_DIR / "embeddings.sqlite")
+    results: dict = {}
+    try:
+        results["quality"] = await quality(args, engine, fusion)
+        if isinstance(engine, CachedEmbeddings):
+            results["quality"]["embedding_cache"] = {"hits": engine.hits, "misses": engine.misses}
+        if args.sample:
+            results["throughput"] = await throughput(args, raw)
+    finally:
+        await engine.aclose()
+    if args.scales:
+        results["latency"] = latency(args, fusion)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", required=True, help="BEIR-format directory")
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="use only the first N corpus documents (queries judged on them)")
+    parser.add_argument("--threads", type=int, default=1, help="llama.cpp threads")
+    parser.add_argument("--sample", type=int, default=200,
+                        help="documents indexed uncached for throughput (0 = skip)")
+    parser.add_argument("--scales", type=int, nargs="*", default=[10_000, 100_000],
+                        help="synthetic index sizes for latency (none = skip)")
+    parser.add_argument("--latency-rounds", type=int, default=4)
+    parser.add_argument("--no-cache", action="store_true", help="embed everything afresh")
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(args))
+    scores = results["quality"]["scores"]
+    q = results["quality"]
+    print(f"rag quality on {Path(args.data).name}: {q['documents']} documents, "
+          f"{q['chunks']} chunks embedded, {q['queries']} queries")
+    for name in ("bm25", "vector", "rrf", "hybrid"):
+        s = scores[name]
+        print(f"  {name:7s} nDCG@10 {s['ndcg@10']:.3f}  recall@10 {s['recall@10']:.3f}")
+    best_single = max(scores["bm25"]["ndcg@10"], scores["vector"]["ndcg@10"])
+    verdict = "beats" if scores["hybrid"]["ndcg@10"] > best_single else "does NOT beat"
+    duel = q["hybrid_vs_vector"]
+    print(f"  hybrid {verdict} both single retrievers "
+          f"({scores['hybrid']['ndcg@10'] / best_single:.3f}x the better one); per query vs "
+          f"vector: {duel['better']} better, {duel['worse']} worse, {duel['same']} same")
+    cache = q.get("embedding_cache", {})
+    if cache and not cache.get("hits"):
+        print(f"  cold run: {q['index_chunks_per_s']} chunks/s indexing the whole corpus")
+    if "throughput" in results:
+        t = results["throughput"]
+        print(f"throughput: {t['chunks_per_s']} chunks/s end to end "
+              f"({t['chunks']} chunks from {t['documents']} uncached documents)")
+    for size, lat in results.get("latency", {}).items():
+        print(f"latency at {size} chunks: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms "
+              "(hybrid, query embedding excluded)")
+    results["args"] = {"data": str(args.data), "limit": args.limit, "threads": args.threads}
+    record("rag", results)
+    if args.json:
+        emit_json({name: scores[name] for name in ("bm25", "vector", "hybrid")})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Which prompt format a GGUF model is driven with.
+
+A model that carries ``tokenizer.chat_template`` is formatted by that template
+(llama-cpp-python applies it when no format is forced). Base models such as
+Gemma 3 270M ship without one; for them the format is chosen from the
+architecture, because a wrong format makes a small model ramble.
+"""
+
+from __future__ import annotations
+
+from offyai_tui.engines.gguf_info import GGUFInfo
+
+FALLBACK = "chatml"
+"""For architectures with no known format: the most widely trained one."""
+
+_BY_ARCHITECTURE = {
+    "gemma": "gemma",
+    "gemma2": "gemma",
+    "gemma3": "gemma",
+    "gemma3n": "gemma",
+    "llama": "llama-2",
+    "mistral": "mistral-instruct",
+    "qwen": "qwen",
+    "qwen2": "chatml",
+    "qwen3": "chatml",
+    "chatglm": "chatglm3",
+}
+
+
+def chat_format_for(info: GGUFInfo) -> str | None:
+    """The llama-cpp-python ``chat_format`` to force, or ``None`` to use the GGUF's template."""
+    if info.chat_template:
+        return None
+    return format_for_architecture(info.architecture)
+
+
+def format_for_architecture(architecture: str) -> str:
+    return _BY_ARCHITECTURE.get(architecture.lower(), FALLBACK)
+
+
+_NO_SYSTEM_ROLE = frozenset({"gemma"})
+"""Formats that drop system messages (Gemma has no system turn)."""
+
+
+def fold_system_messages(
+    messages: list[dict[str, str]], chat_format: str | None
+) -> list[dict[str, str]]:
+    """Move system text into the first user turn for formats without a system role.
+
+    llama-cpp-python's ``gemma`` format silently drops system messages, which
+    would lose a mode's instructions; Gemma's own template prepends them to
+    the first user message instead, and so does this.
+    """
+    if chat_format not in _NO_SYSTEM_ROLE:
+        return messages
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if not system:
+        return rest
+    for message in rest:
+        if message["role"] == "user":
+            message["content"] = f"{system}\n\n{message['content']}"
+            return rest
+    return [{"role": "user", "content": system}, *rest]

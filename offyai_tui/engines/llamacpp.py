@@ -1,0 +1,419 @@
+"""The embedded engine: GGUF models run by llama.cpp in a worker process.
+
+Nothing here imports llama-cpp-python. Chat and embeddings each get their own
+worker (see :mod:`offyai_tui.engines.llamacpp_worker`), so indexing documents
+does not queue behind an answer, and stopping an answer can never take the
+embedder down with it. A worker that dies (segfault, abort, kill) ends the
+answer in progress with :class:`WorkerCrashed` and the text so far; the next
+request starts a new one.
+
+Stop: when the consumer closes or cancels ``stream_chat``, the worker is asked
+to cancel; if it has not confirmed within :attr:`LlamaCppEngine.STOP_GRACE_S`
+it is killed and replaced lazily, so generation always ends promptly.
+
+Models are the bundled ones plus every ``*.gguf`` in the models dir, described
+from their headers without loading them (:mod:`.llamacpp_catalog`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import importlib.util
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+from offyai_tui import bundled, locations
+from offyai_tui.config import Settings
+from offyai_tui.engines.base import (
+    ChatEvent,
+    ChatOptions,
+    ChatStats,
+    Done,
+    Engine,
+    ErrorEvent,
+    Health,
+    LoadedModel,
+    Message,
+    ModelInfo,
+    TextDelta,
+)
+from offyai_tui.engines.chat_format import chat_format_for, fold_system_messages
+from offyai_tui.engines.errors import (
+    BadModelFile,
+    EngineError,
+    EngineUnavailable,
+    ModelNotFound,
+    Unsupported,
+    WorkerCrashed,
+)
+from offyai_tui.engines.llamacpp_catalog import CatalogEntry, find_model, prepared, scan_models
+from offyai_tui.engines.llamacpp_client import Request, WorkerSlot, log_path
+
+ENGINE_LABEL = "llama.cpp"
+EMBEDDING_CTX = 512
+"""Context for embedding models whose header does not say (BERT's own size)."""
+
+
+def physical_cores() -> int:
+    """Threads to use by default: one per physical core (hyperthreads slow llama.cpp)."""
+    try:
+        import psutil
+
+        cores = psutil.cpu_count(logical=False)
+    except ImportError:  # pragma: no cover - psutil is a dependency
+        cores = None
+    return max(1, cores or (os.cpu_count() or 2) // 2)
+
+
+def parse_keep_alive(value: str | float | None, default: float) -> float:
+    """Seconds from ``"5m"``, ``"30s"``, ``"1h"``, ``"0"`` or ``"-1"`` (forever: negative)."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, (int, float)):
+        return float(value)
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*", value)
+    if not match:
+        return default
+    number = float(match.group(1))
+    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[match.group(2) or "s"]
+    return number * scale
+
+
+class LlamaCppEngine(Engine):
+    """llama.cpp through llama-cpp-python, in worker processes."""
+
+    kind = "llamacpp"
+    IMPLEMENTS_EMBED = True
+    IMPLEMENTS_UNLOAD = True
+    IMPLEMENTS_COUNT_TOKENS = True
+    IMPLEMENTS_DELETE = True
+    STOP_GRACE_S = 0.15
+    """How long a cancelled request may take to confirm before its worker is killed."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._chat = WorkerSlot()
+        self._embedder = WorkerSlot()
+
+    @property
+    def label(self) -> str:
+        return ENGINE_LABEL
+
+    @property
+    def worker_pid(self) -> int | None:
+        """PID of the live chat worker, if one runs (tests signal it)."""
+        worker = self._chat.current()
+        return worker.pid if worker else None
+
+    @property
+    def embed_worker_pid(self) -> int | None:
+        worker = self._embedder.current()
+        return worker.pid if worker else None
+
+    @property
+    def n_threads(self) -> int:
+        return self.settings.llamacpp.n_threads or physical_cores()
+
+    # -- catalog ---------------------------------------------------------------
+
+    async def health(self) -> Health:
+        if importlib.util.find_spec("llama_cpp") is None:
+            return Health(False, self.kind, "local", detail="llama-cpp-python is not installed")
+        try:
+            version = importlib.metadata.version("llama_cpp_python")
+        except importlib.metadata.PackageNotFoundError:
+            version = ""
+        return Health(True, self.kind, "local", version, "embedded, runs GGUF files")
+
+    async def list_models(self) -> list[ModelInfo]:
+        return [entry.model_info() for entry in await asyncio.to_thread(scan_models)]
+
+    async def default_model(self) -> str:
+        return self.settings.llamacpp.model or bundled.SMOLLM2
+
+    def default_embedding_model(self) -> str:
+        return self.settings.llamacpp.embedding_model or bundled.MINILM
+
+    async def model_info(self, name: str) -> ModelInfo:
+        return (await self._find(name)).model_info()
+
+    async def _find(self, name: str) -> CatalogEntry:
+        """The catalog entry for ``name`` (or a path to a GGUF), without preparing it."""
+        return await asyncio.to_thread(_lookup, name)
+
+    async def _usable(self, name: str, capability: str | None) -> CatalogEntry:
+        """The entry for ``name``, ready to load (one thread hop: this is on the TTFT path).
+
+        ``capability`` (``chat``, ``embedding``) is required of the model unless None.
+
+        Raises:
+            ModelNotFound, BadModelFile, Unsupported, EngineError: one readable line.
+        """
+        return await asyncio.to_thread(_usable_entry, name, capability)
+
+    # -- chat ------------------------------------------------------------------
+
+    async def stream_chat(
+        self, messages: Sequence[Message], options: ChatOptions
+    ) -> AsyncIterator[ChatEvent]:
+        started = time.perf_counter()
+        try:
+            entry = await self._usable(options.model or await self.default_model(), "chat")
+        except EngineError as err:
+            yield ErrorEvent(err)
+            return
+        spec = self._spec(entry, options)
+        request = self._chat.ensure().submit(
+            {
+                "op": "chat",
+                "model": spec,
+                "messages": fold_system_messages(
+                    [m.as_dict() for m in messages], spec["chat_format"]
+                ),
+                "params": _params(options),
+            }
+        )
+        parts: list[str] = []
+        first_at = 0.0
+        try:
+            while True:
+                message = await request.next()
+                event = message.get("ev")
+                if event == "delta":
+                    text = str(message.get("text", ""))
+                    if not first_at:
+                        first_at = time.perf_counter()
+                    parts.append(text)
+                    yield TextDelta(text)
+                elif event in {"done", "cancelled"}:
+                    stats = message.get("stats") or {}
+                    yield Done(_stats(entry.name, stats, started, first_at, event))
+                    return
+                elif request.finished:
+                    yield ErrorEvent(self._error(message, entry), partial_text="".join(parts))
+                    return
+        finally:
+            if not request.finished:
+                await self._stop(request)
+            request.release()
+
+    async def _stop(self, request: Request) -> None:
+        """Cancel ``request``; kill its worker if it does not confirm in time."""
+        worker = request.worker
+        if not worker.alive:
+            return
+        worker.send({"op": "cancel", "id": request.id})
+        try:
+            await asyncio.wait_for(request.result(), self.STOP_GRACE_S)
+        except (asyncio.TimeoutError, TimeoutError):
+            worker.kill("was stopped because it did not cancel in time")
+        except BaseException:
+            worker.kill("was stopped")
+            raise
+
+    def _spec(self, entry: CatalogEntry, options: ChatOptions | None = None) -> dict[str, Any]:
+        info = entry.info
+        assert info is not None
+        config = self.settings.llamacpp
+        if info.is_embedding:
+            n_ctx = min(info.context_length or EMBEDDING_CTX, max(config.n_ctx, EMBEDDING_CTX))
+        else:
+            n_ctx = (options.num_ctx if options else None) or config.n_ctx
+            if info.context_length:
+                n_ctx = min(n_ctx, info.context_length)
+        keep_alive = parse_keep_alive(options.keep_alive if options else None, config.keep_alive)
+        return {
+            "name": entry.name,
+            "path": str(entry.path.resolve()),
+            "n_ctx": n_ctx,
+            "n_threads": self.n_threads,
+            "chat_format": None if info.is_embedding else chat_format_for(info),
+            "keep_alive": keep_alive,
+        }
+
+    def _error(self, message: dict[str, Any], entry: CatalogEntry) -> EngineError:
+        event = message.get("ev")
+        if event == "exit":
+            if message.get("fatal"):
+                return EngineUnavailable(f"llama.cpp cannot start: {message['fatal']}")
+            return WorkerCrashed(
+                f"the llama.cpp process {message.get('reason') or 'stopped'} while working "
+                f"on {entry.name}; the next request starts a new one (log: {log_path()})"
+            )
+        text = str(message.get("message", "")) or "unknown error"
+        if message.get("kind") == "load":
+            return BadModelFile(f"llama.cpp could not load {entry.path.name}: {text}")
+        if message.get("kind") == "context":
+            return EngineError(
+                f"{entry.name}: the conversation is too long for its context ({text})"
+            )
+        return EngineError(f"llama.cpp: {text}")
+
+    # -- embeddings and tokens -------------------------------------------------
+
+    async def embed(self, texts: Sequence[str], model: str = "") -> list[list[float]]:
+        """Normalized embeddings, one per text, from an embedding GGUF."""
+        entry = await self._usable(model or self.default_embedding_model(), "embedding")
+        if not texts:
+            return []
+        value = await self._call(
+            self._embedder, {"op": "embed", "model": self._spec(entry), "texts": list(texts)}, entry
+        )
+        return [[float(x) for x in vector] for vector in value]
+
+    async def count_tokens(self, text: str, model: str = "") -> int | None:
+        """Exact token count with the model's own tokenizer (no BOS or special tokens)."""
+        entry = await self._usable(model or await self.default_model(), None)
+        slot = self._embedder if "embedding" in entry.capabilities else self._chat
+        value = await self._call(
+            slot, {"op": "tokens", "model": self._spec(entry), "text": text}, entry
+        )
+        return int(value)
+
+    async def _call(self, slot: WorkerSlot, message: dict[str, Any], entry: CatalogEntry) -> Any:
+        request = slot.ensure().submit(message)
+        try:
+            reply = await request.result()
+        finally:
+            if not request.finished:
+                await self._stop(request)
+            request.release()
+        if reply.get("ev") == "result":
+            return reply.get("value")
+        raise self._error(reply, entry)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    async def loaded(self) -> list[LoadedModel]:
+        models: list[LoadedModel] = []
+        for slot in (self._chat, self._embedder):
+            worker = slot.current()
+            if worker is None:
+                continue
+            request = worker.submit({"op": "status"})
+            try:
+                reply = await asyncio.wait_for(request.result(), 2.0)
+            except (asyncio.TimeoutError, TimeoutError):
+                continue
+            finally:
+                request.release()
+            for item in (reply.get("value") or {}).get("loaded", []):
+                expires = item.get("expires_at")
+                models.append(
+                    LoadedModel(
+                        name=str(item.get("name", "")),
+                        size_bytes=int(item.get("size_bytes") or 0),
+                        expires_at=_iso(expires) if expires else "",
+                    )
+                )
+        return models
+
+    async def unload(self, name: str) -> None:
+        """Free ``name`` in every worker that holds it (a no-op if none does)."""
+        held = {model.name for model in await self.loaded()}
+        if name not in held:
+            await self._find(name)  # unknown names get ModelNotFound; known ones: nothing to do
+            return
+        for slot in (self._chat, self._embedder):
+            worker = slot.current()
+            if worker is not None:
+                request = worker.submit({"op": "unload", "name": name})
+                try:
+                    await request.result()
+                finally:
+                    request.release()
+
+    async def delete(self, name: str) -> None:
+        """Delete a user GGUF from the models dir; bundled models cannot be deleted."""
+        entry = await self._find(name)
+        if entry.bundled:
+            raise Unsupported(f"{entry.name} is bundled with OffyAI and cannot be deleted")
+        folder = locations.models_dir().resolve()
+        if entry.path.parent.resolve() != folder:  # a symlink there is deleted, not its target
+            raise Unsupported(f"{entry.path} is not in {folder}; only models there are deleted")
+        with contextlib.suppress(EngineError):
+            await self.unload(entry.name)
+        await asyncio.to_thread(entry.path.unlink, missing_ok=True)
+
+    async def aclose(self) -> None:
+        await asyncio.to_thread(self.close)
+
+    def close(self) -> None:
+        """Stop the workers (they unload everything); the engine stays usable."""
+        self._chat.close()
+        self._embedder.close()
+
+
+def _lookup(name: str) -> CatalogEntry:
+    entries = scan_models()
+    entry = find_model(name, entries)
+    if entry is None:
+        usable = [e.name for e in entries if not e.error]
+        raise ModelNotFound(name.strip(), usable, ENGINE_LABEL)
+    return entry
+
+
+def _usable_entry(name: str, capability: str | None) -> CatalogEntry:
+    entry = _lookup(name)
+    try:
+        entry = prepared(entry)
+    except OSError as exc:
+        raise EngineError(f"{entry.name} cannot be prepared: {exc}") from None
+    if entry.error or entry.info is None:
+        raise BadModelFile(entry.error or f"{entry.name}: {entry.path} cannot be read")
+    if capability is not None and capability not in entry.capabilities:
+        other = "an embedding" if capability == "chat" else "a chat"
+        raise Unsupported(f"{entry.name} is {other} model; it cannot {_VERBS[capability]}")
+    return entry
+
+
+_VERBS = {"chat": "chat", "embedding": "compute embeddings"}
+
+
+def _params(options: ChatOptions) -> dict[str, Any]:
+    """ChatOptions -> keyword arguments of ``create_chat_completion``."""
+    params: dict[str, Any] = {}
+    for name in ("temperature", "top_p", "top_k", "seed"):
+        value = getattr(options, name)
+        if value is not None:
+            params[name] = value
+    if options.num_predict is not None and options.num_predict > 0:
+        params["max_tokens"] = options.num_predict
+    if options.stop:
+        params["stop"] = list(options.stop)
+    return params
+
+
+def _stats(
+    model: str, stats: dict[str, Any], started: float, first_at: float, event: str
+) -> ChatStats:
+    total = time.perf_counter() - started
+    sampled = int(stats.get("sampled") or 0)
+    completion = int(stats.get("completion_tokens") or 0)
+    decode_s = float(stats.get("decode_s") or 0.0)
+    if sampled > 1 and decode_s > 0:
+        rate = (sampled - 1) / decode_s
+    else:
+        rate = completion / total if total > 0 else 0.0
+    ttft = (first_at - started) if first_at else float(stats.get("first_token_s") or 0.0)
+    reason = "cancelled" if event == "cancelled" else str(stats.get("finish") or "stop")
+    return ChatStats(
+        model=model,
+        prompt_tokens=int(stats.get("prompt_tokens") or 0),
+        completion_tokens=completion,
+        ttft_s=ttft,
+        total_s=total,
+        tokens_per_s=rate,
+        done_reason=reason if reason in {"stop", "length", "cancelled"} else "stop",
+    )
+
+
+def _iso(timestamp: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")

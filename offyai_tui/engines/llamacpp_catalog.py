@@ -1,0 +1,133 @@
+"""The GGUF models the llama.cpp engine can run, described from their headers.
+
+The bundled models come first (:mod:`offyai_tui.bundled`), then every ``*.gguf``
+in :func:`locations.models_dir`, named by file stem (a stem that clashes with a
+bundled name keeps its ``.gguf`` suffix). Nothing is loaded: each file's header
+is read (and cached while the file is unchanged), and a file that is not a
+usable GGUF is listed with its error instead of breaking the listing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from offyai_tui import bundled, locations
+from offyai_tui.engines.base import ModelInfo
+from offyai_tui.engines.errors import BadModelFile
+from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """A model this engine can name, usable or not."""
+
+    name: str
+    path: Path
+    bundled: bool
+    ready: bool
+    """The file exists now (a bundled model may still need assembling)."""
+    kind: str = "chat"
+    description: str = ""
+    info: GGUFInfo | None = None
+    error: str = ""
+
+    @property
+    def capabilities(self) -> tuple[str, ...]:
+        if self.error:
+            return ()
+        if self.info is not None:
+            return self.info.capabilities
+        return ("embedding",) if self.kind == "embedding" else ("chat",)
+
+    def model_info(self) -> ModelInfo:
+        info = self.info
+        details: dict[str, Any] = {"bundled": self.bundled, "ready": self.ready}
+        if self.description:
+            details["description"] = self.description
+        if self.error:
+            details["error"] = self.error
+        if info is not None:
+            details.update(
+                architecture=info.architecture,
+                parameter_count=info.parameter_count,
+                block_count=info.block_count,
+                head_count=info.head_count,
+                head_count_kv=info.head_count_kv,
+                embedding_length=info.embedding_length,
+                chat_template=bool(info.chat_template),
+            )
+        size = info.size_bytes if info is not None else _size(self.path)
+        return ModelInfo(
+            name=self.name,
+            engine="llamacpp",
+            size_bytes=size,
+            family=info.architecture if info else "",
+            parameter_size=info.parameter_size if info else "",
+            quantization=info.quantization if info else "",
+            context_length=info.context_length if info else 0,
+            capabilities=self.capabilities,
+            path=str(self.path),
+            details=details,
+        )
+
+
+def scan_models() -> list[CatalogEntry]:
+    """Bundled models, then ``*.gguf`` files in the models dir; never raises for a bad file."""
+    entries: list[CatalogEntry] = []
+    for model in bundled.bundled_models():
+        entries.append(
+            _entry(model.name, model.path, True, model.ready, model.kind, model.description)
+        )
+    taken = {entry.name for entry in entries}
+    folder = locations.models_dir()
+    files = sorted(folder.glob("*.gguf")) if folder.is_dir() else []
+    for path in files:
+        name = path.stem if path.stem not in taken else path.name
+        taken.add(name)
+        entries.append(_entry(name, path, False, True))
+    return entries
+
+
+def _entry(
+    name: str, path: Path, is_bundled: bool, ready: bool, kind: str = "chat", description: str = ""
+) -> CatalogEntry:
+    if not ready:
+        return CatalogEntry(name, path, is_bundled, False, kind, description)
+    try:
+        info = read_gguf_info(path)
+    except BadModelFile as err:
+        return CatalogEntry(name, path, is_bundled, True, kind, description, error=str(err))
+    return CatalogEntry(name, path, is_bundled, True, kind, description, info)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def find_model(name: str, entries: list[CatalogEntry] | None = None) -> CatalogEntry | None:
+    """The entry named ``name`` (exact, then case-insensitive), or a ``.gguf`` path's entry."""
+    wanted = name.strip()
+    entries = scan_models() if entries is None else entries
+    for entry in entries:
+        if entry.name == wanted:
+            return entry
+    for entry in entries:
+        if entry.name.lower() == wanted.lower():
+            return entry
+    candidate = Path(wanted).expanduser()
+    if wanted.lower().endswith(".gguf") and candidate.is_file():
+        return _entry(candidate.stem, candidate.resolve(), False, True)
+    return None
+
+
+def prepared(entry: CatalogEntry) -> CatalogEntry:
+    """``entry`` with its file built if it is a bundled model not assembled yet."""
+    if not entry.bundled or entry.ready:
+        return entry
+    path = bundled.resolve(entry.name) or entry.path
+    return _entry(entry.name, path, True, True, entry.kind, entry.description)

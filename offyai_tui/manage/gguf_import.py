@@ -1,0 +1,130 @@
+"""Importing a GGUF file into the models folder the llama.cpp engine scans.
+
+The header is read (not the model loaded) before anything is copied, so a file that is
+not GGUF, or is cut short, is reported and never imported. The copy goes to a temporary
+file in the models folder, is checked again, and is renamed into place: an interrupted
+import leaves no half file that the engine would later try to load.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from offyai_tui import locations
+from offyai_tui.engines.errors import BadModelFile, EngineError
+from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
+from offyai_tui.hardware import format_bytes
+
+CHUNK = 8 * 1024 * 1024
+
+Progress = Callable[[int, int], None]
+"""Called with (bytes copied, total bytes) after each chunk; may raise to stop."""
+
+
+class ImportFailed(EngineError):
+    """The file is fine but cannot be imported (name taken, no space, unreadable)."""
+
+    title = "Import failed"
+
+
+@dataclass(frozen=True)
+class Imported:
+    path: Path
+    """Where the model now lives."""
+    info: GGUFInfo
+
+
+def target_name(source: Path) -> str:
+    """The file name in the models folder (``.gguf`` added when missing)."""
+    return source.name if source.name.lower().endswith(".gguf") else f"{source.name}.gguf"
+
+
+def check_source(source: str | os.PathLike[str]) -> tuple[Path, GGUFInfo]:
+    """Resolve a typed path and read its GGUF header.
+
+    Raises:
+        ImportFailed: nothing (or a folder) at that path.
+        BadModelFile: not GGUF, truncated or corrupt.
+    """
+    typed = os.fspath(source).strip()
+    if not typed:
+        raise ImportFailed("type the path of a .gguf file to import")
+    path = Path(os.path.expanduser(typed))
+    if not path.exists():
+        raise ImportFailed(f"{path} does not exist")
+    if path.is_dir():
+        raise ImportFailed(f"{path} is a folder; choose a .gguf file in it")
+    return path, read_gguf_info(path)
+
+
+def import_gguf(
+    source: str | os.PathLike[str],
+    models_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> Imported:
+    """Copy a valid GGUF file into ``models_dir`` (default: the app's), mode 0600.
+
+    Blocking (a multi-gigabyte copy): run it in a thread.
+
+    Raises:
+        BadModelFile: the file is not a usable GGUF; nothing is copied.
+        ImportFailed: the name is taken by another file, or disk space or
+            permissions stop the copy.
+    """
+    path, info = check_source(source)
+    folder = models_dir or locations.models_dir()
+    target = folder / target_name(path)
+    if target.exists():
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, target):
+                raise ImportFailed(f"{path.name} is already in the models folder")
+        raise ImportFailed(
+            f"a model named {target.name} is already imported; rename the file to import it too"
+        )
+    try:
+        locations.ensure_private_dir(folder)
+        free = shutil.disk_usage(folder).free
+    except OSError as exc:
+        raise ImportFailed(f"cannot use {folder} ({exc.strerror or exc})") from None
+    if free < info.size_bytes:
+        raise ImportFailed(
+            f"not enough disk space: {path.name} needs {format_bytes(info.size_bytes)},"
+            f" {format_bytes(free)} free in {folder}"
+        )
+    copied = _copy(path, folder, target, info.size_bytes, progress)
+    return Imported(copied, read_gguf_info(copied))
+
+
+def _copy(source: Path, folder: Path, target: Path, size: int, progress: Progress | None) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
+    try:
+        done = 0
+        with open(source, "rb") as reader, os.fdopen(fd, "wb") as writer:
+            while chunk := reader.read(CHUNK):
+                writer.write(chunk)
+                done += len(chunk)
+                if progress is not None:
+                    progress(done, size)
+            writer.flush()
+            os.fsync(writer.fileno())
+        os.chmod(tmp, 0o600)
+        try:
+            read_gguf_info(tmp)
+        except BadModelFile as exc:
+            raise ImportFailed(f"the copy of {source.name} is damaged ({exc}); try again") from None
+        os.replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ImportFailed(f"cannot copy {source.name} ({exc.strerror or exc})") from None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return target

@@ -1,0 +1,88 @@
+"""Documents: chat with your files, privately (headless; no Textual here).
+
+Pipeline: ``walk`` (paths -> files) -> ``loaders`` (file -> blocks with line or
+page positions) -> ``chunker`` (blocks -> token-sized chunks with heading
+paths) -> ``embedder`` (any engine's ``embed``) -> ``index`` (FAISS + SQLite per
+workspace) -> ``retriever`` (hybrid search -> numbered sources) -> ``prompt``.
+
+API for the CLI and the Documents screen::
+
+    from offyai_tui.rag import Documents, index_paths, retrieve, remove_paths, list_documents
+
+    # One-shot helpers (offyai index PATH... / offyai ask --docs "question")
+    report = await index_paths(workspace, engine, settings, ["~/notes"], progress=print)
+    print(report.summary())                 # "3 added, 0 updated, ... in 4.2 s"
+    for skip in report.skipped: print(skip)  # "/x/a.pdf: encrypted PDF: a password is required"
+    retrieval = await retrieve(workspace, engine, settings, "question", budget_tokens=1500)
+    for s in retrieval.sources: print(f"[{s.number}] {s.label}")  # notes.md > Setup, lines 4-9
+    messages = augment(messages, retrieval.sources)                 # numbered, cite-as-[n] prompt
+
+    # Long-lived (the screen): one object per workspace, shared with the chat
+    docs = Documents(workspace, engine, settings)
+    report = await docs.add(paths, progress=callback)  # IndexProgress: phase, files_done/total,
+    docs.cancel()                                      #   chunks_done, chunks_per_s, eta_s, current
+    await docs.remove([path])                          # a folder removes everything under it
+    rows = await docs.documents()                      # DocumentRecord: path, kind, lines, pages,
+    retrieval = await docs.retrieve(query, top_k, budget_tokens)  # chunks, size, sha256,
+    await docs.reembed()                               #   indexed_at, status, reason
+    async for item in Indexer(...).events(paths): ...  # IndexProgress..., then IndexReport
+    docs.close()
+
+Behaviour worth knowing:
+
+- Unchanged files (same SHA-256) are skipped; files that disappeared from an
+  indexed folder are removed; bad files are skipped with a one-line reason.
+- A cancelled or killed run keeps the files it finished; the index on disk is
+  always a committed state (see ``index.py``).
+- The index records its embedding model; ``retrieve`` with another model falls
+  back to keyword search and says so in ``Retrieval.note``; ``add``/``reembed``
+  re-embed every stored chunk with the new model before adding anything.
+- ``Retrieval.to_dict()`` / ``from_dict()`` store retrievals in transcripts.
+- Errors: :mod:`offyai_tui.rag.errors` (``RagError`` family, ``title`` + one line).
+"""
+
+from __future__ import annotations
+
+from offyai_tui.rag.documents import Chunk, Skipped
+from offyai_tui.rag.errors import (
+    IndexBusy,
+    IndexCorrupt,
+    IndexModelMismatch,
+    RagError,
+    RemoteEmbeddingRefused,
+)
+from offyai_tui.rag.index import DocumentRecord
+from offyai_tui.rag.indexer import Indexer, IndexProgress, IndexReport
+from offyai_tui.rag.prompt import augment, augmented_prompt, cited_numbers
+from offyai_tui.rag.retriever import Retrieval, Source
+from offyai_tui.rag.service import (
+    Documents,
+    index_paths,
+    list_documents,
+    remove_paths,
+    retrieve,
+)
+
+__all__ = [
+    "Chunk",
+    "DocumentRecord",
+    "Documents",
+    "IndexBusy",
+    "IndexCorrupt",
+    "IndexModelMismatch",
+    "IndexProgress",
+    "IndexReport",
+    "Indexer",
+    "RagError",
+    "RemoteEmbeddingRefused",
+    "Retrieval",
+    "Skipped",
+    "Source",
+    "augment",
+    "augmented_prompt",
+    "cited_numbers",
+    "index_paths",
+    "list_documents",
+    "remove_paths",
+    "retrieve",
+]

@@ -1,0 +1,41 @@
+"""Errors of the document pipeline: one readable line each, with a short title."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class: ``str(err)`` is one line for users, ``title`` a short heading."""
+
+    title = "Documents error"
+
+
+class IndexModelMismatch(RagError):
+    """The index was built with another embedding model; its vectors cannot be mixed."""
+
+    title = "Index built with another model"
+
+    def __init__(self, stored: str, wanted: str) -> None:
+        super().__init__(
+            f"the document index was built with {stored}, not {wanted}; "
+            "re-index the documents (offyai index --reembed) or switch back to that model"
+        )
+        self.stored = stored
+        self.wanted = wanted
+
+
+class IndexBusy(RagError):
+    """Another process is writing the same index."""
+
+    title = "Indexing already running"
+
+
+class IndexCorrupt(RagError):
+    """Index files disagree or cannot be read; rebuilding from the documents fixes it."""
+
+    title = "Document index damaged"
+
+
+class RemoteEmbeddingRefused(RagError):
+    """Documents would leave the machine without the explicit ``rag.allow_remote`` opt-in."""
+
+    title = "Remote engine refused"

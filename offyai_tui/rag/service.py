@@ -1,0 +1,202 @@
+"""One workspace's documents behind one object, and one-call helpers for the CLI.
+
+:class:`Documents` keeps the index and the embedder open between calls (the
+Documents screen and the chat share one); the module functions open, act and
+close, which is what ``offyai index`` and ``offyai ask --docs`` need.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterable
+
+from offyai_tui.config import Settings
+from offyai_tui.engines.base import Engine
+from offyai_tui.engines.errors import EngineError
+from offyai_tui.rag.embedder import Embedder
+from offyai_tui.rag.errors import RagError
+from offyai_tui.rag.fusion import FusionConfig
+from offyai_tui.rag.index import DocumentIndex, DocumentRecord
+from offyai_tui.rag.indexer import Indexer, IndexReport, ProgressCallback
+from offyai_tui.rag.retriever import Mode, Retrieval, Retriever
+from offyai_tui.rag.walk import canonical
+from offyai_tui.workspace import Workspace
+
+
+class Documents:
+    """Index, list, remove and search the documents of one workspace.
+
+    Args:
+        workspace: Whose index (``workspace.index_dir``) and documents list.
+        engine: The engine that computes embeddings (``settings.rag.embedding_engine``).
+        settings: App settings; ``rag`` holds chunk size, overlap, top-k, limits.
+        fusion: Hybrid fusion parameters (defaults tuned on the bench set).
+    """
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        engine: Engine | None,
+        settings: Settings,
+        fusion: FusionConfig | None = None,
+    ) -> None:
+        self.workspace = workspace
+        self.engine = engine
+        self.settings = settings
+        self.fusion = fusion or FusionConfig()
+        self._index: DocumentIndex | None = None
+        self._embedder: Embedder | None = None
+        self._indexer: Indexer | None = None
+
+    async def index(self) -> DocumentIndex:
+        if self._index is None:
+            self.workspace.ensure()
+            self._index = await asyncio.to_thread(
+                DocumentIndex.open, self.workspace.index_dir, self.workspace.documents_manifest
+            )
+        return self._index
+
+    async def embedder(self) -> Embedder:
+        if self._embedder is None:
+            if self.engine is None:
+                raise RagError("no engine is available to compute embeddings")
+            self._embedder = await Embedder.for_engine(self.engine, self.settings)
+        return self._embedder
+
+    async def add(
+        self, paths: Iterable[str | os.PathLike[str]], progress: ProgressCallback | None = None
+    ) -> IndexReport:
+        """Index files and folders (unchanged files are skipped); see :class:`Indexer`."""
+        indexer = Indexer(await self.index(), await self.embedder(), self.settings)
+        self._indexer = indexer
+        try:
+            return await indexer.run(paths, progress)
+        finally:
+            self._indexer = None
+
+    async def reembed(self, progress: ProgressCallback | None = None) -> IndexReport:
+        """Re-embed every stored chunk with the current model (after a model change)."""
+        return await self.add([], progress)
+
+    def cancel(self) -> None:
+        """Stop a running :meth:`add` after its current batch (finished files stay)."""
+        if self._indexer is not None:
+            self._indexer.cancel()
+
+    @property
+    def indexing(self) -> bool:
+        return self._indexer is not None
+
+    async def remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+        """Remove documents (a folder removes all under it); returns the removed paths."""
+        return await asyncio.to_thread(remove_documents, await self.index(), paths)
+
+    async def documents(self) -> list[DocumentRecord]:
+        index = await self.index()
+        return await asyncio.to_thread(index.documents)
+
+    async def retrieve(
+        self,
+        query: str,
+        top_k: int | None = None,
+        budget_tokens: int | None = None,
+        mode: Mode = "hybrid",
+    ) -> Retrieval:
+        """Numbered sources for ``query``.
+
+        If no embedding can be computed (engine down, model missing, index
+        built with another model), the search falls back to BM25 alone and
+        :attr:`Retrieval.note` says why, so a chat keeps working.
+        """
+        index = await self.index()
+        top_k = top_k or self.settings.rag.top_k
+        note = ""
+        embedder = None
+        if mode != "lexical":
+            try:
+                embedder = await self.embedder()
+                index.check_identity(await embedder.probe())
+                if index.problem:
+                    raise RagError(index.problem)
+            except (EngineError, RagError) as exc:
+                note = f"keyword search only: {exc}"
+                mode, embedder = "lexical", None
+        retriever = Retriever(index, embedder, self.fusion)
+        retrieval = await retriever.retrieve(query, top_k, budget_tokens, mode)
+        retrieval.note = note
+        return retrieval
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+
+
+def remove_documents(index: DocumentIndex, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Remove the documents at or under ``paths`` in one commit."""
+    prefixes = [str(canonical(p)) for p in paths]
+    removed = []
+    with index.writer() as writer:
+        for record in index.documents():
+            if any(record.path == p or record.path.startswith(p.rstrip(os.sep) + os.sep)
+                   for p in prefixes):
+                writer.remove_document(record.path)
+                removed.append(record.path)
+        writer.commit()
+    return removed
+
+
+async def index_paths(
+    workspace: Workspace,
+    engine: Engine,
+    settings: Settings,
+    paths: Iterable[str | os.PathLike[str]],
+    progress: ProgressCallback | None = None,
+) -> IndexReport:
+    """``offyai index PATH...``: index files and folders into ``workspace``."""
+    docs = Documents(workspace, engine, settings)
+    try:
+        return await docs.add(paths, progress)
+    finally:
+        docs.close()
+
+
+async def retrieve(
+    workspace: Workspace,
+    engine: Engine | None,
+    settings: Settings,
+    query: str,
+    *,
+    top_k: int | None = None,
+    budget_tokens: int | None = None,
+    mode: Mode = "hybrid",
+) -> Retrieval:
+    """``offyai ask --docs``: numbered sources for ``query`` from ``workspace``."""
+    docs = Documents(workspace, engine, settings)
+    try:
+        return await docs.retrieve(query, top_k, budget_tokens, mode)
+    finally:
+        docs.close()
+
+
+async def remove_paths(
+    workspace: Workspace, paths: Iterable[str | os.PathLike[str]]
+) -> list[str]:
+    """Remove documents from ``workspace``'s index (no engine needed)."""
+    workspace.ensure()
+    index = await asyncio.to_thread(
+        DocumentIndex.open, workspace.index_dir, workspace.documents_manifest
+    )
+    try:
+        return await asyncio.to_thread(remove_documents, index, paths)
+    finally:
+        index.close()
+
+
+def list_documents(workspace: Workspace) -> list[DocumentRecord]:
+    """The documents list of ``workspace`` (empty if nothing was ever indexed)."""
+    if not (workspace.index_dir / "index.sqlite").exists():
+        return []
+    with DocumentIndex.open(workspace.index_dir, workspace.documents_manifest) as index:
+        return index.documents()

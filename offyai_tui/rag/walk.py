@@ -1,0 +1,106 @@
+"""Expand the paths a user gives into files, skipping what should never be indexed.
+
+Folders are walked in sorted order (so progress and results are repeatable),
+following symlinks but never into a folder already visited: a link back to a
+parent is reported as a loop instead of recursing forever. Hidden files and
+folders, version-control data and dependency folders are left out of walks;
+a hidden file named explicitly is still indexed.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from offyai_tui.rag.documents import Skipped
+
+IGNORED_DIRS = {
+    ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode", "site-packages",
+}
+
+
+def canonical(path: str | os.PathLike[str]) -> Path:
+    """Absolute path with symlinks resolved, without raising on loops or missing files."""
+    return Path(os.path.realpath(os.path.abspath(os.path.expanduser(os.fspath(path)))))
+
+
+def _stat_error(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "symlink loop"
+    if isinstance(exc, FileNotFoundError):
+        return "not found (moved or deleted?)"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot read ({exc.strerror or exc})"
+
+
+def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Skipped]:
+    """Yield each file to index (canonical path) or a :class:`Skipped` with the reason."""
+    seen_files: set[Path] = set()
+    visited: set[tuple[int, int]] = set()
+    for raw in paths:
+        given = Path(os.path.abspath(os.path.expanduser(os.fspath(raw))))
+        try:
+            info = given.stat()
+        except OSError as exc:
+            yield Skipped(str(given), _stat_error(exc))
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            yield from _walk(given, visited, seen_files)
+        else:
+            path = canonical(given)
+            if path not in seen_files:
+                seen_files.add(path)
+                yield path
+
+
+def _walk(root: Path, visited: set[tuple[int, int]], seen: set[Path]) -> Iterator[Path | Skipped]:
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            info = folder.stat()
+        except OSError as exc:
+            yield Skipped(str(folder), _stat_error(exc))
+            continue
+        key = (info.st_dev, info.st_ino)
+        if key in visited:
+            if folder.is_symlink():
+                yield Skipped(str(folder), "symlink loop (folder already visited)")
+            continue
+        visited.add(key)
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)
+        except OSError as exc:
+            yield Skipped(str(folder), _stat_error(exc))
+            continue
+        subfolders = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                is_dir = entry.is_dir(follow_symlinks=True)
+                is_file = not is_dir and entry.is_file(follow_symlinks=True)
+            except OSError as exc:
+                yield Skipped(str(path), _stat_error(exc))
+                continue
+            if is_dir:
+                if entry.name not in IGNORED_DIRS:
+                    subfolders.append(path)
+            elif is_file:
+                real = canonical(path)
+                if real not in seen:
+                    seen.add(real)
+                    yield real
+            elif entry.is_symlink():
+                try:
+                    path.stat()
+                except OSError as exc:
+                    yield Skipped(str(path), _stat_error(exc))
+        stack.extend(reversed(subfolders))
