@@ -6,11 +6,14 @@ the machines they run on are shared and noisy; absolute times alone mean little.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
 import statistics
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -55,3 +58,28 @@ def record(section: str, data: dict[str, object]) -> None:
 def emit_json(data: dict[str, object]) -> None:
     """Print one JSON object as the last line (for ``--json``)."""
     sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@contextlib.contextmanager
+def isolated_home() -> Iterator[Path]:
+    """Run with ``OFFYAI_HOME`` in a fresh temp dir (the user's data is never touched).
+
+    Derived bundled models stay shared in the checkout's ``.cache/models`` (as
+    ``make test`` does), so a benchmark never waits on a model conversion
+    that an earlier run already did.
+    """
+    saved = {name: os.environ.get(name) for name in ("OFFYAI_HOME", "OFFYAI_MODEL_CACHE")}
+    with tempfile.TemporaryDirectory(prefix="offyai-bench-home-") as tmp:
+        os.environ["OFFYAI_HOME"] = tmp
+        os.environ.setdefault("OFFYAI_MODEL_CACHE", str(REPO / ".cache" / "models"))
+        try:
+            yield Path(tmp)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value

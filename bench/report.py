@@ -1,0 +1,278 @@
+"""The one table ``make bench`` prints: each figure beside its target.
+
+Rows are built from bench/results.json sections; a row whose target is met
+says ``ok``, one that is not says ``MISSED``, and rows without a target give
+context (absolute figures, the baselines).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+Row = tuple[str, str, str, str]
+
+
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _mark(ok: bool | None) -> str:
+    return "" if ok is None else ("ok" if ok else "MISSED")
+
+
+def _num(value: Any, fmt: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return fmt.format(value)
+
+
+def _engine_rows(data: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    raw = _get(data, "paths", "raw") or {}
+    for name in ("llamacpp", "openai", "ollama"):
+        entry = _get(data, "paths", name)
+        if not entry:
+            continue
+        wire = entry.get("wire_speed_ratio")
+        vs_wire = f"; x{wire:.3f} of a plain reader of its server" if wire else ""
+        best = entry.get("best_speed_ratio")
+        vs_wire = f" (best runs x{best:.3f}{vs_wire})" if best else vs_wire
+        rows.append(
+            (
+                f"engine {name}: tok/s / raw",
+                _num(entry.get("speed_ratio"), "x{:.3f}") + vs_wire,
+                ">= 0.95",
+                _mark(entry.get("speed_ok")),
+            )
+        )
+        rows.append(
+            (
+                f"engine {name}: TTFT - raw (warm)",
+                _num(entry.get("added_ttft_ms"), "{:+.1f} ms"),
+                "<= 20 ms",
+                _mark(entry.get("ttft_ok")),
+            )
+        )
+    rows.append(
+        (
+            "  (raw llama-cpp-python)",
+            f"{_num(raw.get('tokens_per_s'), '{:.1f}')} tok/s, "
+            f"TTFT {_num(raw.get('ttft_ms'), '{:.1f}')} ms",
+            "",
+            "",
+        )
+    )
+    rows.append(
+        (
+            "llama.cpp worker RSS, SmolLM2 loaded",
+            _num(data.get("llamacpp_worker_rss_mb"), "{:.0f} MB"),
+            "record",
+            "",
+        )
+    )
+    return rows
+
+
+def _streaming_rows(data: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    sizes = data.get("sizes") or {}
+    for tokens, entry in sorted(sizes.items(), key=lambda item: int(item[0])):
+        chat, base = entry["chat_screen"], entry["markdown_baseline"]
+        for label, part in (("chat screen", chat), ("one Markdown (baseline)", base)):
+            ratio = part.get("render_ratio")
+            value = (
+                _num(ratio, "x{:.2f}")
+                if ratio is not None
+                else f"> x{part.get('timed_out_after_ratio')}"
+            )
+            target = "<= 1.2" if label == "chat screen" and tokens == "20000" else ""
+            ok = None if not target else (ratio is not None and ratio <= 1.2)
+            rows.append((f"render {int(tokens):,} tok @2k/s: {label}", value, target, _mark(ok)))
+        keys = chat["keys_streaming"]
+        idle = chat["keys_idle"]
+        target = "p95 < 100 ms" if tokens == "20000" else ""
+        ok = None if not target else (keys["p95_ms"] is not None and keys["p95_ms"] < 100)
+        rows.append(
+            (
+                f"  keypress echo during {int(tokens):,}-tok stream",
+                f"p50 {_num(keys['p50_ms'], '{:.0f}')} / p95 "
+                f"{_num(keys['p95_ms'], '{:.0f}')} ms (idle p95 "
+                f"{_num(idle['p95_ms'], '{:.0f}')})",
+                target,
+                _mark(ok),
+            )
+        )
+    return rows
+
+
+def _screen_rows(data: dict[str, Any]) -> list[Row]:
+    best = data.get("best_ratio")
+    return [
+        (
+            "real engine: shown tok/s / raw",
+            _num(data.get("ratio"), "x{:.3f}") + (f" (best runs x{best:.3f})" if best else ""),
+            ">= 0.97",
+            _mark(data.get("ok")),
+        ),
+        (
+            "  (shown / raw, tok/s)",
+            f"{_num(data.get('shown_tok_s'), '{:.1f}')} / {_num(data.get('raw_tok_s'), '{:.1f}')}"
+            f" ({data.get('n_threads')} threads)",
+            "",
+            "",
+        ),
+    ]
+
+
+def _startup_rows(data: dict[str, Any], open_long: dict[str, Any]) -> list[Row]:
+    frames = data.get("first_frame_ms") or {}
+    hello = frames.get("hello")
+    rows: list[Row] = [
+        (
+            "cold start offyai / hello-world",
+            _num(data.get("cold_start_ratio"), "x{:.2f}"),
+            "< 1.5x",
+            _mark(data["cold_start_ratio"] < 1.5 if "cold_start_ratio" in data else None),
+        ),
+        (
+            "  first frame offyai (hello-world)",
+            f"{frames.get('offyai')} ms ({hello} ms)",
+            "< 1000 ms",
+            _mark(frames["offyai"] < 1000 if "offyai" in frames else None),
+        ),
+    ]
+    if "make_run" in frames:
+        rows.append(
+            (
+                "make run (set up) to first frame / hello",
+                _num(data.get("make_run_ratio"), "x{:.2f}"),
+                "record",
+                "",
+            )
+        )
+        rows.append(
+            (
+                "  make run; make setup no-op",
+                f"{frames['make_run']} ms; {data.get('make_setup_noop_ms')} ms",
+                "",
+                "",
+            )
+        )
+    elif "make_run_skipped" in data:
+        rows.append(("make run", "not measured", "", data["make_run_skipped"]))
+    rss = data.get("idle_rss_mb") or {}
+    if rss:
+        rows.append(
+            (
+                "idle RSS offyai, no model (hello-world)",
+                f"{rss.get('offyai')} MB (+{rss.get('offyai_children')} children) "
+                f"({rss.get('hello')} MB)",
+                "record",
+                "",
+            )
+        )
+    if open_long and "open_ms" in open_long and hello:
+        rows.append(
+            (
+                f"open {open_long['messages']:,}-msg chat / hello-world start",
+                f"x{open_long['open_ms'] / hello:.2f}",
+                "< 1 s abs",
+                _mark(open_long.get("ok")),
+            )
+        )
+        rows.append(
+            (
+                "  open time (2-message chat)",
+                f"{open_long['open_ms']:.0f} ms ({open_long['open_small_ms']:.0f} ms)",
+                "",
+                "",
+            )
+        )
+    return rows
+
+
+def _rag_rows(data: dict[str, Any]) -> list[Row]:
+    rows: list[Row] = []
+    quality = data.get("quality") or {}
+    scores = quality.get("scores") or {}
+    if scores:
+        best = max(scores["bm25"]["ndcg@10"], scores["vector"]["ndcg@10"])
+        hybrid = scores["hybrid"]["ndcg@10"]
+        rows.append(
+            (
+                f"RAG nDCG@10 hybrid / best single ({quality.get('documents')} docs)",
+                f"x{hybrid / best:.3f}" if best else "n/a",
+                "> 1",
+                _mark(hybrid > best),
+            )
+        )
+        rows.append(
+            (
+                "  nDCG@10 bm25 / vector / hybrid",
+                " / ".join(f"{scores[n]['ndcg@10']:.3f}" for n in ("bm25", "vector", "hybrid")),
+                "",
+                "",
+            )
+        )
+    throughput = data.get("throughput") or {}
+    if throughput:
+        rows.append(
+            (
+                "RAG indexing throughput (uncached)",
+                f"{throughput.get('chunks_per_s')} chunks/s",
+                "record",
+                "",
+            )
+        )
+    latency = data.get("latency") or {}
+    for size, lat in sorted(latency.items(), key=lambda item: item[1].get("chunks", 0)):
+        big = lat.get("chunks") == 100_000
+        rows.append(
+            (
+                f"RAG hybrid query at {size} chunks",
+                f"p50 {lat['p50_ms']} / p95 {lat['p95_ms']} ms",
+                "p95 <= 50 ms" if big else "",
+                _mark(lat["p95_ms"] <= 50) if big else "",
+            )
+        )
+    if data.get("options"):
+        rows.append(("  (reduced run)", " ".join(data["options"][2:]), "", ""))
+    return rows
+
+
+def table(results: dict[str, Any]) -> list[str]:
+    rows: list[Row] = []
+    builders: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
+        ("engines", _engine_rows),
+        ("streaming", _streaming_rows),
+        ("screen_speed", _screen_rows),
+        ("startup", lambda d: _startup_rows(d, results.get("open_long") or {})),
+        ("rag", _rag_rows),
+    ]
+    for section, build in builders:
+        data = results.get(section)
+        if data is None:
+            continue
+        if "error" in data:
+            rows.append((section, "FAILED", "", str(data["error"])))
+            continue
+        try:
+            rows += build(data)
+        except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
+            rows.append((section, "unreadable result", "", repr(exc)))
+    if "error" in (results.get("open_long") or {}):
+        rows.append(("open_long", "FAILED", "", str(results["open_long"]["error"])))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)] if rows else [0, 0, 0]
+    lines = [f"{'benchmark':<{widths[0]}}  {'result':<{widths[1]}}  {'target':<{widths[2]}}"]
+    lines.append("-" * len(lines[0]))
+    for name, value, target, status in rows:
+        lines.append(
+            f"{name:<{widths[0]}}  {value:<{widths[1]}}  {target:<{widths[2]}}  {status}".rstrip()
+        )
+    return lines

@@ -1,0 +1,79 @@
+"""Small modal dialogs: yes/no confirmation and one-line text entry.
+
+Both are keyboard-first: Enter confirms, Esc cancels, and the text shown comes
+from the user's own data, so it is rendered as plain text, never markup.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Static
+
+_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 64; max-width: 100%; height: auto;
+    border: round $primary; background: $surface; padding: 1 2;
+}}
+{name} .question {{ margin: 0 0 1 0; }}
+{name} Horizontal {{ height: auto; align: right middle; }}
+{name} Button {{ margin: 0 0 0 1; }}
+"""
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Ask a yes/no question; dismisses with ``True`` only on an explicit yes."""
+
+    DEFAULT_CSS = _CSS.format(name="ConfirmScreen")
+    BINDINGS = [
+        Binding("escape,n", "answer(False)", "No", id="confirm.no", show=False),
+        Binding("y", "answer(True)", "Yes", id="confirm.yes", show=False),
+    ]
+
+    def __init__(self, question: str, yes: str = "Delete") -> None:
+        super().__init__()
+        self._question = question
+        self._yes = yes
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content(self._question), classes="question")
+            with Horizontal():
+                yield Button("Cancel (n)", id="no")
+                yield Button(f"{self._yes} (y)", id="yes", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class TextEntryScreen(ModalScreen[str | None]):
+    """Ask for one line of text (e.g. a new title); ``None`` when cancelled."""
+
+    DEFAULT_CSS = _CSS.format(name="TextEntryScreen")
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="entry.cancel", show=False)]
+
+    def __init__(self, question: str, value: str = "") -> None:
+        super().__init__()
+        self._question = question
+        self._value = value
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Content(self._question), classes="question")
+            yield Input(self._value, id="entry")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,62 @@
+"""What the chat screen needs to know about the engine, asked once and cached.
+
+Which model answers, its context window, the engine's hard window, and a
+token counter per (engine, model): each costs a request or a tokenizer load,
+so each is looked up once per engine and model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from offyai_tui.chat import Conversation, TokenCounter
+from offyai_tui.config import Settings
+from offyai_tui.engines.base import Engine
+
+LOOKUP_TIMEOUT = 5.0
+
+
+class EngineInfo:
+    """Cached facts about engines and models for building requests."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._defaults: dict[int, str] = {}
+        self._windows: dict[tuple[int, str], int] = {}
+        self._counters: dict[tuple[int, str], TokenCounter] = {}
+
+    def preferred_model(self, conversation: Conversation) -> str:
+        """The conversation's model, else the one named in config or on the command line."""
+        configured = getattr(self.settings.chat, "model", "") or ""
+        return conversation.model or (configured if isinstance(configured, str) else "")
+
+    async def model_for(self, engine: Engine, conversation: Conversation) -> str:
+        """The model that will answer (raises the engine's error if there is none)."""
+        model = self.preferred_model(conversation)
+        if model:
+            return model
+        key = id(engine)
+        if key not in self._defaults:
+            self._defaults[key] = await asyncio.wait_for(engine.default_model(), LOOKUP_TIMEOUT)
+        return self._defaults[key]
+
+    async def model_window(self, engine: Engine, model: str) -> int:
+        """The model's own context length, 0 if the engine does not say."""
+        key = (id(engine), model)
+        if key not in self._windows:
+            try:
+                info = await asyncio.wait_for(engine.model_info(model), LOOKUP_TIMEOUT)
+                self._windows[key] = info.context_length
+            except Exception:
+                self._windows[key] = 0
+        return self._windows[key]
+
+    def engine_window(self, engine: Engine) -> int:
+        """A hard limit set by the engine itself (llama.cpp's ``n_ctx``), else 0."""
+        return self.settings.llamacpp.n_ctx if engine.kind == "llamacpp" else 0
+
+    def counter(self, engine: Engine, model: str) -> TokenCounter:
+        key = (id(engine), model)
+        if key not in self._counters:
+            self._counters[key] = TokenCounter(engine, model)
+        return self._counters[key]

@@ -1,0 +1,95 @@
+"""Search every conversation of the workspace; Enter jumps to the hit.
+
+Searching reads transcript files, so it runs in a thread worker and only the
+latest query's results are shown (typing fast never shows stale hits).
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from offyai_tui.chat import ConversationStore, SearchHit
+from offyai_tui.textsafe import strip_controls
+
+
+class SearchScreen(ModalScreen[SearchHit | None]):
+    """Type to search; Down/Enter to pick a hit; Esc closes."""
+
+    DEFAULT_CSS = """
+    SearchScreen { align: center top; }
+    SearchScreen > Vertical {
+        width: 100; max-width: 100%; height: 80%; margin: 2 0 0 0;
+        border: round $primary; background: $surface; padding: 0 1;
+    }
+    SearchScreen OptionList { height: 1fr; border: none; }
+    SearchScreen #summary { color: $text-muted; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="search.close", show=False),
+        Binding("down", "focus_hits", "Go to the hits", id="search.hits", show=False),
+    ]
+
+    def __init__(self, store: ConversationStore, query: str = "") -> None:
+        super().__init__()
+        self._store = store
+        self._query = query
+        self._hits: list[SearchHit] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Input(self._query, placeholder="Search all conversations", id="query")
+            yield Static(id="summary")
+            yield OptionList(id="hits")
+
+    def on_mount(self) -> None:
+        self.query_one("#query", Input).focus()
+        if self._query:
+            self._search(self._query)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._search(event.value)
+
+    def on_input_submitted(self) -> None:
+        if self._hits:
+            self.dismiss(self._hits[0])
+
+    @work(exclusive=True, thread=True, group="search")
+    def _search(self, query: str) -> None:
+        hits = self._store.search(query) if query.strip() else []
+        self.app.call_from_thread(self._show, query, hits)
+
+    def _show(self, query: str, hits: list[SearchHit]) -> None:
+        if query != self.query_one("#query", Input).value:
+            return
+        self._hits = hits
+        options = self.query_one("#hits", OptionList)
+        options.clear_options()
+        options.add_options(
+            Option(Content.assemble(
+                (strip_controls(hit.title), "bold"), "  ",
+                (hit.role, "dim"), "  ", strip_controls(hit.snippet),
+            ), id=str(index))
+            for index, hit in enumerate(hits)
+        )
+        summary = f"{len(hits)} hit{'s' if len(hits) != 1 else ''}" if query.strip() else ""
+        self.query_one("#summary", Static).update(Content(summary))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(self._hits[int(str(event.option.id))])
+
+    def action_focus_hits(self) -> None:
+        hits = self.query_one("#hits", OptionList)
+        if hits.option_count:
+            hits.focus()
+            hits.highlighted = hits.highlighted or 0
+
+    def action_close(self) -> None:
+        self.dismiss(None)

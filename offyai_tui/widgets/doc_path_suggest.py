@@ -1,0 +1,73 @@
+"""Path completion for the Documents screen: any file or folder on this machine.
+
+Textual's ``Input`` shows the suggestion greyed after the cursor and accepts it
+with →. One match completes fully (folders end in ``/`` so the next → goes on
+into them); several complete to their common prefix, else to the first,
+folders first. Hidden entries appear only once a ``.`` is typed, and ``~``
+stays as typed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+from textual.suggester import Suggester
+
+MAX_SCANNED = 5000
+"""A huge folder is not listed past this many entries (completion must stay instant)."""
+
+
+def _candidates(folder: str, partial: str) -> list[tuple[str, bool]]:
+    found: list[tuple[str, bool]] = []
+    try:
+        with os.scandir(folder) as entries:
+            for count, entry in enumerate(entries):
+                if count >= MAX_SCANNED:
+                    break
+                if not entry.name.startswith(partial):
+                    continue
+                if entry.name.startswith(".") and not partial.startswith("."):
+                    continue
+                try:
+                    is_dir = entry.is_dir()
+                except OSError:
+                    is_dir = False
+                found.append((entry.name, is_dir))
+    except OSError:
+        return []
+    return sorted(found, key=lambda c: (not c[1], c[0]))
+
+
+def _common_prefix(names: list[str]) -> str:
+    first, last = min(names), max(names)
+    for i, (a, b) in enumerate(zip(first, last)):
+        if a != b:
+            return first[:i]
+    return first
+
+
+def complete_path(value: str) -> str | None:
+    """``value`` with the rest of the file or folder name it starts, or ``None``."""
+    if not value or "\x00" in value:
+        return None
+    folder, partial = os.path.split(os.path.expanduser(value))
+    candidates = _candidates(folder or ".", partial)
+    if not candidates:
+        return None
+    common = _common_prefix([name for name, _ in candidates])
+    if len(candidates) > 1 and len(common) > len(partial):
+        return value + common[len(partial) :]
+    name, is_dir = candidates[0]
+    rest = name[len(partial) :] + ("/" if is_dir else "")
+    return value + rest if rest else None
+
+
+class DocumentPathSuggester(Suggester):
+    """Suggests files and folders; never cached, since files come and go."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        return await asyncio.to_thread(complete_path, value)

@@ -1,0 +1,103 @@
+"""The multi-line prompt: Enter sends, Ctrl+J or Alt+Enter adds a line.
+
+Shift+Enter does not reach applications in most terminals, so it is not used.
+Up in an empty prompt walks back through earlier prompts (Down walks forward,
+back to what was being typed). Pastes of any size go in as text, newlines
+included, without sending.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import TextArea
+
+
+class PromptInput(TextArea):
+    """Where the user types; posts :class:`PromptInput.Submitted`."""
+
+    DEFAULT_CSS = """
+    PromptInput {
+        height: auto;
+        min-height: 3;
+        max-height: 12;
+        border: round $primary 50%;
+        padding: 0 1;
+    }
+    PromptInput:focus { border: round $primary; }
+    """
+
+    BINDINGS = [
+        Binding("enter", "submit", "Send", id="prompt.send", priority=True),
+        Binding("ctrl+j,alt+enter", "newline", "New line", id="prompt.newline"),
+        Binding("up", "history_previous", "Earlier prompt", id="prompt.history_previous",
+                show=False),
+        Binding("down", "history_next", "Later prompt", id="prompt.history_next", show=False),
+    ]
+
+    class Submitted(Message):
+        """The user pressed Enter with this text (possibly empty)."""
+
+        def __init__(self, prompt: PromptInput, text: str) -> None:
+            super().__init__()
+            self.prompt = prompt
+            self.text = text
+
+        @property
+        def control(self) -> PromptInput:
+            return self.prompt
+
+    def __init__(self, *, id: str | None = None, placeholder: str = "") -> None:
+        super().__init__(
+            id=id,
+            soft_wrap=True,
+            show_line_numbers=False,
+            tab_behavior="focus",
+            placeholder=placeholder,
+            compact=True,
+        )
+        self.prompt_history: list[str] = []
+        """Earlier prompts, oldest first."""
+        self._history_index: int | None = None
+        self._draft = ""
+
+    def action_submit(self) -> None:
+        self._history_index = None
+        self.post_message(self.Submitted(self, self.text))
+
+    def action_newline(self) -> None:
+        self._history_index = None
+        self.insert("\n")
+
+    def action_history_previous(self) -> None:
+        browsing = self._history_index is not None
+        if not self.prompt_history or not (browsing or not self.text):
+            self.action_cursor_up()
+            return
+        if self._history_index is None:
+            self._draft = self.text
+            self._history_index = len(self.prompt_history)
+        if self._history_index > 0:
+            self._history_index -= 1
+        self._show(self.prompt_history[self._history_index])
+
+    def action_history_next(self) -> None:
+        if self._history_index is None:
+            self.action_cursor_down()
+            return
+        self._history_index += 1
+        if self._history_index >= len(self.prompt_history):
+            self._history_index = None
+            self._show(self._draft)
+        else:
+            self._show(self.prompt_history[self._history_index])
+
+    def _show(self, text: str) -> None:
+        self.load_text(text)
+        self.move_cursor(self.document.end)
+
+    def remember(self, text: str) -> None:
+        """Add a sent prompt to the history (consecutive repeats once)."""
+        if text.strip() and (not self.prompt_history or self.prompt_history[-1] != text):
+            self.prompt_history.append(text)
+        self._history_index = None

@@ -1,0 +1,117 @@
+"""A loopback server speaking just enough of Ollama's API to send a scripted answer.
+
+The security tests need model output they choose byte for byte (markup, terminal
+escapes) to reach the real ``offyai`` binary through its real HTTP client; no
+model produces that on request. The server runs in a thread of the test process
+and records the bodies of the chat requests it gets.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MODEL = "scripted:latest"
+DETAILS = {
+    "format": "gguf",
+    "family": "llama",
+    "families": ["llama"],
+    "parameter_size": "1M",
+    "quantization_level": "Q4_0",
+}
+
+
+class ScriptedOllama(ThreadingHTTPServer):
+    """``reply`` is streamed, one NDJSON line per piece, to every ``/api/chat``."""
+
+    daemon_threads = True
+
+    def __init__(self, reply: list[str]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.reply = reply
+        self.chats: list[dict[str, Any]] = []
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``, the form ``OLLAMA_HOST`` takes."""
+        return f"127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ScriptedOllama
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _json(self, body: Any, status: int = 200) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path == "/api/version":
+            self._json({"version": "0.0.0-scripted"})
+        elif self.path == "/api/tags":
+            self._json({"models": [{"name": MODEL, "model": MODEL, "size": 1, "details": DETAILS}]})
+        elif self.path == "/api/ps":
+            self._json({"models": []})
+        else:
+            self._json({"error": "not found"}, 404)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        if self.path == "/api/show":
+            self._json(
+                {
+                    "details": DETAILS,
+                    "model_info": {"general.architecture": "llama", "llama.context_length": 4096},
+                    "capabilities": ["completion"],
+                }
+            )
+        elif self.path == "/api/chat":
+            self.server.chats.append(body)
+            self._stream_reply()
+        else:
+            self._json({"error": "not found"}, 404)
+
+    def _stream_reply(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for piece in self.server.reply:
+            self._chunk({"model": MODEL, "message": {"role": "assistant", "content": piece},
+                         "done": False})
+        self._chunk({"model": MODEL, "message": {"role": "assistant", "content": ""},
+                     "done": True, "done_reason": "stop", "eval_count": len(self.server.reply),
+                     "eval_duration": 1_000_000, "prompt_eval_count": 1})
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+    def _chunk(self, line: dict[str, Any]) -> None:
+        data = json.dumps(line).encode() + b"\n"
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+
+@contextmanager
+def scripted_ollama(reply: list[str]) -> Iterator[ScriptedOllama]:
+    """Serve ``reply`` on a free loopback port for the duration of the block."""
+    server = ScriptedOllama(reply)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)

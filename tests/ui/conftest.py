@@ -1,0 +1,106 @@
+"""Helpers for UI tests: build the real app around a scripted engine."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offyai_tui.app import OffyApp, make_app
+from offyai_tui.config import Settings
+from offyai_tui.screens.chat import ChatScreen
+from offyai_tui.workspace import Workspace
+from tests.ui.fakes import ScriptedEngine
+
+SIZE = (110, 32)
+
+
+@pytest.fixture
+def engine() -> ScriptedEngine:
+    return ScriptedEngine()
+
+
+@pytest.fixture
+def build(engine: ScriptedEngine) -> Callable[..., OffyApp]:
+    """``build(settings=..., engine=...)`` -> a fresh app on workspace ``default``."""
+
+    def factory(settings: Settings | None = None, **kwargs: Any) -> OffyApp:
+        kwargs.setdefault("engine", engine)
+        return make_app(settings=settings or Settings(), workspace=Workspace.open("default"),
+                        **kwargs)
+
+    return factory
+
+
+def chat(app: OffyApp) -> ChatScreen:
+    screen = app.screen
+    assert isinstance(screen, ChatScreen), screen
+    return screen
+
+
+async def wait_for(condition: Callable[[], bool], pilot: Any, timeout: float = 5.0) -> None:
+    """Let the app run until ``condition()`` holds (fails the test after ``timeout``)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.02)
+
+
+async def send(pilot: Any, text: str) -> None:
+    """Type ``text`` (long texts are inserted at once) and press Enter."""
+    if len(text) > 40:
+        chat(pilot.app).prompt.insert(text)
+    else:
+        await pilot.press(*text)
+    await pilot.press("enter")
+
+
+async def idle(app: OffyApp, pilot: Any) -> None:
+    """Wait until no answer is being generated."""
+    await wait_for(lambda: not chat(app).generating, pilot)
+    await pilot.pause()
+
+
+def transcript_events(conv_id: str) -> list[dict[str, Any]]:
+    path = Workspace.open("default").chats_dir / f"{conv_id}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+_SVG_TEXT = re.compile(
+    r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" '
+    r'clip-path="url\(#[^)]*-line-(\d+)\)">(.*?)</text>'
+)
+
+
+def screen_text(app: OffyApp) -> str:
+    """What the terminal shows, as plain text lines (from the SVG screenshot)."""
+    rows: dict[int, list[tuple[float, str]]] = {}
+    for match in _SVG_TEXT.finditer(app.export_screenshot()):
+        x, line, text = float(match.group(1)), int(match.group(2)), match.group(3)
+        rows.setdefault(line, []).append((x, html.unescape(text).replace("\xa0", " ")))
+    out = []
+    for line in sorted(rows):
+        row = ""
+        for x, text in sorted(rows[line]):
+            column = round(x / 12.2)
+            row = row.ljust(column)[:column] + text
+        out.append(row)
+    return "\n".join(out)
+
+
+def notices(app: OffyApp, severity: str | None = None) -> list[str]:
+    """Messages of the notifications (toasts) the app has shown and not yet expired."""
+    return [n.message for n in app._notifications
+            if severity is None or n.severity == severity]
+
+
+def workspace_dir() -> Path:
+    return Workspace.open("default").root

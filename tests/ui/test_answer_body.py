@@ -1,0 +1,124 @@
+"""The streamed answer body in a tiny host app: blocks freeze, only the tail streams."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Markdown
+
+from offyai_tui.widgets.answer_body import AnswerBody
+from offyai_tui.widgets.blocks import split_blocks
+
+
+class Host(App[None]):
+    def __init__(self, body: AnswerBody) -> None:
+        super().__init__()
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        yield self.body
+
+
+def sources(body: AnswerBody) -> list[str]:
+    return [m.source for m in body.query_children(Markdown)]
+
+
+def blocks_of(body: AnswerBody) -> list[str]:
+    return [block for source in sources(body) for block in split_blocks(source)]
+
+
+async def stream_slowly(body: AnswerBody, pilot, text: str, size: int = 7) -> Markdown:
+    """Write ``text`` in small pieces with pauses; returns the first frozen chunk."""
+    first = None
+    for start in range(0, len(text), size):
+        await body.write(text[start : start + size])
+        if start % (size * 10) == 0:
+            await pilot.pause(0.04)
+        chunks = list(body.query_children(Markdown))
+        if first is None and len(chunks) > 1:
+            first = chunks[0]
+    return first
+
+
+async def test_finished_blocks_become_frozen_chunks() -> None:
+    body = AnswerBody(streaming=True)
+    body.freeze_chars = 120
+    text = "".join(f"Paragraph {i} has some words.\n\n" for i in range(40)) + "The end"
+    async with Host(body).run_test() as pilot:
+        first = await stream_slowly(body, pilot, text)
+        assert first is not None
+        frozen_source = first.source
+        await body.finish(text)
+        await pilot.pause()
+        assert blocks_of(body) == split_blocks(text)
+        assert len(sources(body)) > 3
+        # A frozen chunk is created once, rendered once and kept.
+        assert body.query_children(Markdown).first() is first
+        assert first.source == frozen_source
+        assert not body.streaming
+
+
+class ScrollHost(App[None]):
+    def __init__(self, body: AnswerBody) -> None:
+        super().__init__()
+        self.body = body
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="scroll"):
+            yield self.body
+
+
+async def test_chunks_far_above_the_bottom_are_hidden_while_following() -> None:
+    body = AnswerBody(streaming=True)
+    body.freeze_chars = 100
+    text = "".join(f"Line {i} of a long answer.\n\n" for i in range(120)) + "The end"
+    app = ScrollHost(body)
+    async with app.run_test(size=(60, 12)) as pilot:
+        scroll = app.query_one("#scroll", VerticalScroll)
+        scroll.anchor()
+        await stream_slowly(body, pilot, text[: len(text) // 2], size=20)
+        await pilot.pause(0.1)
+        assert body.hidden_chunks > 0
+        spacer = body.query_one("#spacer")
+        hidden = [c for c in body.query_children(Markdown) if not c.display]
+        assert spacer.display and spacer.styles.height.value == sum(
+            c.outer_size.height for c in hidden)
+        # Reading above: everything is shown again.
+        scroll.scroll_home(animate=False)
+        await pilot.pause()
+        await body.write(" more")
+        await pilot.pause(0.1)
+        assert body.hidden_chunks == 0
+        await body.finish(text[: len(text) // 2] + " more")
+        await pilot.pause()
+        assert all(c.display for c in body.query_children(Markdown))
+        assert blocks_of(body) == split_blocks(text[: len(text) // 2] + " more")
+
+
+async def test_text_written_before_mount_is_kept() -> None:
+    body = AnswerBody("Already ", streaming=True)
+    await body.write("here\n\nand more")
+    async with Host(body).run_test() as pilot:
+        await pilot.pause()
+        await body.write(" text")
+        await body.finish("Already here\n\nand more text")
+        await pilot.pause()
+        assert blocks_of(body) == ["Already here", "and more text"]
+
+
+async def test_final_text_longer_than_stream_is_rendered_in_full() -> None:
+    body = AnswerBody(streaming=True)
+    async with Host(body).run_test() as pilot:
+        await body.write("partial")
+        await body.finish("partial answer from the error event")
+        await pilot.pause()
+        assert sources(body) == ["partial answer from the error event"]
+
+
+async def test_controls_are_removed_before_rendering() -> None:
+    body = AnswerBody(streaming=True)
+    async with Host(body).run_test() as pilot:
+        await body.write("\x1b]52;c;ZXZpbA==\x07red \x1b[31mtext")
+        await body.finish("\x1b]52;c;ZXZpbA==\x07red \x1b[31mtext")
+        await pilot.pause()
+        assert sources(body) == ["]52;c;ZXZpbA==red [31mtext"]
