@@ -49,6 +49,7 @@ from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.fusion import FusionConfig, rrf
 from offyai_tui.rag.index import DocumentIndex, DocumentRecord
+from offyai_tui.rag.indexer import throttle_progress
 from offyai_tui.rag.retriever import Retriever
 from offyai_tui.rag.service import Documents
 from offyai_tui.workspace import Workspace
@@ -173,13 +174,7 @@ class CachedEmbeddings(Engine):
 
 
 def _progress(prefix: str):
-    last = [0.0]
-
     def show(p) -> None:  # type: ignore[no-untyped-def]
-        now = time.monotonic()
-        if now - last[0] < 2 and p.phase == "indexing":
-            return
-        last[0] = now
         eta = f", ETA {p.eta_s:.0f} s" if p.eta_s else ""
         print(
             f"  {prefix} {p.phase}: {p.files_done}/{p.files_total} files, {p.chunks_done} chunks,"
@@ -187,7 +182,7 @@ def _progress(prefix: str):
             file=sys.stderr,
         )
 
-    return show
+    return throttle_progress(show, 2.0)
 
 
 # -- quality -------------------------------------------------------------------------
@@ -241,7 +236,6 @@ async def quality(args: argparse.Namespace, engine: Engine, fusion: FusionConfig
     }
     per_query = {name: [ndcg_at(r, g) for r, g in zip(ranked, gains)]
                  for name, ranked in runs.items()}
-    pairs = list(zip(per_query["hybrid"], per_query["vector"]))
     return {
         "scores": scores,
         "documents": len(corpus),
@@ -249,11 +243,31 @@ async def quality(args: argparse.Namespace, engine: Engine, fusion: FusionConfig
         "chunks": report.chunks,
         "index_wall_s": round(wall, 1),
         "index_chunks_per_s": round(report.chunks / wall, 2) if wall else 0.0,
-        "hybrid_vs_vector": {
-            "better": sum(h > v + 1e-9 for h, v in pairs),
-            "worse": sum(h < v - 1e-9 for h, v in pairs),
-            "same": sum(abs(h - v) <= 1e-9 for h, v in pairs),
+        "hybrid_vs_vector": duel(per_query["hybrid"], per_query["vector"]),
+        "per_query_vs_vector": {
+            name: duel(per_query[name], per_query["vector"]) for name in ("bm25", "rrf", "hybrid")
         },
+        "hybrid_vs_bm25": duel(per_query["hybrid"], per_query["bm25"]),
+        "per_query_ndcg@10": {
+            name: [round(x, 4) for x in values] for name, values in per_query.items()
+        },
+    }
+
+
+def duel(a: Sequence[float], b: Sequence[float], rounds: int = 2000) -> dict:
+    """Per-query wins, losses and ties of ``a`` over ``b``, and a paired bootstrap
+    95% interval of the mean difference: with 40 queries, a lead whose interval
+    includes 0 is noise, whatever the averages say."""
+    diff = np.asarray(a) - np.asarray(b)
+    rng = np.random.default_rng(0)
+    means = diff[rng.integers(0, len(diff), (rounds, len(diff)))].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5]) if len(diff) else (0.0, 0.0)
+    return {
+        "better": int((diff > 1e-9).sum()),
+        "worse": int((diff < -1e-9).sum()),
+        "same": int((abs(diff) <= 1e-9).sum()),
+        "mean_diff": round(float(diff.mean()) if len(diff) else 0.0, 4),
+        "ci95": [round(float(low), 4), round(float(high), 4)],
     }
 
 
@@ -388,10 +402,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {name:7s} nDCG@10 {s['ndcg@10']:.3f}  recall@10 {s['recall@10']:.3f}")
     best_single = max(scores["bm25"]["ndcg@10"], scores["vector"]["ndcg@10"])
     verdict = "beats" if scores["hybrid"]["ndcg@10"] > best_single else "does NOT beat"
-    duel = q["hybrid_vs_vector"]
     print(f"  hybrid {verdict} both single retrievers "
-          f"({scores['hybrid']['ndcg@10'] / best_single:.3f}x the better one); per query vs "
-          f"vector: {duel['better']} better, {duel['worse']} worse, {duel['same']} same")
+          f"({scores['hybrid']['ndcg@10'] / best_single:.3f}x the better one)")
+    for name, d in [*q["per_query_vs_vector"].items(), ("hybrid/bm25", q["hybrid_vs_bm25"])]:
+        against = "bm25" if "/" in name else "vector"
+        print(f"  {name.split('/')[0]:7s} vs {against:6s} per query: {d['better']} better, "
+              f"{d['worse']} worse, {d['same']} same; mean {d['mean_diff']:+.3f}, "
+              f"95% CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
     cache = q.get("embedding_cache", {})
     if cache and not cache.get("hits"):
         print(f"  cold run: {q['index_chunks_per_s']} chunks/s indexing the whole corpus")

@@ -143,6 +143,7 @@ class Engine(ABC):
     IMPLEMENTS_DELETE = False
     IMPLEMENTS_EMBED = False
     IMPLEMENTS_UNLOAD = False
+    IMPLEMENTS_LOAD = False
     IMPLEMENTS_COUNT_TOKENS = False
 
     @property
@@ -195,6 +196,10 @@ class Engine(ABC):
 
     async def loaded(self) -> list[LoadedModel]:
         return []
+
+    async def load(self, name: str) -> None:
+        """Load ``name`` into memory now, so the next answer starts at once."""
+        raise Unsupported(f"{self.kind} cannot load a model on request")
 
     async def unload(self, name: str) -> None:
         raise Unsupported(f"{self.kind} cannot unload models")

@@ -102,6 +102,7 @@ class LlamaCppEngine(Engine):
     kind = "llamacpp"
     IMPLEMENTS_EMBED = True
     IMPLEMENTS_UNLOAD = True
+    IMPLEMENTS_LOAD = True
     IMPLEMENTS_COUNT_TOKENS = True
     IMPLEMENTS_DELETE = True
     STOP_GRACE_S = 0.15
@@ -324,6 +325,18 @@ class LlamaCppEngine(Engine):
                     )
                 )
         return models
+
+    async def load(self, name: str) -> None:
+        """Load ``name`` in its worker now; it stays for ``llamacpp.keep_alive`` idle seconds."""
+        entry = await self._usable(name, None)
+        embedding = "embedding" in entry.capabilities
+        slot = self._embedder if embedding else self._chat
+        request = {
+            "op": "load",
+            "slot": "embed" if embedding else "chat",
+            "model": self._spec(entry),
+        }
+        await self._call(slot, request, entry)
 
     async def unload(self, name: str) -> None:
         """Free ``name`` in every worker that holds it (a no-op if none does)."""

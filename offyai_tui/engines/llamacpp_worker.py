@@ -6,7 +6,7 @@ this process down, and everything llama.cpp prints lands in the log file the
 parent gave us as stderr, never on the user's terminal.
 
 Protocol: one JSON object per line. Requests arrive on stdin
-(``{"op": "chat" | "embed" | "tokens" | "unload" | "status" | "cancel", "id": N, ...}``);
+(``{"op": "chat" | "embed" | "tokens" | "load" | "unload" | "status" | "cancel", "id": N, ...}``);
 replies go out on a private copy of the original stdout, whose descriptor 1 is
 then pointed at the log so a stray ``print`` cannot corrupt the stream. Requests
 run one at a time on the main thread; a reader thread handles ``cancel`` and
@@ -278,6 +278,7 @@ class Worker:
             "embed": self._embed,
             "tokens": self._tokens,
             "unload": self._unload,
+            "load": self._load,
         }.get(str(request.get("op")))
         try:
             if handler is None:
@@ -363,6 +364,12 @@ class Worker:
         text = str(request.get("text", "")).encode("utf-8")
         count = len(model.llm.tokenize(text, add_bos=False, special=False))
         self.out.send(id=request["id"], ev="result", value=count)
+
+    def _load(self, request: dict[str, Any]) -> None:
+        slot = "embed" if request.get("slot") == "embed" else "chat"
+        model = self._model(slot, request["model"])
+        model.last_used = time.monotonic()
+        self.out.send(id=request["id"], ev="result", value=model.name)
 
     def _unload(self, request: dict[str, Any]) -> None:
         name = request.get("name")

@@ -194,6 +194,7 @@ class OllamaEngine(Engine):
     IMPLEMENTS_DELETE = True
     IMPLEMENTS_EMBED = True
     IMPLEMENTS_UNLOAD = True
+    IMPLEMENTS_LOAD = True
 
     def __init__(self, settings: Settings) -> None:
         """Prepare a client; nothing connects until the first request.
@@ -355,6 +356,16 @@ class OllamaEngine(Engine):
             )
             for entry in data.get("models") or []
         ]
+
+    async def load(self, name: str) -> None:
+        """A generate request with no prompt loads the model (Ollama's documented way).
+
+        It stays loaded for the configured ``keep_alive``.
+        """
+        body: dict[str, Any] = {"model": name, "stream": False}
+        if self._keep_alive:
+            body["keep_alive"] = keep_alive_value(self._keep_alive)
+        await self._json("POST", "/api/generate", body, model=name)
 
     async def unload(self, name: str) -> None:
         """A generate request with no prompt and ``keep_alive: 0`` frees the model."""

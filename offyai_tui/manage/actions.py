@@ -14,7 +14,7 @@ from typing import Literal
 
 from offyai_tui.config import Settings
 from offyai_tui.config_write import Value
-from offyai_tui.engines.base import ChatOptions, Engine, ErrorEvent, ModelInfo
+from offyai_tui.engines.base import Engine, ModelInfo
 from offyai_tui.engines.errors import EngineError, ModelNotFound, Unsupported
 
 Role = Literal["chat", "embedding"]
@@ -47,28 +47,19 @@ async def find_installed(engines: Sequence[Engine], name: str) -> tuple[Engine, 
 
 
 def can_load(engine: Engine) -> bool:
-    """Whether ``engine`` can load a model without generating (Ollama: an empty chat)."""
-    return callable(getattr(engine, "load", None)) or engine.kind == "ollama"
+    """Whether ``engine`` can load a model on request (the Models screen's Load)."""
+    return engine.IMPLEMENTS_LOAD
 
 
 async def load_model(engine: Engine, name: str) -> None:
     """Load ``name`` into memory so the next answer starts at once.
 
-    Engines with a ``load`` method use it; Ollama loads a model when it receives a chat
-    request with no messages (its documented way), kept for its configured keep_alive.
-
     Raises:
         EngineError: the engine refused or cannot load models on request.
     """
-    loader = getattr(engine, "load", None)
-    if callable(loader):
-        await loader(name)
-        return
-    if engine.kind != "ollama":
+    if not engine.IMPLEMENTS_LOAD:
         raise Unsupported(f"{engine.label} cannot load a model on request")
-    async for event in engine.stream_chat([], ChatOptions(model=name)):
-        if isinstance(event, ErrorEvent):
-            raise event.error
+    await engine.load(name)
 
 
 async def delete_model(engine: Engine, name: str, *, loaded: bool | None = None) -> bool:

@@ -8,6 +8,7 @@ workspace) -> ``retriever`` (hybrid search -> numbered sources) -> ``prompt``.
 API for the CLI and the Documents screen::
 
     from offyai_tui.rag import Documents, index_paths, retrieve, remove_paths, list_documents
+    from offyai_tui.rag import list_roots, throttle_progress
 
     # One-shot helpers (offyai index PATH... / offyai ask --docs "question")
     report = await index_paths(workspace, engine, settings, ["~/notes"], progress=print)
@@ -20,18 +21,31 @@ API for the CLI and the Documents screen::
     # Long-lived (the screen): one object per workspace, shared with the chat
     docs = Documents(workspace, engine, settings)
     report = await docs.add(paths, progress=callback)  # IndexProgress: phase, files_done/total,
-    docs.cancel()                                      #   chunks_done, chunks_per_s, eta_s, current
+    docs.cancel()  # -> bool, works at any moment      #   chunks_done(_total), chunks_per_s,
+    await docs.refresh(progress=callback)              #   eta_s, current, skipped, finished
+    roots = await docs.roots()                         # what add() was given, kept across restarts
     await docs.remove([path])                          # a folder removes everything under it
     rows = await docs.documents()                      # DocumentRecord: path, kind, lines, pages,
     retrieval = await docs.retrieve(query, top_k, budget_tokens)  # chunks, size, sha256,
     await docs.reembed()                               #   indexed_at, status, reason
     async for item in Indexer(...).events(paths): ...  # IndexProgress..., then IndexReport
+    callback = throttle_progress(repaint, 0.1)         # phase changes and the end always pass
     docs.close()
 
 Behaviour worth knowing:
 
 - Unchanged files (same SHA-256) are skipped; files that disappeared from an
-  indexed folder are removed; bad files are skipped with a one-line reason.
+  indexed folder are removed; bad files are skipped with a one-line reason and
+  listed by ``documents()`` with status ``skipped`` (walk skips too: unsupported
+  types, symlink loops, unreadable folders).
+- The files and folders given to ``add`` are saved as roots in the index;
+  ``refresh()`` (or ``add([])``) walks them again after a restart and finds new
+  files. A path removed from inside a root stays out until it is added again.
+- ``cancel()`` is remembered for the whole run, even before the embedding
+  model has started; the first snapshot (``scanning``) is sent at once and the
+  last (``done``/``cancelled``) carries the run's final counts.
+- ``rag.embedding_model`` names the embedding model on any engine (empty: the
+  engine's default; llama.cpp: ``llamacpp.embedding_model``, then MiniLM).
 - A cancelled or killed run keeps the files it finished; the index on disk is
   always a committed state (see ``index.py``).
 - The index records its embedding model; ``retrieve`` with another model falls
@@ -52,13 +66,14 @@ from offyai_tui.rag.errors import (
     RemoteEmbeddingRefused,
 )
 from offyai_tui.rag.index import DocumentRecord
-from offyai_tui.rag.indexer import Indexer, IndexProgress, IndexReport
+from offyai_tui.rag.indexer import Indexer, IndexProgress, IndexReport, throttle_progress
 from offyai_tui.rag.prompt import augment, augmented_prompt, cited_numbers
 from offyai_tui.rag.retriever import Retrieval, Source
 from offyai_tui.rag.service import (
     Documents,
     index_paths,
     list_documents,
+    list_roots,
     remove_paths,
     retrieve,
 )
@@ -83,6 +98,8 @@ __all__ = [
     "cited_numbers",
     "index_paths",
     "list_documents",
+    "list_roots",
     "remove_paths",
     "retrieve",
+    "throttle_progress",
 ]

@@ -50,16 +50,20 @@ def input_token_limit(model: str) -> int:
 async def resolve_model(engine: Engine, settings: Settings) -> str:
     """The embedding model to use with ``engine``.
 
-    llama.cpp uses ``llamacpp.embedding_model`` or the bundled MiniLM; other
-    engines use the first installed model that reports an embedding capability.
+    ``rag.embedding_model`` wins on every engine. Without it, llama.cpp uses
+    ``llamacpp.embedding_model`` or the bundled MiniLM, and other engines the
+    first installed model that reports an embedding capability.
     """
+    if settings.rag.embedding_model:
+        return settings.rag.embedding_model
     if engine.kind == "llamacpp":
         return settings.llamacpp.embedding_model or BUNDLED_EMBEDDER
     for info in await engine.list_models():
         if {"embed", "embedding", "embeddings"} & set(info.capabilities):
             return info.name
     raise EngineError(
-        f"{engine.label} has no embedding model installed (e.g. `ollama pull all-minilm`)"
+        f"{engine.label} has no embedding model installed (e.g. `ollama pull all-minilm`), "
+        "or name one with rag.embedding_model"
     )
 
 

@@ -2,7 +2,7 @@
 
 Layout of ``workspace.index_dir`` (files 0600, folder 0700)::
 
-    index.sqlite          chunks, documents, FTS5 table, meta (the manifest)
+    index.sqlite          chunks, documents, FTS5 table, roots, meta (the manifest)
     vectors.<gen>.faiss   IndexIDMap2(IndexFlatIP) over unit vectors, ids = chunk ids
     lock                  held by the one process allowed to write
 
@@ -14,7 +14,9 @@ file is still there; a crash after it leaves the new one. Files of other
 generations are debris, removed by the next writer.
 
 The meta table is the manifest: format version, embedding engine, model and
-dimension. Vectors of two models never mix: a writer must ``reset`` the index
+dimension. The roots table keeps the files and folders a user added (and the
+paths removed from inside them), so a re-index after a restart walks them
+again and finds new files. Vectors of two models never mix: a writer must ``reset`` the index
 (dropping every vector) before it adds vectors of another identity.
 """
 
@@ -63,6 +65,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     page_start INTEGER, page_end INTEGER, tokens INTEGER NOT NULL, overlap_chars INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_path ON chunks(path);
+CREATE TABLE IF NOT EXISTS roots (
+    path TEXT PRIMARY KEY, excluded INTEGER NOT NULL, added_at REAL NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     header, body, content='chunks', content_rowid='id',
     tokenize='porter unicode61 remove_diacritics 2'
@@ -305,6 +310,29 @@ class DocumentIndex:
             ).fetchone()
         return _row_to_record(row) if row else None
 
+    def roots(self) -> list[str]:
+        """Files and folders added by the user (canonical paths), in the order added."""
+        return self._root_paths(excluded=False)
+
+    def excluded(self) -> list[str]:
+        """Paths removed from inside a root: walks of the roots leave them out."""
+        return self._root_paths(excluded=True)
+
+    def _root_paths(self, excluded: bool) -> list[str]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT path FROM roots WHERE excluded = ? ORDER BY added_at, path",
+                (int(excluded),),
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def targets(self) -> list[str]:
+        """What a re-index walks: every root, plus listed documents outside all roots
+        (indexes made before roots were recorded, or files given one by one)."""
+        roots = self.roots()
+        loose = [r.path for r in self.documents() if not any(is_under(r.path, p) for p in roots)]
+        return [*roots, *loose]
+
     def chunks(self, ids: Iterable[int]) -> dict[int, StoredChunk]:
         wanted = [int(i) for i in ids]
         out: dict[int, StoredChunk] = {}
@@ -422,6 +450,8 @@ class DocumentIndex:
         data = {
             "generation": self.generation,
             "embedding": self.meta().get("model", ""),
+            "roots": self.roots(),
+            "excluded": self.excluded(),
             "documents": [asdict(r) for r in self.documents()],
         }
         atomic_write_text(self.manifest_path, json.dumps(data, indent=1, ensure_ascii=False))
@@ -434,6 +464,11 @@ class DocumentIndex:
         except (OSError, ValueError):
             return False
         return isinstance(data, dict) and data.get("generation") == self.generation
+
+
+def is_under(path: str, prefix: str) -> bool:
+    """``path`` is ``prefix`` itself or inside the folder ``prefix``."""
+    return path == prefix or path.startswith(prefix.rstrip(os.sep) + os.sep)
 
 
 def _row_to_record(row: Sequence) -> DocumentRecord:
@@ -502,10 +537,11 @@ class IndexWriter:
         self._set_identity(identity)
 
     def clear(self) -> None:
-        """Remove every document, chunk and vector."""
+        """Remove every document, chunk, vector and root."""
         self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES('delete-all')")
         self._db.execute("DELETE FROM chunks")
         self._db.execute("DELETE FROM documents")
+        self._db.execute("DELETE FROM roots")
         if self._vectors is not None:
             self._vectors = _empty_vectors(self._vectors.d)
         self._pending = True
@@ -602,6 +638,38 @@ class IndexWriter:
         else:
             self._write_record(record, 0)
         self._pending = True
+
+    def put_root(self, path: str) -> None:
+        """Remember a file or folder the user added; exclusions at or under it end.
+
+        Roots stay a minimal set: a path inside a root is not stored again, and
+        roots inside a new one are dropped (the new one's walk covers them).
+        """
+        self._drop_roots(path, excluded=True)
+        roots = [r[0] for r in self._db.execute("SELECT path FROM roots WHERE excluded = 0")]
+        if not any(is_under(path, root) for root in roots):
+            self._drop_roots(path, excluded=False)
+            self._db.execute("INSERT INTO roots VALUES (?, 0, ?)", (path, time.time()))
+        self._pending = True
+
+    def remove_root(self, path: str) -> None:
+        """Forget roots at or under ``path``; if it lies inside another root, exclude
+        it, so walking that root no longer brings it back."""
+        self._drop_roots(path, excluded=None)
+        roots = [r[0] for r in self._db.execute("SELECT path FROM roots WHERE excluded = 0")]
+        if any(is_under(path, root) for root in roots):
+            self._db.execute(
+                "INSERT OR REPLACE INTO roots VALUES (?, 1, ?)", (path, time.time())
+            )
+        self._pending = True
+
+    def _drop_roots(self, path: str, excluded: bool | None) -> None:
+        for (stored,) in self._db.execute("SELECT path FROM roots").fetchall():
+            if is_under(stored, path):
+                sql = "DELETE FROM roots WHERE path = ?"
+                if excluded is not None:
+                    sql += f" AND excluded = {int(excluded)}"
+                self._db.execute(sql, (stored,))
 
     def touch(self, path: str) -> None:
         """Mark an unchanged document as seen now (status back to indexed)."""

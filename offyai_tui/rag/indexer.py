@@ -6,6 +6,12 @@ not freeze the interface), embeds chunk batches through the engine, and
 commits every few seconds so a long run that is killed keeps most of its work.
 A cancelled run commits the files it finished and stops between batches;
 a file is never left half indexed.
+
+The paths a run is given are remembered in the index as roots (see
+``DocumentIndex.roots``); :meth:`Indexer.refresh` walks them again, so files
+added to those folders since are found after a restart too. Files skipped on
+the way (unsupported types, symlink loops, unreadable folders) are recorded in
+the documents list with their reason, like files that failed to load.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import hashlib
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -25,7 +31,7 @@ from offyai_tui.config import Settings
 from offyai_tui.rag.chunker import chunk_document
 from offyai_tui.rag.documents import Chunk, LoadedDocument, Skipped
 from offyai_tui.rag.embedder import Embedder, EmbeddingIdentity
-from offyai_tui.rag.index import DocumentIndex, DocumentRecord, IndexWriter
+from offyai_tui.rag.index import DocumentIndex, DocumentRecord, IndexWriter, is_under
 from offyai_tui.rag.loaders import LoadError, kind_of, parse_bytes, read_bytes
 from offyai_tui.rag.walk import canonical, iter_files
 from offyai_tui.workspace import Workspace
@@ -46,10 +52,19 @@ class IndexProgress:
     """Seconds left, estimated from bytes still to read at the speed so far."""
     current: str = ""
     skipped: int = 0
+    chunks_total: int = 0
+    """Chunks to re-embed (``reembedding``); 0 while the total is unknown."""
 
     @property
     def fraction(self) -> float:
+        if self.phase == "reembedding" and self.chunks_total:
+            return self.chunks_done / self.chunks_total
         return self.files_done / self.files_total if self.files_total else 0.0
+
+    @property
+    def finished(self) -> bool:
+        """The last snapshot of a run (``done`` or ``cancelled``)."""
+        return self.phase in ("done", "cancelled")
 
 
 @dataclass
@@ -85,6 +100,28 @@ class IndexReport:
 
 
 ProgressCallback = Callable[[IndexProgress], None]
+
+
+def throttle_progress(
+    callback: ProgressCallback, interval_s: float = 0.1,
+    clock: Callable[[], float] = time.monotonic,
+) -> ProgressCallback:
+    """Wrap ``callback`` so it is called at most every ``interval_s`` seconds,
+    except that a snapshot whose phase differs from the last one passed (the
+    first ``indexing`` one included) and the final ``done``/``cancelled`` one
+    always go through: a short run still shows its counts and its end.
+    """
+    last_phase = [""]
+    last_time = [float("-inf")]
+
+    def throttled(progress: IndexProgress) -> None:
+        now = clock()
+        if (progress.phase != last_phase[0] or progress.finished
+                or now - last_time[0] >= interval_s):
+            last_phase[0], last_time[0] = progress.phase, now
+            callback(progress)
+
+    return throttled
 
 
 def _load_and_chunk(
@@ -203,9 +240,14 @@ class Indexer:
         self.commit_every_s = commit_every_s
         self._cancel = asyncio.Event()
         self._callback: ProgressCallback | None = None
+        self._last = IndexProgress("scanning")
 
     def cancel(self) -> None:
-        """Stop after the current batch; finished files are kept."""
+        """Stop after the current batch; finished files are kept.
+
+        Works at any moment, also before :meth:`run` starts or while the
+        embedding model loads: the run then stops at its next check.
+        """
         self._cancel.set()
 
     @property
@@ -218,25 +260,60 @@ class Indexer:
         """Report progress: when each file starts and ends, and after each batch.
 
         Calls are not throttled (the indexer cannot know how often a screen
-        wants to repaint); a UI should coalesce them, e.g. repaint at 10 Hz.
+        wants to repaint); a UI should coalesce them, e.g. with
+        :func:`throttle_progress`. Counts carry over into the final snapshot.
         """
+        if progress.phase in ("indexing", "reembedding"):
+            self._last = progress
         if self._callback:
             self._callback(progress)
+
+    def _final(self, report: IndexReport) -> IndexProgress:
+        """The ``done``/``cancelled`` snapshot: the last counts, nothing current."""
+        last = self._last
+        files_done = last.files_total if not report.cancelled else last.files_done
+        return replace(
+            last,
+            phase="cancelled" if report.cancelled else "done",
+            files_done=files_done,
+            chunks_done=max(last.chunks_done, report.chunks),
+            chunks_per_s=report.chunks_per_s or last.chunks_per_s,
+            eta_s=None if report.cancelled else 0.0,
+            current="",
+            skipped=len(report.skipped),
+        )
 
     # -- runs ---------------------------------------------------------------------
 
     async def run(
-        self, paths: Iterable[str | os.PathLike[str]], progress: ProgressCallback | None = None
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        progress: ProgressCallback | None = None,
+        *,
+        remember: bool = True,
     ) -> IndexReport:
-        """Index ``paths`` (files or folders); see the module docstring."""
+        """Index ``paths`` (files or folders); see the module docstring.
+
+        Args:
+            paths: Files and folders; none only re-embeds for a new model.
+            progress: Called with :class:`IndexProgress` snapshots.
+            remember: Record the paths as roots that :meth:`refresh` walks again.
+        """
         self._callback = progress
         report = IndexReport()
         started = time.monotonic()
+        paths = list(paths)
+        if self.cancelled:
+            report.cancelled = True
+            self._emit(self._final(report))
+            return report
         writer = await asyncio.to_thread(self.index.writer)
         try:
             identity = await self.embedder.probe()
-            await self._align_model(writer, identity, report)
-            await self._index_files(writer, list(paths), identity, report)
+            if not self.cancelled:
+                await self._align_model(writer, identity, report)
+            if paths and not self.cancelled:
+                await self._index_files(writer, paths, identity, report, remember)
         except asyncio.CancelledError:
             report.cancelled = True
             writer.commit()
@@ -250,8 +327,15 @@ class Indexer:
                 writer.close()
                 report.seconds = time.monotonic() - started
         report.cancelled = report.cancelled or self.cancelled
-        self._emit(IndexProgress("cancelled" if report.cancelled else "done"))
+        self._emit(self._final(report))
         return report
+
+    async def refresh(self, progress: ProgressCallback | None = None) -> IndexReport:
+        """Re-index what the user added before: walk every saved root again
+        (finding new, changed and deleted files) and re-check documents given
+        one by one; with nothing saved, only re-embeds for a new model."""
+        targets = await asyncio.to_thread(self.index.targets)
+        return await self.run(targets, progress, remember=False)
 
     async def _align_model(
         self, writer: IndexWriter, identity: EmbeddingIdentity, report: IndexReport
@@ -266,6 +350,7 @@ class Indexer:
         writer.reset(identity)
         done = 0
         clock = time.monotonic()
+        self._emit(IndexProgress("reembedding", chunks_total=total))
         try:
             for batch in self.index.iter_chunks(self.embedder.batch_size):
                 if self.cancelled:
@@ -277,7 +362,7 @@ class Indexer:
                 elapsed = time.monotonic() - clock
                 rate = done / elapsed if elapsed > 0 else 0.0
                 eta = (total - done) / rate if rate > 0 else None
-                self._emit(IndexProgress("reembedding", 0, 0, done, rate, eta))
+                self._emit(IndexProgress("reembedding", 0, 0, done, rate, eta, chunks_total=total))
         except BaseException:
             writer.rollback()  # half the vectors of a new model must never be committed
             raise
@@ -292,11 +377,25 @@ class Indexer:
         paths: Sequence[str | os.PathLike[str]],
         identity: EmbeddingIdentity,
         report: IndexReport,
+        remember: bool = True,
     ) -> None:
         self._emit(IndexProgress("scanning"))
-        found = await asyncio.to_thread(lambda: list(iter_files(paths)))
+        given = [str(canonical(p)) for p in paths]
+        excluded = [  # adding a path again takes back its removal
+            e for e in self.index.excluded()
+            if not (remember and any(is_under(e, g) for g in given))
+        ]
+        found = await asyncio.to_thread(lambda: list(iter_files(paths, excluded)))
+        if self.cancelled:
+            return
         files = [f for f in found if isinstance(f, Path)]
-        report.skipped.extend(f for f in found if isinstance(f, Skipped))
+        walk_skips = [f for f in found if isinstance(f, Skipped)]
+        if remember:
+            for path in given:
+                if await asyncio.to_thread(os.path.exists, path):
+                    writer.put_root(path)
+        for skipped in walk_skips:
+            self._skip(writer, skipped.path, _skip_kind(skipped.path), skipped.reason, report)
         sizes = await asyncio.to_thread(lambda: [_size(f) for f in files])
         total_bytes = max(sum(sizes), 1)
         batcher = _Batcher(self, writer, identity, report)
@@ -318,24 +417,33 @@ class Indexer:
             )
 
         batcher.tick = lambda: self._emit(snapshot(*position))
+        self._emit(snapshot(0, str(files[0]) if files else ""))
+        finished = 0
         for i, path in enumerate(files):
             if self.cancelled:
                 break
             position = (i, str(path))
-            self._emit(snapshot(i, str(path)))
+            if i:
+                self._emit(snapshot(i, str(path)))
             loaded = await self._load_one(writer, path, max_bytes, report)
             if loaded is not None:
                 await batcher.add(loaded)
             done_bytes += sizes[i]
+            finished = i + 1
             if time.monotonic() - last_commit >= self.commit_every_s and writer.pending:
                 self._emit(IndexProgress("committing", i + 1, len(files), batcher.embedded))
                 await asyncio.to_thread(writer.commit)
                 last_commit = time.monotonic()
             self._emit(snapshot(i + 1, ""))
         await batcher.flush_all()
-        self._emit(snapshot(len(files) if not self.cancelled else 0, ""))
+        if self.cancelled:
+            # Files still waiting for vectors were not stored: count only those kept.
+            waiting = sum(1 for p in batcher.pending if p.embedded < len(p.chunks))
+            finished = max(finished - waiting, 0)
+        self._emit(snapshot(finished, ""))
         if not self.cancelled:
-            report.removed.extend(self._prune(writer, paths))
+            skipped_now = {s.path for s in report.skipped}
+            report.removed.extend(self._prune(writer, paths, skipped_now))
 
     async def _load_one(
         self, writer: IndexWriter, path: Path, max_bytes: int, report: IndexReport
@@ -344,7 +452,8 @@ class Indexer:
         name = str(path)
         kind = kind_of(path)
         if kind is None:
-            report.skipped.append(Skipped(name, f"unsupported file type ({path.suffix.lower()})"))
+            reason = f"unsupported file type ({path.suffix.lower()})"
+            self._skip(writer, name, _skip_kind(name), reason, report)
             return None
         try:
             data = await asyncio.to_thread(read_bytes, path, max_bytes)
@@ -381,16 +490,26 @@ class Indexer:
         )
         writer.put_skipped(record)
 
-    def _prune(self, writer: IndexWriter, roots: Sequence[str | os.PathLike[str]]) -> list[str]:
-        """Remove documents under ``roots`` whose files no longer exist."""
+    def _prune(
+        self, writer: IndexWriter, roots: Sequence[str | os.PathLike[str]],
+        skipped_now: set[str],
+    ) -> list[str]:
+        """Remove documents under ``roots`` whose files no longer exist, and skip
+        records of folders that were walked without trouble this time.
+
+        A dangling or looping symlink still exists as a link: its skip record
+        stays, so the documents list keeps saying why it is not indexed.
+        """
         prefixes = [str(canonical(r)) for r in roots]
         gone = []
         for record in self.index.documents():
-            inside = any(
-                record.path == p or record.path.startswith(p.rstrip(os.sep) + os.sep)
-                for p in prefixes
+            if not any(is_under(record.path, p) for p in prefixes):
+                continue
+            stale_skip = (
+                record.status == "skipped" and record.path not in skipped_now
+                and os.path.isdir(record.path)
             )
-            if inside and not os.path.exists(record.path):
+            if not os.path.lexists(record.path) or stale_skip:
                 writer.remove_document(record.path)
                 gone.append(record.path)
         return gone
@@ -421,6 +540,14 @@ class Indexer:
             if not task.done():
                 self.cancel()
                 await asyncio.wait({task})
+
+
+def _skip_kind(path: str) -> str:
+    """The kind shown for a skipped path: its loader, ``folder``, or its suffix."""
+    if os.path.isdir(path):
+        return "folder"
+    suffix = Path(path).suffix.lower().lstrip(".")
+    return kind_of(Path(path)) or suffix or "file"
 
 
 def _size(path: Path) -> int:

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from offyai_tui.config import Settings
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.rag.embedder import Embedder
-from offyai_tui.rag.errors import RagError
+from offyai_tui.rag.errors import IndexBusy, RagError
 from offyai_tui.rag.fusion import FusionConfig
-from offyai_tui.rag.index import DocumentIndex, DocumentRecord
-from offyai_tui.rag.indexer import Indexer, IndexReport, ProgressCallback
+from offyai_tui.rag.index import DocumentIndex, DocumentRecord, is_under
+from offyai_tui.rag.indexer import Indexer, IndexProgress, IndexReport, ProgressCallback
 from offyai_tui.rag.retriever import Mode, Retrieval, Retriever
 from offyai_tui.rag.walk import canonical
 from offyai_tui.workspace import Workspace
@@ -48,6 +48,8 @@ class Documents:
         self._index: DocumentIndex | None = None
         self._embedder: Embedder | None = None
         self._indexer: Indexer | None = None
+        self._running = False
+        self._cancel_requested = False
 
     async def index(self) -> DocumentIndex:
         if self._index is None:
@@ -67,29 +69,87 @@ class Documents:
     async def add(
         self, paths: Iterable[str | os.PathLike[str]], progress: ProgressCallback | None = None
     ) -> IndexReport:
-        """Index files and folders (unchanged files are skipped); see :class:`Indexer`."""
-        indexer = Indexer(await self.index(), await self.embedder(), self.settings)
-        self._indexer = indexer
-        try:
-            return await indexer.run(paths, progress)
-        finally:
-            self._indexer = None
+        """Index files and folders (unchanged files are skipped); see :class:`Indexer`.
+
+        The paths are remembered as roots (:meth:`roots`). With no paths this is
+        :meth:`refresh`: every saved root is walked again.
+        """
+        paths = list(paths)
+        if not paths:
+            return await self.refresh(progress)
+        return await self._run(lambda indexer: indexer.run(paths, progress), progress)
+
+    async def refresh(self, progress: ProgressCallback | None = None) -> IndexReport:
+        """Re-index everything added before, also after a restart: new files in the
+        saved folders are added, changed ones updated, deleted ones removed."""
+        return await self._run(lambda indexer: indexer.refresh(progress), progress)
 
     async def reembed(self, progress: ProgressCallback | None = None) -> IndexReport:
         """Re-embed every stored chunk with the current model (after a model change)."""
-        return await self.add([], progress)
+        return await self._run(lambda indexer: indexer.run([], progress), progress)
 
-    def cancel(self) -> None:
-        """Stop a running :meth:`add` after its current batch (finished files stay)."""
+    async def _run(
+        self,
+        action: Callable[[Indexer], Awaitable[IndexReport]],
+        progress: ProgressCallback | None,
+    ) -> IndexReport:
+        """One indexing run, cancellable from its first moment.
+
+        A ``scanning`` snapshot goes out at once, before the embedder is
+        created (which may wait for an engine), and a :meth:`cancel` made at any
+        point, even before the indexer exists, stops the run.
+        """
+        if self._running:
+            raise IndexBusy("an indexing run is already going on in this workspace")
+        self._running, self._cancel_requested = True, False
+        try:
+            if progress:
+                progress(IndexProgress("scanning"))
+            index = await self.index()
+            embedder = None if self._cancel_requested else await self.embedder()
+            if embedder is None or self._cancel_requested:
+                report = IndexReport(cancelled=True)
+                if progress:
+                    progress(IndexProgress("cancelled"))
+                return report
+            indexer = Indexer(index, embedder, self.settings)
+            self._indexer = indexer
+            if self._cancel_requested:
+                indexer.cancel()
+            return await action(indexer)
+        finally:
+            self._running, self._indexer = False, None
+
+    def cancel(self) -> bool:
+        """Stop a running :meth:`add`, :meth:`refresh` or :meth:`reembed` after its
+        current batch (finished files stay); returns whether a run was going on.
+
+        The request is remembered for the whole run, so a cancel while the
+        embedding model is still starting stops the run as soon as it can.
+        """
+        if not self._running:
+            return False
+        self._cancel_requested = True
         if self._indexer is not None:
             self._indexer.cancel()
+        return True
 
     @property
     def indexing(self) -> bool:
-        return self._indexer is not None
+        return self._running
+
+    async def roots(self) -> list[str]:
+        """The files and folders added so far (kept in the index across restarts)."""
+        index = await self.index()
+        return await asyncio.to_thread(index.roots)
 
     async def remove(self, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-        """Remove documents (a folder removes all under it); returns the removed paths."""
+        """Remove documents (a folder removes all under it); returns the removed paths.
+
+        Removed roots are forgotten; a path removed from inside a saved folder is
+        excluded from it, so :meth:`refresh` does not bring it back (adding it
+        again does).
+        """
         return await asyncio.to_thread(remove_documents, await self.index(), paths)
 
     async def documents(self) -> list[DocumentRecord]:
@@ -134,15 +194,26 @@ class Documents:
 
 
 def remove_documents(index: DocumentIndex, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
-    """Remove the documents at or under ``paths`` in one commit."""
-    prefixes = [str(canonical(p)) for p in paths]
+    """Remove the documents at or under ``paths``, and those roots, in one commit.
+
+    A path is resolved like the walk resolves it, except a listed path itself
+    (a skipped symlink is listed under its own name): removing the row of a
+    link that loops back to its folder must not remove the folder.
+    """
+    records = index.documents()
+    listed = {record.path for record in records}
+    prefixes = []
+    for raw in paths:
+        given = os.path.abspath(os.path.expanduser(os.fspath(raw)))
+        prefixes.append(given if given in listed else str(canonical(given)))
     removed = []
     with index.writer() as writer:
-        for record in index.documents():
-            if any(record.path == p or record.path.startswith(p.rstrip(os.sep) + os.sep)
-                   for p in prefixes):
+        for record in records:
+            if any(is_under(record.path, p) for p in prefixes):
                 writer.remove_document(record.path)
                 removed.append(record.path)
+        for prefix in prefixes:
+            writer.remove_root(prefix)
         writer.commit()
     return removed
 
@@ -192,6 +263,14 @@ async def remove_paths(
         return await asyncio.to_thread(remove_documents, index, paths)
     finally:
         index.close()
+
+
+def list_roots(workspace: Workspace) -> list[str]:
+    """The files and folders added to ``workspace`` (empty if nothing was ever indexed)."""
+    if not (workspace.index_dir / "index.sqlite").exists():
+        return []
+    with DocumentIndex.open(workspace.index_dir, workspace.documents_manifest) as index:
+        return index.roots()
 
 
 def list_documents(workspace: Workspace) -> list[DocumentRecord]:

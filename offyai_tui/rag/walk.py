@@ -4,7 +4,8 @@ Folders are walked in sorted order (so progress and results are repeatable),
 following symlinks but never into a folder already visited: a link back to a
 parent is reported as a loop instead of recursing forever. Hidden files and
 folders, version-control data and dependency folders are left out of walks;
-a hidden file named explicitly is still indexed.
+a hidden file named explicitly is still indexed. Paths the user removed from
+inside an added folder (``exclude``) are left out of its walk.
 """
 
 from __future__ import annotations
@@ -38,9 +39,17 @@ def _stat_error(exc: OSError) -> str:
     return f"cannot read ({exc.strerror or exc})"
 
 
-def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Skipped]:
-    """Yield each file to index (canonical path) or a :class:`Skipped` with the reason."""
-    seen_files: set[Path] = set()
+def iter_files(
+    paths: Iterable[str | os.PathLike[str]], exclude: Iterable[str] = ()
+) -> Iterator[Path | Skipped]:
+    """Yield each file to index (canonical path) or a :class:`Skipped` with the reason.
+
+    Args:
+        paths: Files and folders as the user gave them.
+        exclude: Canonical paths of files and folders not to yield or enter.
+    """
+    excluded = {Path(p) for p in exclude}
+    seen_files: set[Path] = set(excluded)
     visited: set[tuple[int, int]] = set()
     for raw in paths:
         given = Path(os.path.abspath(os.path.expanduser(os.fspath(raw))))
@@ -50,7 +59,7 @@ def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Skipp
             yield Skipped(str(given), _stat_error(exc))
             continue
         if stat.S_ISDIR(info.st_mode):
-            yield from _walk(given, visited, seen_files)
+            yield from _walk(given, visited, seen_files, excluded)
         else:
             path = canonical(given)
             if path not in seen_files:
@@ -58,7 +67,9 @@ def iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Path | Skipp
                 yield path
 
 
-def _walk(root: Path, visited: set[tuple[int, int]], seen: set[Path]) -> Iterator[Path | Skipped]:
+def _walk(
+    root: Path, visited: set[tuple[int, int]], seen: set[Path], excluded: set[Path]
+) -> Iterator[Path | Skipped]:
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -68,6 +79,8 @@ def _walk(root: Path, visited: set[tuple[int, int]], seen: set[Path]) -> Iterato
             yield Skipped(str(folder), _stat_error(exc))
             continue
         key = (info.st_dev, info.st_ino)
+        if excluded and folder != root and canonical(folder) in excluded:
+            continue
         if key in visited:
             if folder.is_symlink():
                 yield Skipped(str(folder), "symlink loop (folder already visited)")
@@ -84,6 +97,8 @@ def _walk(root: Path, visited: set[tuple[int, int]], seen: set[Path]) -> Iterato
             if entry.name.startswith("."):
                 continue
             path = Path(entry.path)
+            if excluded and path in excluded:
+                continue  # e.g. a looping link whose row the user removed
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
                 is_file = not is_dir and entry.is_file(follow_symlinks=True)

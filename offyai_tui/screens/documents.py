@@ -127,8 +127,10 @@ class DocumentsScreen(Screen[None]):
             state.problem,
         )
         self.query_one(DocumentTable).show(state.records)
-        if not state.records and not self.job.busy:
-            self.note(EMPTY_HINT)
+        if not state.records and not self.job.busy and not self.query_one("#note").has_class(
+            "-error"
+        ):
+            self.note(EMPTY_HINT)  # a hint never hides an error the user has not seen
 
     def note(self, text: str, *, error: bool = False) -> None:
         """One line under the progress panel (what just happened, or what went wrong)."""

@@ -98,3 +98,17 @@ async def test_stopping_early_then_next_request_works(engine: Engine) -> None:
     await stream.aclose()  # type: ignore[attr-defined]
     events = await _collect(engine, ChatOptions(model=model, num_predict=6, temperature=0))
     assert isinstance(events[-1], Done)
+
+
+async def test_load_then_unload_where_supported(engine: Engine) -> None:
+    model = await engine.default_model()
+    if not engine.IMPLEMENTS_LOAD:
+        from offyai_tui.engines.errors import Unsupported
+
+        with pytest.raises(Unsupported):
+            await engine.load(model)
+        return
+    await engine.load(model)
+    assert model in {m.name for m in await engine.loaded()}
+    await engine.unload(model)
+    assert model not in {m.name for m in await engine.loaded()}

@@ -259,3 +259,46 @@ def test_stale_manifest_is_rewritten_by_the_next_writer(workspace: Workspace) ->
         "/d/a.txt"
     )
     index.close()
+
+
+def test_roots_stay_minimal_and_removals_inside_them_are_remembered(
+    workspace: Workspace,
+) -> None:
+    index = _open(workspace)
+    with index.writer() as writer:
+        writer.put_root("/d/notes/a.md")
+        writer.put_root("/d/notes")  # covers the file added before
+        writer.put_root("/d/notes/sub")  # inside a root: nothing new to walk
+        writer.put_root("/e/report.pdf")
+        writer.commit()
+    assert index.roots() == ["/d/notes", "/e/report.pdf"]
+
+    with index.writer() as writer:
+        writer.remove_root("/d/notes/sub/old.md")  # inside a root: excluded from its walk
+        writer.remove_root("/e/report.pdf")  # a root: forgotten
+        writer.commit()
+    assert index.roots() == ["/d/notes"] and index.excluded() == ["/d/notes/sub/old.md"]
+    manifest = json.loads(workspace.documents_manifest.read_text())
+    assert manifest["roots"] == ["/d/notes"]
+    assert manifest["excluded"] == ["/d/notes/sub/old.md"]
+
+    with index.writer() as writer:
+        writer.put_root("/d/notes/sub/old.md")  # added again: no longer excluded
+        writer.commit()
+    assert index.roots() == ["/d/notes"] and index.excluded() == []
+    with index.writer() as writer:
+        writer.remove_root("/d")
+        writer.commit()
+    assert index.roots() == [] and index.excluded() == []
+    index.close()
+
+
+def test_targets_are_roots_and_documents_outside_them(workspace: Workspace) -> None:
+    index = _open(workspace)
+    with index.writer() as writer:
+        _put(writer, "/d/notes/a.txt", ["alpha"], seed=1)
+        _put(writer, "/old/b.txt", ["beta"], seed=2)  # indexed before roots were kept
+        writer.put_root("/d/notes")
+        writer.commit()
+    assert index.targets() == ["/d/notes", "/old/b.txt"]
+    index.close()

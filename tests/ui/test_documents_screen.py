@@ -484,7 +484,7 @@ def test_snapshot(tmp_path: Path, snap_compare: Any, monkeypatch: pytest.MonkeyP
     app = Host(settings, engine=HashEmbedder())
 
     async def loaded(pilot: Pilot) -> None:
-        await wait_for(pilot, lambda: len(rows(app)) == 10)
+        await wait_for(pilot, lambda: len(rows(app)) == 12)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(110, 30), run_before=loaded)
