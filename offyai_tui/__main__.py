@@ -39,8 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("name")
     rm = sub.add_parser("rm", help="delete a model")
     rm.add_argument("name")
-    index = sub.add_parser("index", help="add files or folders to the workspace documents")
-    index.add_argument("paths", nargs="+")
+    index = sub.add_parser(
+        "index", help="add files or folders to the workspace documents (none: re-index)"
+    )
+    index.add_argument("paths", nargs="*", help="files or folders; none re-checks the saved ones")
     sub.add_parser("doctor", help="show the chosen engine and why, hardware and paths")
     sub.add_parser("locate", help="print where config, data and cache live")
     sub.add_parser("setup", help="prepare the bundled models (run once by make)")
