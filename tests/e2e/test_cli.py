@@ -120,3 +120,28 @@ def test_ctrl_c_mid_stream_exits_130_without_traceback_or_worker(app_home, user_
         assert "Traceback" not in screen
         for pid in worker_pids:
             assert wait_gone(pid), f"llama.cpp worker {pid} outlived Ctrl+C"
+
+
+def test_index_then_ask_with_documents_cites_the_file(app_home, user_home, tmp_path) -> None:
+    """``offyai index DIR`` then ``offyai index`` (no paths) re-checks the saved folder."""
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "policy.md").write_text(
+        "# Retention\n\nTranscripts are kept for 30 days, then deleted.\n"
+    )
+    first = run_offyai(["index", str(folder)], app_home, user_home, timeout=120)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("1 added"), first.stdout
+
+    (folder / "ferry.txt").write_text("The ferry to the island leaves at nine every morning.\n")
+    again = run_offyai(["index"], app_home, user_home, timeout=120)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("1 added, 0 updated, 1 unchanged"), again.stdout
+
+    ask = run_offyai(
+        ["ask", "--docs", "--max-tokens", "16", "When does the ferry leave?"],
+        app_home, user_home, timeout=120,
+    )  # fmt: skip
+    assert ask.returncode == 0, ask.stderr
+    sources = ask.stdout.split("Sources:\n", 1)[1].splitlines()
+    assert sources[0].startswith("[1] ferry.txt"), sources
