@@ -29,7 +29,7 @@ from offyai_tui.widgets.doc_chunk import ChunkScreen
 from offyai_tui.widgets.doc_hits import SearchHits
 from offyai_tui.widgets.doc_path_suggest import DocumentPathSuggester
 from offyai_tui.widgets.doc_progress import IndexProgressPanel
-from offyai_tui.widgets.doc_summary import WorkspaceSummary
+from offyai_tui.widgets.doc_summary import WorkspaceSummary, roots_phrase
 from offyai_tui.widgets.doc_table import DocumentTable
 
 EMPTY_HINT = "No documents yet: type a file or folder path above and press Enter."
@@ -125,6 +125,7 @@ class DocumentsScreen(Screen[None]):
             state.chunks,
             state.identity,
             state.problem,
+            state.roots,
         )
         self.query_one(DocumentTable).show(state.records)
         if not state.records and not self.job.busy and not self.query_one("#note").has_class(
@@ -178,17 +179,19 @@ class DocumentsScreen(Screen[None]):
         self.note(f"indexing {value}")
 
     def action_reindex(self) -> None:
-        """Index again every listed document and every root added in this session."""
-        listed = [r.path for r in self.state.records] if self.state else []
-        paths = list(dict.fromkeys([*self.job.roots, *listed]))
-        if not paths:
+        """Walk the saved files and folders again (the index keeps them across restarts)."""
+        state = self.state
+        if state is not None and not state.roots and not state.records:
             self.note("nothing to re-index yet: add a file or folder first", error=True)
             return
-        refused = self.job.start(paths, remember=False)
+        refused = self.job.reindex()
         if refused:
             self.note(refused, error=True)
-        else:
-            self.note(f"re-indexing {len(paths)} paths (unchanged files are skipped)")
+            return
+        what = "the listed documents"
+        if state is not None and state.roots:
+            what = roots_phrase(state.roots)
+        self.note(f"re-indexing {what} (unchanged files are skipped)")
 
     def action_cancel_or_back(self) -> None:
         if self.job.cancel():

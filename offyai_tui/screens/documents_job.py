@@ -11,25 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from textual.app import App
 from textual.signal import Signal
+from textual.timer import Timer
 
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.errors import RagError
 from offyai_tui.rag.index import DocumentRecord
-from offyai_tui.rag.indexer import IndexProgress, IndexReport
+from offyai_tui.rag.indexer import (
+    IndexProgress,
+    IndexReport,
+    ProgressCallback,
+    throttle_progress,
+)
 from offyai_tui.rag.service import Documents
 
 GROUP = "documents-index"
 ATTRIBUTE = "documents_job"
 """Name of the app attribute holding the job (created on first use)."""
+REPAINT_S = 0.1
+"""Least time between two progress repaints (phase changes and the end always show)."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,9 @@ class WorkspaceState:
     identity: EmbeddingIdentity | None
     problem: str = ""
     """Why the index's vectors cannot be searched (then re-indexing rebuilds them)."""
+    roots: list[tuple[str, bool]] = field(default_factory=list)
+    """The files and folders added so far, saved in the index (re-indexing walks
+    them), each with whether it is a folder now."""
 
 
 def _one_line(exc: BaseException) -> str:
@@ -63,20 +73,18 @@ class DocumentsJob:
         self.docs = docs
         self.problem = problem
         self.changed: Signal[DocumentsJob] = Signal(app, "documents-changed")
-        """Published after every progress step and when a run or a removal ends."""
+        """Published when a run starts, on progress (at most every :data:`REPAINT_S`,
+        phase changes always), when it is cancelled or ends, and after a removal."""
         self.busy = False
         self.phase = ""
         """``""`` before any run, an :data:`IndexProgress.phase` while running, then
         ``done``, ``cancelled`` or ``failed``."""
         self.progress: IndexProgress | None = None
-        """The last snapshot that had counts (the pipeline's final one has none)."""
+        """The latest snapshot of the current or last run (the final one has its counts)."""
         self.report: IndexReport | None = None
         self.error = ""
         self.cancel_requested = False
-        self.roots: list[str] = []
-        """Files and folders added in this session; re-indexing walks them again."""
-        self.unrecorded: dict[str, str] = {}
-        """Skips the index does not keep (unsupported types, walk errors): path → reason."""
+        self._late_repaint: Timer | None = None
 
     @classmethod
     def for_app(cls, app: App[Any]) -> DocumentsJob:
@@ -102,50 +110,46 @@ class DocumentsJob:
     # ------------------------------------------------------------------ state
 
     async def state(self) -> WorkspaceState:
-        """The documents list (index records plus unrecorded skips) and the manifest."""
+        """The documents list (skipped files included), the saved roots and the manifest."""
         index = await self.docs.index()
 
-        def read() -> tuple[list[DocumentRecord], int, EmbeddingIdentity | None, str]:
+        def read() -> WorkspaceState:
             index.refresh()
-            return index.documents(), index.chunk_count(), index.identity, index.problem
-
-        records, chunks, identity, problem = await asyncio.to_thread(read)
-        known = {r.path for r in records}
-        for path in [p for p in self.unrecorded if p in known]:
-            del self.unrecorded[path]
-        extra = [
-            DocumentRecord(
-                path=path,
-                kind=Path(path).suffix.lstrip(".").lower() or "?",
-                size=0,
-                sha256="",
-                status="skipped",
-                reason=reason,
+            return WorkspaceState(
+                self.docs.workspace.name,
+                index.documents(),
+                index.chunk_count(),
+                index.identity,
+                index.problem,
+                [(root, os.path.isdir(root)) for root in index.roots()],
             )
-            for path, reason in self.unrecorded.items()
-        ]
-        records = sorted([*records, *extra], key=lambda r: r.path)
-        return WorkspaceState(self.docs.workspace.name, records, chunks, identity, problem)
+
+        return await asyncio.to_thread(read)
 
     # ------------------------------------------------------------------ runs
 
-    def start(self, paths: Sequence[str], *, remember: bool = True) -> str:
-        """Index ``paths`` in the background; returns ``""`` or one line why not."""
-        if self.busy:
-            return "indexing is already running; Esc cancels it"
+    def start(self, paths: Sequence[str]) -> str:
+        """Index ``paths`` in the background (they are saved as roots); returns
+        ``""`` or one line why not."""
         if not paths:
             return "nothing to index"
+        paths = list(paths)
+        return self._launch(lambda progress: self.docs.add(paths, progress))
+
+    def reindex(self) -> str:
+        """Walk the saved roots again in the background (new, changed and deleted
+        files; also after a restart); returns ``""`` or one line why not."""
+        return self._launch(self.docs.refresh)
+
+    def _launch(self, run: Callable[[ProgressCallback], Awaitable[IndexReport]]) -> str:
+        if self.busy:
+            return "indexing is already running; Esc cancels it"
         if self.docs.engine is None and self.problem:
             return self.problem
-        if remember:
-            for path in paths:
-                full = os.path.abspath(os.path.expanduser(path))
-                if full not in self.roots:
-                    self.roots.append(full)
         self.busy, self.cancel_requested = True, False
         self.phase, self.progress, self.report, self.error = "scanning", None, None, ""
         self.app.run_worker(
-            self._run(list(paths)),
+            self._run(run),
             name="index documents",
             group=GROUP,
             exclusive=True,
@@ -155,7 +159,12 @@ class DocumentsJob:
         return ""
 
     def cancel(self) -> bool:
-        """Ask the run to stop after its current batch; finished files are kept."""
+        """Ask the run to stop after its current batch; finished files are kept.
+
+        A cancel between :meth:`start` and the moment the worker begins is kept
+        here (the service has no run to stop yet); once it runs, the service
+        remembers the request for the whole run.
+        """
         if not self.busy:
             return False
         self.cancel_requested = True
@@ -163,17 +172,37 @@ class DocumentsJob:
         self.changed.publish(self)
         return True
 
-    def _on_progress(self, progress: IndexProgress) -> None:
-        if self.cancel_requested:
-            self.docs.cancel()  # asked before the indexer existed
-        self.phase = progress.phase
-        if progress.phase in ("indexing", "reembedding") or self.progress is None:
-            self.progress = progress
-        self.changed.publish(self)
+    async def _run(self, run: Callable[[ProgressCallback], Awaitable[IndexReport]]) -> None:
+        """One run: every snapshot is kept, repaints are throttled.
 
-    async def _run(self, paths: list[str]) -> None:
+        A snapshot the throttle holds back is shown :data:`REPAINT_S` later
+        unless a newer one was shown first: the next snapshot may be a long
+        embedding batch away, and the screen must not show the previous file
+        meanwhile.
+        """
+        shown = False
+
+        def publish(_: IndexProgress) -> None:
+            nonlocal shown
+            shown = True
+            self.changed.publish(self)
+
+        repaint = throttle_progress(publish, REPAINT_S)
+
+        def progress(snapshot: IndexProgress) -> None:
+            nonlocal shown
+            self.phase, self.progress = snapshot.phase, snapshot
+            shown = False
+            repaint(snapshot)
+            if not shown and self._late_repaint is None:
+                self._late_repaint = self.app.set_timer(REPAINT_S, self._repaint_late)
+
         try:
-            report = await self.docs.add(paths, self._on_progress)
+            if self.cancel_requested:  # cancelled before the worker began
+                report = IndexReport(cancelled=True)
+                progress(IndexProgress("cancelled"))
+            else:
+                report = await run(progress)
         except (EngineError, RagError, OSError) as exc:
             self.phase, self.error = "failed", _one_line(exc)
             self.app.notify(self.error, title="Indexing stopped", severity="error", markup=False)
@@ -183,10 +212,6 @@ class DocumentsJob:
         else:
             self.report = report
             self.phase = "cancelled" if report.cancelled else "done"
-            for skipped in report.skipped:
-                self.unrecorded[skipped.path] = skipped.reason
-            for path in [*report.added, *report.updated, *report.unchanged, *report.removed]:
-                self.unrecorded.pop(path, None)
             self.app.notify(
                 f"Documents: {report.summary()}",
                 markup=False,
@@ -194,12 +219,20 @@ class DocumentsJob:
             )
         finally:
             self.busy = False
+            if self._late_repaint is not None:
+                self._late_repaint.stop()
+                self._late_repaint = None
+            self.changed.publish(self)
+
+    def _repaint_late(self) -> None:
+        self._late_repaint = None
+        if self.busy:
             self.changed.publish(self)
 
     # --------------------------------------------------------------- removal
 
     async def remove(self, paths: Sequence[str]) -> list[str]:
-        """Remove documents (and shown skips) at or under ``paths``.
+        """Remove documents (skipped ones too) at or under ``paths``.
 
         Raises:
             RagError: while indexing runs, or if the index cannot be written.
@@ -207,14 +240,8 @@ class DocumentsJob:
         if self.busy:
             raise RagError("indexing is running; wait for it or cancel it (Esc) first")
         removed = await self.docs.remove(paths)
-        prefixes = [os.path.abspath(p) for p in paths]
-        for path in list(self.unrecorded):
-            if any(path == p or path.startswith(p.rstrip(os.sep) + os.sep) for p in prefixes):
-                del self.unrecorded[path]
-                removed.append(path)
         self.changed.publish(self)
         return removed
-
 
     def close(self) -> None:
         """Stop a running indexing (finished files are kept) and close the index."""

@@ -40,19 +40,33 @@ def running_line(progress: IndexProgress | None, phase: str, cancelling: bool) -
         return "Looking for files and starting the embedding model…"
     parts = []
     if progress.phase == "reembedding":
-        parts.append(f"Re-embedding for the new model: {progress.chunks_done} chunks")
+        done = progress.chunks_done
+        of = f"/{progress.chunks_total}" if progress.chunks_total else ""
+        parts.append(f"Re-embedding for the new model: {done}{of} chunks")
     else:
         parts.append(f"{progress.files_done}/{progress.files_total} files")
         parts.append(f"{progress.chunks_done} chunks")
     if progress.chunks_per_s:
         parts.append(f"{progress.chunks_per_s:.1f} chunks/s")
-    if progress.eta_s is not None and progress.files_done < progress.files_total:
+    if progress.eta_s is not None and progress.fraction < 1:
         parts.append(f"about {duration(progress.eta_s)} left")
     if progress.skipped:
         parts.append(f"{progress.skipped} skipped")
     if progress.current:
         parts.append(progress.current.rsplit("/", 1)[-1])
     return " · ".join(parts)
+
+
+def bar_counts(progress: IndexProgress | None) -> tuple[int, int] | None:
+    """``(total, done)`` for the bar: files while indexing, chunks while re-embedding
+    (also in the final snapshot of a re-embedding-only run); ``None`` if unknown."""
+    if progress is None:
+        return None
+    if progress.phase != "reembedding" and progress.files_total:
+        return progress.files_total, progress.files_done
+    if progress.chunks_total:
+        return progress.chunks_total, progress.chunks_done
+    return None
 
 
 def finished_line(report: IndexReport) -> str:
@@ -114,10 +128,12 @@ class IndexProgressPanel(Widget):
         self.set_class(running, "-running")
         self.set_class(phase == "failed", "-failed")
         bar = self.query_one("#bar", ProgressBar)
+        counts = bar_counts(progress)
         if running:
             line = running_line(progress, phase, cancelling)
-            if progress is not None and progress.phase == "indexing" and progress.files_total:
-                bar.update(total=progress.files_total, progress=progress.files_done)
+            moving = progress is not None and progress.phase in ("indexing", "reembedding")
+            if moving and counts is not None:
+                bar.update(total=counts[0], progress=counts[1])
             else:
                 bar.update(total=None)
         elif phase == "failed":
@@ -125,8 +141,7 @@ class IndexProgressPanel(Widget):
             bar.update(total=1, progress=0)
         elif report is not None:
             line = finished_line(report)
-            total = progress.files_total if progress is not None and progress.files_total else 1
-            done = total if not report.cancelled else (progress.files_done if progress else 0)
+            total, done = counts or (1, 0 if report.cancelled else 1)
             bar.update(total=total, progress=done)
         else:
             line = "Cancelled (finished files kept)" if phase == "cancelled" else ""

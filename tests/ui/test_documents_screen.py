@@ -116,6 +116,9 @@ class Host(App[None]):
     def on_mount(self) -> None:
         self.push_screen(make_screen(self))
 
+    def on_unmount(self) -> None:
+        documents_job(self).close()  # as OffyApp does: the next app opens the same index
+
 
 def make_pdf(path: Path, pages: list[str], password: str | None = None) -> None:
     writer = PdfWriter()
@@ -209,6 +212,20 @@ def note(app: App[Any]) -> str:
     return str(app.screen.query_one("#note").render())
 
 
+def summary(app: App[Any]) -> str:
+    return str(app.screen.query_one("#summary").render())
+
+
+def write_parts(folder: Path, count: int) -> None:
+    """``count`` Markdown files of about 40 chunks each at ``chunk_tokens = 24``."""
+    folder.mkdir()
+    for i in range(count):
+        paragraphs = [
+            f"Paragraph {j} of part {i} is about item{i} and topic{j} today." for j in range(40)
+        ]
+        (folder / f"part{i}.md").write_text(f"# Part {i}\n\n" + "\n\n".join(paragraphs))
+
+
 async def add_path(pilot: Pilot, path: Path) -> None:
     box = pilot.app.screen.query_one("#path", Input)
     box.focus()
@@ -264,9 +281,10 @@ async def test_real_embedder_indexes_folder_shows_reasons_and_searches(tmp_path:
             assert "6 skipped" in line
             bar = app.screen.query_one("#bar")
             assert bar.total == bar.progress == 11  # type: ignore[attr-defined]
-            summary = str(app.screen.query_one("#summary").render())
-            assert "all-minilm-l6-v2 via llamacpp (384 dimensions)" in summary
-            assert "12 documents (6 skipped)" in summary
+            line = summary(app)
+            assert "all-minilm-l6-v2 via llamacpp (384 dimensions)" in line
+            assert "12 documents (6 skipped)" in line
+            assert line.splitlines()[1] == "Re-index (F5) walks 1 folder: docs/"
 
             search = app.screen.query_one("#search", Input)
             search.focus()
@@ -293,12 +311,7 @@ async def test_real_embedder_indexes_folder_shows_reasons_and_searches(tmp_path:
 
 async def test_cancel_mid_index_keeps_finished_files_usable(tmp_path: Path) -> None:
     folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(8):
-        paragraphs = [
-            f"Paragraph {j} of part {i} is about item{i} and topic{j} today." for j in range(40)
-        ]
-        (folder / f"part{i}.md").write_text(f"# Part {i}\n\n" + "\n\n".join(paragraphs))
+    write_parts(folder, 8)
     settings = Settings()
     settings.rag.chunk_tokens, settings.rag.chunk_overlap = 24, 0  # ~40 chunks a file
     engine = HashEmbedder(hold_at_call=3)  # the probe, one batch, then the next is held
@@ -399,14 +412,20 @@ async def test_remove_asks_first_and_reindex_skips_unchanged(tmp_path: Path) -> 
         (folder / "[red]c.txt").unlink()
         embedded_before = len(engine.texts)
         await pilot.press("f5")
+        assert note(app) == "re-indexing 1 folder (unchanged files are skipped)"
         await wait_for(pilot, job_idle(app))
         report = job.report
         assert report is not None
         assert report.updated == [str(folder / "a.md")]
-        assert report.added == [str(folder / "b.md")]  # the folder is walked again
+        assert report.added == []  # the folder is walked again, but b.md stays removed
         assert report.removed == [str(folder / "[red]c.txt")]
         assert report.unchanged == []
-        assert len(engine.texts) - embedded_before == 2  # a.md and b.md, nothing else
+        assert len(engine.texts) - embedded_before == 1  # a.md, nothing else
+        await wait_for(pilot, lambda: set(rows(app)) == {"a.md"})
+
+        await add_path(pilot, folder / "b.md")  # adding it again takes it back
+        await wait_for(pilot, job_idle(app))
+        assert job.report is not None and job.report.added == [str(folder / "b.md")]
         await wait_for(pilot, lambda: set(rows(app)) == {"a.md", "b.md"})
 
         embedded_before = len(engine.texts)
@@ -415,6 +434,140 @@ async def test_remove_asks_first_and_reindex_skips_unchanged(tmp_path: Path) -> 
         assert sorted(job.report.unchanged) == [str(folder / "a.md"), str(folder / "b.md")]
         assert len(engine.texts) == embedded_before
         assert "2 unchanged" in progress_line(app)
+
+
+async def test_reindex_after_restart_finds_new_files_in_saved_folders(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Alpha\n\nAlpha text about apples.\n")
+    memo = tmp_path / "memo.txt"
+    memo.write_text("A memo about the Friday meeting.\n")
+    app = Host(Settings(), engine=HashEmbedder())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await add_path(pilot, folder)
+        await wait_for(pilot, job_idle(app))
+        await add_path(pilot, memo)
+        await wait_for(pilot, job_idle(app))
+        await wait_for(pilot, lambda: set(rows(app)) == {"a.md", "memo.txt"})
+
+    (folder / "sub").mkdir()
+    (folder / "sub" / "b.md").write_text("# Beta\n\nBeta text about bananas.\n")
+    engine = HashEmbedder()
+    app = Host(Settings(), engine=engine)  # a restart: nothing carried over but the index
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: set(rows(app)) == {"a.md", "memo.txt"})
+        saved = "Re-index (F5) walks 1 folder and 1 file: docs/, memo.txt"
+        assert summary(app).splitlines()[1] == saved
+        tooltip = str(app.screen.query_one("#summary").tooltip)
+        assert str(folder) in tooltip and str(memo) in tooltip
+        await pilot.press("f5")
+        assert note(app) == "re-indexing 1 folder and 1 file (unchanged files are skipped)"
+        await wait_for(pilot, job_idle(app))
+        report = documents_job(app).report
+        assert report is not None and not report.cancelled
+        assert report.added == [str(folder / "sub" / "b.md")]
+        assert sorted(report.unchanged) == [str(folder / "a.md"), str(memo)]
+        assert not any("apples" in text or "Friday" in text for text in engine.texts)
+        await wait_for(pilot, lambda: set(rows(app)) == {"a.md", "b.md", "memo.txt"})
+
+
+async def test_skipped_files_are_listed_after_a_restart(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.md").write_text("# Alpha\n\nAlpha text about apples.\n")
+    (folder / "photo.png").write_bytes(bytes(range(256)))
+    (folder / "empty.txt").write_text("")
+    os.symlink(folder, folder / "loop")  # skipped by the walk, not by a loader
+    app = Host(Settings(), engine=HashEmbedder())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await add_path(pilot, folder)
+        await wait_for(pilot, job_idle(app))
+        await wait_for(pilot, lambda: len(rows(app)) == 4)
+
+    app = Host(Settings(), engine=HashEmbedder())
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: len(rows(app)) == 4)
+        table = rows(app)
+        assert table["a.md"][-1] == "indexed"
+        assert table["photo.png"][-1] == "skipped: unsupported file type (.png)"
+        assert table["empty.txt"][-1] == "skipped: empty file"
+        assert "symlink loop" in table["loop"][-1]
+        assert "4 documents (3 skipped)" in summary(app)
+
+        grid = app.screen.query_one(DocumentTable)  # a skipped row can be removed too
+        grid.focus()
+        grid.move_cursor(row=grid.get_row_index(str(folder / "loop")))
+        await pilot.press("delete")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_for(pilot, lambda: set(rows(app)) == {"a.md", "photo.png", "empty.txt"})
+        assert note(app) == "removed loop"
+
+
+async def test_cancel_right_after_start_stops_the_run(tmp_path: Path) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for i in range(3):
+        (folder / f"n{i}.txt").write_text(f"note {i} about subject{i}\n")
+    engine = HashEmbedder()
+    app = Host(Settings(), engine=engine)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: note(app).startswith("No documents yet"))
+        job = documents_job(app)
+        assert job.start([str(folder)]) == ""
+        assert job.cancel()  # before the worker has even begun
+        await wait_for(pilot, job_idle(app))
+        assert job.phase == "cancelled"
+        assert job.report is not None and job.report.cancelled
+        assert engine.calls == 0
+        assert progress_line(app).startswith("Cancelled (finished files kept)")
+        assert not job.cancel()  # nothing is running any more
+
+        engine.hold_at_call = 1  # the model's first call (its dimension probe) is held
+        await add_path(pilot, folder)
+        await wait_for(pilot, engine.held.is_set)
+        await pilot.press("escape")
+        assert isinstance(app.screen, DocumentsScreen)
+        await wait_for(pilot, lambda: progress_line(app).startswith("Cancelling"))
+        engine.release()
+        await wait_for(pilot, job_idle(app))
+        assert job.phase == "cancelled"
+        assert job.report is not None and job.report.cancelled and job.report.added == []
+        assert engine.calls == 1  # the probe, and no document text after it
+        await pilot.pause()
+        assert rows(app) == {}
+
+
+async def test_model_change_shows_reembedding_progress(tmp_path: Path) -> None:
+    folder = tmp_path / "parts"
+    write_parts(folder, 3)
+    settings = Settings()
+    settings.rag.chunk_tokens, settings.rag.chunk_overlap = 24, 0
+    workspace = Workspace.open("default")
+    await index_paths(workspace, HashEmbedder(), settings, [folder])
+    total = sum(r.chunks for r in list_documents(workspace))
+    assert total > 64  # more than two batches
+
+    settings.rag.embedding_model = "hash-embed-2"  # another model: every vector is redone
+    engine = HashEmbedder(hold_at_call=3)  # the probe, one batch, then the next is held
+    app = Host(settings, engine=engine)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await wait_for(pilot, lambda: len(rows(app)) == 3)
+        await pilot.press("f5")
+        await wait_for(pilot, engine.held.is_set)
+        job = documents_job(app)
+        assert job.progress is not None and job.progress.phase == "reembedding"
+        done = job.progress.chunks_done
+        assert 0 < done < total
+        expected = f"Re-embedding for the new model: {done}/{total} chunks"
+        await wait_for(pilot, lambda: progress_line(app).startswith(expected))
+        bar = app.screen.query_one("#bar")
+        assert (bar.total, bar.progress) == (total, done)  # type: ignore[attr-defined]
+        engine.release()
+        await wait_for(pilot, job_idle(app))
+        assert job.report is not None and job.report.reembedded == total
+        assert f"{total} re-embedded for the new model" in progress_line(app)
+        await wait_for(pilot, lambda: "hash-embed-2 via hash" in summary(app))
 
 
 async def test_remote_embedding_engine_is_refused_without_opt_in(tmp_path: Path) -> None:
