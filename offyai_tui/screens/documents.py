@@ -27,10 +27,10 @@ from offyai_tui.screens.documents_job import DocumentsJob, WorkspaceState, docum
 from offyai_tui.textsafe import strip_controls
 from offyai_tui.widgets.doc_chunk import ChunkScreen
 from offyai_tui.widgets.doc_hits import SearchHits
-from offyai_tui.widgets.doc_path_suggest import DocumentPathSuggester
 from offyai_tui.widgets.doc_progress import IndexProgressPanel
 from offyai_tui.widgets.doc_summary import WorkspaceSummary, roots_phrase
 from offyai_tui.widgets.doc_table import DocumentTable
+from offyai_tui.widgets.path_suggest import PathSuggester
 
 EMPTY_HINT = "No documents yet: type a file or folder path above and press Enter."
 PaletteCommand = tuple[str, str, Callable[[], Any]]
@@ -71,7 +71,7 @@ class DocumentsScreen(Screen[None]):
         yield WorkspaceSummary("Reading the index…", id="summary")
         yield Input(
             placeholder="Add a file or folder: type a path (→ completes, Enter indexes)",
-            suggester=DocumentPathSuggester(),
+            suggester=PathSuggester(),
             id="path",
         )
         yield IndexProgressPanel(id="progress")

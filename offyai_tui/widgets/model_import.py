@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
-from offyai_tui.widgets.model_suggest import PathSuggester
+from offyai_tui.widgets.path_suggest import PathSuggester
 
 
 class ImportPanel(Vertical):
@@ -44,7 +44,7 @@ class ImportPanel(Vertical):
         with Horizontal():
             yield Input(
                 placeholder="path to a .gguf file, e.g. ~/Downloads/model.gguf",
-                suggester=PathSuggester(),
+                suggester=PathSuggester(suffix=".gguf", files_first=True),
                 id="import-path",
             )
             yield Button("Import", id="import-start")

@@ -1,12 +1,10 @@
-"""Completion for the Models screen's inputs: catalog names to pull, GGUF paths to import.
+"""Completion of catalog model names for the Models screen's pull input.
 
-Both suggest the rest of what is typed, as Textual's ``Input`` expects (accepted with →).
+Suggests the rest of what is typed, as Textual's ``Input`` expects (accepted with →).
+GGUF paths to import are completed by :mod:`offyai_tui.widgets.path_suggest`.
 """
 
 from __future__ import annotations
-
-import asyncio
-import os
 
 from textual.suggester import Suggester
 
@@ -33,62 +31,3 @@ class CatalogSuggester(Suggester):
 
     async def get_suggestion(self, value: str) -> str | None:
         return complete_name(value)
-
-
-def _candidates(base: str, partial: str) -> list[tuple[str, bool]]:
-    try:
-        with os.scandir(base) as entries:
-            found = []
-            for entry in entries:
-                if not entry.name.startswith(partial):
-                    continue
-                if entry.name.startswith(".") and not partial.startswith("."):
-                    continue
-                try:
-                    is_dir = entry.is_dir()
-                except OSError:
-                    continue
-                if is_dir or entry.name.lower().endswith(".gguf"):
-                    found.append((entry.name, is_dir))
-    except OSError:
-        return []
-    return sorted(found, key=lambda c: (c[1], c[0]))
-
-
-def _common_start(names: list[str]) -> str:
-    first, last = min(names), max(names)
-    size = 0
-    while size < min(len(first), len(last)) and first[size] == last[size]:
-        size += 1
-    return first[:size]
-
-
-def complete_path(value: str) -> str | None:
-    """``value`` completed to a folder or ``.gguf`` file it names the start of.
-
-    One match completes fully (folders get a trailing ``/``); several complete to
-    their common prefix, or to the first (``.gguf`` files before folders) when the
-    prefix adds nothing. ``~`` is kept as typed.
-    """
-    if not value:
-        return None
-    directory, partial = os.path.split(os.path.expanduser(value))
-    candidates = _candidates(directory or ".", partial)
-    if not candidates:
-        return None
-    common = _common_start([name for name, _ in candidates])
-    if len(candidates) > 1 and len(common) > len(partial):
-        return value + common[len(partial) :]
-    name, is_dir = candidates[0]
-    rest = name[len(partial) :] + ("/" if is_dir else "")
-    return value + rest if rest else None
-
-
-class PathSuggester(Suggester):
-    """Suggests folders and ``.gguf`` files on this machine (never cached: files change)."""
-
-    def __init__(self) -> None:
-        super().__init__(use_cache=False, case_sensitive=True)
-
-    async def get_suggestion(self, value: str) -> str | None:
-        return await asyncio.to_thread(complete_path, value)

@@ -35,9 +35,9 @@ from offyai_tui.screens.documents_job import documents_job
 from offyai_tui.widgets import doc_table
 from offyai_tui.widgets.doc_chunk import ChunkScreen
 from offyai_tui.widgets.doc_hits import SearchHits
-from offyai_tui.widgets.doc_path_suggest import complete_path
 from offyai_tui.widgets.doc_progress import IndexProgressPanel, running_line
 from offyai_tui.widgets.doc_table import DocumentTable
+from offyai_tui.widgets.path_suggest import complete_path
 from offyai_tui.workspace import Workspace
 
 # ----------------------------------------------------------------- helpers
@@ -641,3 +641,15 @@ def test_snapshot(tmp_path: Path, snap_compare: Any, monkeypatch: pytest.MonkeyP
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(110, 30), run_before=loaded)
+
+
+def test_gguf_path_completion_offers_gguf_files_before_folders(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    (tmp_path / "mistral.gguf").write_text("x")
+    (tmp_path / "manual.txt").write_text("x")
+    base = str(tmp_path) + "/"
+    gguf = {"suffix": ".gguf", "files_first": True}
+    assert complete_path(base + "m", **gguf) == base + "mistral.gguf"
+    assert complete_path(base + "mo", **gguf) == base + "models/"
+    assert complete_path(base + "man", **gguf) is None  # not a model file
+    assert complete_path(base + "man") == base + "manual.txt"

@@ -1,10 +1,9 @@
-"""Path completion for the Documents screen: any file or folder on this machine.
+"""Path completion for typed paths (documents to add, GGUF files to import).
 
 Textual's ``Input`` shows the suggestion greyed after the cursor and accepts it
 with →. One match completes fully (folders end in ``/`` so the next → goes on
-into them); several complete to their common prefix, else to the first,
-folders first. Hidden entries appear only once a ``.`` is typed, and ``~``
-stays as typed.
+into them); several complete to their common prefix, else to the first.
+Hidden entries appear only once a ``.`` is typed, and ``~`` stays as typed.
 """
 
 from __future__ import annotations
@@ -18,7 +17,9 @@ MAX_SCANNED = 5000
 """A huge folder is not listed past this many entries (completion must stay instant)."""
 
 
-def _candidates(folder: str, partial: str) -> list[tuple[str, bool]]:
+def _candidates(
+    folder: str, partial: str, suffix: str | None, files_first: bool
+) -> list[tuple[str, bool]]:
     found: list[tuple[str, bool]] = []
     try:
         with os.scandir(folder) as entries:
@@ -33,10 +34,11 @@ def _candidates(folder: str, partial: str) -> list[tuple[str, bool]]:
                     is_dir = entry.is_dir()
                 except OSError:
                     is_dir = False
-                found.append((entry.name, is_dir))
+                if is_dir or suffix is None or entry.name.lower().endswith(suffix):
+                    found.append((entry.name, is_dir))
     except OSError:
         return []
-    return sorted(found, key=lambda c: (not c[1], c[0]))
+    return sorted(found, key=lambda c: (c[1] == files_first, c[0]))
 
 
 def _common_prefix(names: list[str]) -> str:
@@ -47,12 +49,21 @@ def _common_prefix(names: list[str]) -> str:
     return first
 
 
-def complete_path(value: str) -> str | None:
-    """``value`` with the rest of the file or folder name it starts, or ``None``."""
+def complete_path(
+    value: str, *, suffix: str | None = None, files_first: bool = False
+) -> str | None:
+    """``value`` with the rest of the file or folder name it starts, or ``None``.
+
+    Args:
+        value: what the user typed so far.
+        suffix: only files ending in this (lower-case) suffix are offered;
+            folders always are, so the user can walk into them.
+        files_first: offer matching files before folders (folders first otherwise).
+    """
     if not value or "\x00" in value:
         return None
     folder, partial = os.path.split(os.path.expanduser(value))
-    candidates = _candidates(folder or ".", partial)
+    candidates = _candidates(folder or ".", partial, suffix, files_first)
     if not candidates:
         return None
     common = _common_prefix([name for name, _ in candidates])
@@ -63,11 +74,15 @@ def complete_path(value: str) -> str | None:
     return value + rest if rest else None
 
 
-class DocumentPathSuggester(Suggester):
+class PathSuggester(Suggester):
     """Suggests files and folders; never cached, since files come and go."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, suffix: str | None = None, files_first: bool = False) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
+        self._suffix = suffix
+        self._files_first = files_first
 
     async def get_suggestion(self, value: str) -> str | None:
-        return await asyncio.to_thread(complete_path, value)
+        return await asyncio.to_thread(
+            complete_path, value, suffix=self._suffix, files_first=self._files_first
+        )
