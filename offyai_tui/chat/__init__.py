@@ -30,6 +30,15 @@ API summary (everything below is importable from ``offyai_tui.chat``)::
     conv.reset_parameters(), conv.clear_context(), conv.rename(title),
     conv.edit_message(id, text), conv.delete_message(id), conv.to_markdown(), conv.flush()
 
+    # Documents (RAG): the toggle is stored per conversation; the caller retrieves
+    conv.set_documents(True); conv.documents                  # in "params" events
+    plan = await conv.plan_context(counter, settings=...)
+    budget = plan.documents_budget(share=0.5, overhead=n)     # tokens passages may use
+    handle = await conv.start_reply(..., extra_tokens=cost)   # older turns make room
+    handle.messages = tuple(augment(handle.messages, sources))  # request only
+    handle.message.sources = [s.to_dict() for s in sources]   # stored with the answer
+    handle.message.retrieval = {"query": ..., "mode": ..., "note": ...}
+
     cmd = slash.parse(prompt_text)      # Prompt | SetSystem | SetParameter | Show | Clear
                                         # | Help | InvalidCommand ; slash.show_text(cmd, conv)
 
@@ -38,6 +47,13 @@ deleted, read-only: raised after memory is updated; the change is retried on the
 write), ``WorkspaceLocked`` (``.pid``), ``ReplyInProgress`` (one answer at a time per
 conversation: the UI queues or refuses), ``ParameterError``, ``ConversationNotFound``,
 ``MessageNotFound``.
+
+Transcript format (``transcript.py`` has the full list): JSONL, a ``header`` line
+then events. Documents add optional fields only, so older transcripts read as
+documents off and older readers skip what they do not know: ``"documents": true``
+in ``params`` events, and ``sources`` + ``retrieval`` on assistant ``message``
+lines. The user ``message`` always holds the user's own words; the augmented
+prompt (numbered passages) exists only in the request sent to the model.
 
 Message statuses: ``streaming`` (in memory only), ``complete``, ``stopped``, ``error``
 (``message.error`` says why; partial text kept) and ``interrupted`` (the app died

@@ -6,6 +6,10 @@ capped by the engine), then a reply reserve is kept free. When the history
 does not fit, the oldest turns are left out of the request (never out of the
 transcript): the system prompt and the latest turn are always sent, and a
 user message is dropped together with the answers that followed it.
+
+Retrieved document passages are extra text in the latest turn: the screen
+asks :meth:`ContextPlan.documents_budget` how much room they may take, then
+plans again with their real size as ``extra`` so older turns make way.
 """
 
 from __future__ import annotations
@@ -84,10 +88,22 @@ class ContextPlan:
     """Even the system prompt plus the latest turn exceed the budget."""
     exact: bool = False
     """Counted with the model's own tokenizer (else a cl100k estimate)."""
+    required: int = 0
+    """Tokens of what is always sent: reply primer, system prompt, latest turn, extra."""
 
     @property
     def available(self) -> int:
         return max(0, self.window - self.reserve)
+
+    def documents_budget(self, share: float = 0.5, overhead: int = 0) -> int:
+        """Tokens retrieved passages may use in the next request.
+
+        At most ``share`` of the prompt budget, so a conversation keeps some of
+        its history, and never more than the system prompt and the latest turn
+        leave free. ``overhead`` is the prompt text around the passages.
+        """
+        room = self.available - self.required
+        return max(0, min(room, int(self.available * share)) - overhead)
 
     def meter(self) -> str:
         """Short status-bar text, e.g. ``1.2k/4.1k``."""
@@ -127,19 +143,22 @@ async def fit_context(
     budget: ContextBudget,
     *,
     exact: bool = False,
+    extra: int = 0,
 ) -> ContextPlan:
     """Keep the newest turns that fit ``budget``; count lazily, newest first.
 
     Counting stops at the first turn that does not fit, so a long conversation
-    costs only as many counts as the window holds.
+    costs only as many counts as the window holds. ``extra`` tokens (retrieved
+    passages added to the latest turn) are counted as part of that turn.
     """
     head = [Message("system", system)] if system else []
-    used = REPLY_PRIMER + sum([await count(m) for m in head])
+    used = REPLY_PRIMER + max(0, extra) + sum([await count(m) for m in head])
     turns = split_turns(history)
     kept: list[list[Message]] = []
     if turns:
         kept.append(turns[-1])
         used += sum([await count(m) for m in turns[-1]])
+    required = used
     for turn in reversed(turns[:-1]):
         cost = sum([await count(m) for m in turn])
         if used + cost > budget.available:
@@ -156,6 +175,7 @@ async def fit_context(
         dropped_messages=len(history) - len(sent),
         overflow=used > budget.available,
         exact=exact,
+        required=required,
     )
 
 

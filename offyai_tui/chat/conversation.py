@@ -88,6 +88,8 @@ class Conversation:
         """Overrides from ``/set parameter`` (on top of the mode's parameters)."""
         self.system: str | None = None
         """System prompt from ``/set system``; ``None`` means the mode's."""
+        self.documents = False
+        """Answer from the workspace's documents (stored with the parameters)."""
         self.messages: list[ChatMessage] = []
         self.warnings: list[str] = []
         """Lines skipped while loading the transcript."""
@@ -123,6 +125,7 @@ class Conversation:
         conv.messages = data.messages
         conv.params = dict(data.params)
         conv.system = data.system
+        conv.documents = data.documents
         conv.warnings = list(data.warnings)
         if data.mode:
             found = modes.get(data.mode)
@@ -201,6 +204,7 @@ class Conversation:
         settings: ChatSettings | None = None,
         model_window: int = 0,
         engine_window: int = 0,
+        extra_tokens: int = 0,
     ) -> ReplyHandle:
         """Plan the request and add a ``streaming`` assistant message.
 
@@ -210,6 +214,8 @@ class Conversation:
             settings: ``Settings.chat`` (window, reply reserve, default temperature).
             model_window: The model's own context length, 0 if unknown.
             engine_window: A hard engine limit such as llama.cpp's ``n_ctx``, 0 if none.
+            extra_tokens: Text the caller will add to the latest turn of
+                ``handle.messages`` (retrieved passages); older turns make room.
 
         Raises:
             ReplyInProgress: another answer is streaming in this conversation.
@@ -229,7 +235,8 @@ class Conversation:
         self.active_reply = handle  # reserved before awaiting: no second reply can start
         try:
             handle.plan = await self.plan_context(
-                counter, settings=settings, model_window=model_window, engine_window=engine_window
+                counter, settings=settings, model_window=model_window,
+                engine_window=engine_window, extra_tokens=extra_tokens,
             )
         except BaseException:
             self.active_reply = None
@@ -255,6 +262,7 @@ class Conversation:
         settings: ChatSettings | None = None,
         model_window: int = 0,
         engine_window: int = 0,
+        extra_tokens: int = 0,
     ) -> ContextPlan:
         """What the next request would send; also updates ``last_plan`` (status bar)."""
         params = self.effective_parameters(settings)
@@ -267,7 +275,8 @@ class Conversation:
             engine_window=engine_window,
         )
         plan = await fit_context(
-            self.system_prompt, self.history(), counter.count_message, budget, exact=counter.exact
+            self.system_prompt, self.history(), counter.count_message, budget,
+            exact=counter.exact, extra=extra_tokens,
         )
         if counter.exact and not plan.exact:
             plan = replace(plan, exact=True)
@@ -313,6 +322,11 @@ class Conversation:
         self.params[name] = checked
         self._write(self._params_event(), create=False)
         return checked
+
+    def set_documents(self, on: bool) -> None:
+        """Turn answering from the workspace's documents on or off (stored)."""
+        self.documents = bool(on)
+        self._write(self._params_event(), create=False)
 
     def reset_parameters(self) -> None:
         """Forget ``/set`` parameters and system prompt: back to the mode's."""
@@ -366,6 +380,7 @@ class Conversation:
             "type": "params",
             "params": dict(self.params),
             "system": self.system,
+            "documents": self.documents,
             "created": now_iso(),
         }
 
@@ -410,7 +425,7 @@ class Conversation:
         try:
             if not self._saved:
                 first: list[dict[str, Any]] = []
-                if self.params or self.system is not None:
+                if self.params or self.system is not None or self.documents:
                     first.append(self._params_event())
                 self._writer.create(self._header(), first + batch)
                 self._saved = True

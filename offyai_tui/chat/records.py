@@ -62,7 +62,11 @@ class ChatMessage:
     status: Status = "complete"
     error: str = ""
     sources: list[dict[str, Any]] = field(default_factory=list)
-    """Document passages an answer was grounded on (RAG)."""
+    """Document passages an answer was grounded on (RAG): ``Source.to_dict()`` each."""
+    retrieval: dict[str, Any] = field(default_factory=dict)
+    """How they were found: ``Retrieval.to_dict()`` without ``sources`` (query, mode,
+    model, elapsed_ms, note). A note alone means the search failed and the question
+    was sent without sources; empty when documents were off."""
     thinking: str = ""
     edited: str = ""
     """Timestamp of the last edit, empty if never edited."""
@@ -87,6 +91,8 @@ class ChatMessage:
             event["error"] = self.error
         if self.sources:
             event["sources"] = self.sources
+        if self.retrieval:
+            event["retrieval"] = self.retrieval
         if self.thinking:
             event["thinking"] = self.thinking
         return event

@@ -140,6 +140,13 @@ class ReplyHandle:
             "model": self.message.model,
             "request_id": self.request_id,
         }
+        if self._saved_len == 0:
+            # The first checkpoint also keeps the sources, so an answer cut off
+            # by a crash still shows what it was grounded on.
+            if self.message.sources:
+                event["sources"] = self.message.sources
+            if self.message.retrieval:
+                event["retrieval"] = self.message.retrieval
         try:
             self.conversation._write(event, durable=False)
         except TranscriptError as exc:

@@ -6,7 +6,15 @@ The first line is a ``header``; every later line is one event::
     {"type": "message", "id": "...", "role": "user", "status": "complete", "content": "..."}
     {"type": "checkpoint", "id": "<message id>", "offset": 0, "text": "partial answer..."}
     {"type": "edit", "id": "<message id>", "content": "...", "created": "..."}
-    {"type": "title" | "mode" | "params" | "deleted" | "clear", ...}
+    {"type": "params", "params": {"temperature": 0.2}, "system": null, "documents": true}
+    {"type": "title" | "mode" | "deleted" | "clear", ...}
+
+An assistant ``message`` answered with documents on also holds ``sources`` (the
+numbered passages, each ``Source.to_dict()``) and ``retrieval`` (query, mode,
+model, elapsed_ms, note). ``documents`` in ``params`` is the conversation's
+documents toggle. All three are optional: transcripts without them read as
+documents off and answers without sources, and older readers ignore them. The
+first ``checkpoint`` of such an answer carries ``sources`` and ``retrieval`` too.
 
 Why this shape: appending never rewrites what is already saved, so a crash or a
 full disk can damage at most the line being written; the reader skips such a
@@ -185,6 +193,8 @@ class TranscriptData:
     params: dict[str, ParamValue] = field(default_factory=dict)
     system: str | None = None
     """System prompt set with ``/set system`` (overrides the mode's)."""
+    documents: bool = False
+    """Answer from the workspace's documents (the toggle, from ``params`` events)."""
     messages: list[ChatMessage] = field(default_factory=list)
     updated: str = ""
     """Timestamp of the newest event that carried one."""
@@ -291,7 +301,6 @@ class _Replay:
         if status not in FINAL_STATUSES:
             raise ValueError(f"unknown status {status!r}")
         stats = event.get("stats", {})
-        sources = event.get("sources", [])
         message = ChatMessage(
             id=msg_id,
             role=role,  # type: ignore[arg-type]
@@ -302,10 +311,9 @@ class _Replay:
             request_id=_str(event, "request_id"),
             status=status,
             error=_str(event, "error"),
-            sources=[s for s in sources if isinstance(s, dict)]
-            if isinstance(sources, list)
-            else [],
+            sources=_sources(event),
             thinking=_str(event, "thinking"),
+            retrieval=_dict(event, "retrieval"),
         )
         self.messages[msg_id] = message
         self.partial.discard(msg_id)
@@ -326,6 +334,8 @@ class _Replay:
                 model=_str(event, "model"),
                 request_id=_str(event, "request_id"),
                 status="interrupted",
+                sources=_sources(event),
+                retrieval=_dict(event, "retrieval"),
             )
             self.messages[msg_id] = current
             self.partial.add(msg_id)
@@ -368,6 +378,9 @@ class _Replay:
         self.result.params = clean
         system = event.get("system")
         self.result.system = system if isinstance(system, str) else None
+        documents = event.get("documents")
+        if isinstance(documents, bool):
+            self.result.documents = documents
 
     def _on_deleted(self, lineno: int, event: dict[str, Any]) -> None:
         msg_id = _required_str(event, "id")
@@ -382,6 +395,16 @@ class _Replay:
 def _str(event: dict[str, Any], key: str) -> str:
     value = event.get(key, "")
     return value if isinstance(value, str) else ""
+
+
+def _dict(event: dict[str, Any], key: str) -> dict[str, Any]:
+    value = event.get(key, {})
+    return value if isinstance(value, dict) else {}
+
+
+def _sources(event: dict[str, Any]) -> list[dict[str, Any]]:
+    value = event.get("sources", [])
+    return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
 
 
 def _required_str(event: dict[str, Any], key: str) -> str:

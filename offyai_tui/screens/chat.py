@@ -4,7 +4,9 @@ The path of one message is a straight line: ``PromptInput.Submitted`` →
 :meth:`ChatScreen._send` (user message and placeholder shown at once) →
 the ``generate`` worker → ``Conversation.start_reply`` builds the context →
 ``Engine.stream_chat`` events → ``ReplyHandle.apply`` (transcript) and
-``MessageView.write`` (screen).
+``MessageView.write`` (screen). With documents on, the worker first searches
+the workspace's documents (:mod:`offyai_tui.screens.chat_documents`): the
+request carries the numbered passages, the answer shows them as sources.
 
 One answer is generated at a time. A prompt sent meanwhile is queued and sent
 when the answer ends; Esc stops the answer and returns queued prompts to the
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -36,6 +39,7 @@ from offyai_tui.chat import (
     ReadOnlyWorkspace,
     ReplyHandle,
     SearchHit,
+    TokenCounter,
     TranscriptError,
     slash,
 )
@@ -49,6 +53,9 @@ from offyai_tui.widgets.message_list import MessageList
 from offyai_tui.widgets.message_view import MessageView
 from offyai_tui.widgets.prompt_input import PromptInput
 from offyai_tui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from offyai_tui.screens.chat_documents import Grounding
 
 EMPTY_HINT = (
     "Ask anything. Everything stays on this machine.\n"
@@ -78,6 +85,10 @@ class ChatScreen(ChatCommandsMixin, Screen[None]):
         Binding("ctrl+r", "retry", "Retry", id="chat.retry", show=False),
         Binding("alt+c", "copy_answer", "Copy answer", id="chat.copy_answer", show=False),
         Binding("alt+b", "copy_code", "Copy code block", id="chat.copy_code", show=False),
+        Binding("alt+d", "toggle_documents", "Documents on/off", id="chat.documents",
+                show=False),
+        Binding("alt+s", "focus_sources", "Sources of an answer", id="chat.sources",
+                show=False),
         Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="chat.sidebar", show=False),
         Binding("ctrl+l", "focus_sidebar", "Conversations", id="chat.conversations",
                 show=False),
@@ -167,6 +178,7 @@ class ChatScreen(ChatCommandsMixin, Screen[None]):
         await self.messages.show(conversation.messages, self._empty_hint())
         self.prompt.prompt_history = [m.content for m in conversation.messages if m.role == "user"]
         self.status.mode = conversation.mode.name
+        self.status.documents = conversation.documents
         self.refresh_sidebar()
         for warning in conversation.warnings:
             self.notify(warning, severity="warning", markup=False)
@@ -301,20 +313,30 @@ class ChatScreen(ChatCommandsMixin, Screen[None]):
     async def _generate(self, conversation: Conversation, placeholder_id: str) -> None:
         engine = self.engine
         handle: ReplyHandle | None = None
+        grounding: Grounding | None = None
         try:
             try:
                 if engine is None:
                     raise EngineError("no engine is available")
                 model = await self.info.model_for(engine, conversation)
+                counter = self.info.counter(engine, model)
+                window = {"settings": self.settings.chat,
+                          "model_window": await self.info.model_window(engine, model),
+                          "engine_window": self.info.engine_window(engine)}
+                if conversation.documents:
+                    grounding = await self._ground(conversation, placeholder_id, counter, window)
                 handle = await conversation.start_reply(
-                    self.info.counter(engine, model), model=model, settings=self.settings.chat,
-                    model_window=await self.info.model_window(engine, model),
-                    engine_window=self.info.engine_window(engine))
+                    counter, model=model,
+                    extra_tokens=grounding.extra_tokens if grounding else 0, **window)
             except (EngineError, ChatError, asyncio.TimeoutError, OSError) as exc:
                 await self._placeholder_failed(conversation, placeholder_id, exc)
                 return
             self.reply = handle
+            if grounding is not None:
+                grounding.apply(handle)
             view = self.messages.rebind(placeholder_id, handle.message)
+            if view is not None and grounding is not None:
+                await view.show_sources()
             self._show_plan(handle, view)
             await self._stream(engine, handle)
         finally:
@@ -322,10 +344,35 @@ class ChatScreen(ChatCommandsMixin, Screen[None]):
                 if not handle.done:
                     self._end_safely(handle.stop)
                 await self._reconcile(handle)
+            else:
+                await self._placeholder_stopped(placeholder_id)
             self.reply = None
             self.generating = False
             self._update_busy()
             self.call_later(self._drain_queue)
+
+    async def _ground(self, conversation: Conversation, placeholder_id: str,
+                      counter: TokenCounter, window: dict[str, Any]) -> Grounding:
+        """Search the documents for the question; the placeholder says so meanwhile.
+
+        The documents pipeline is imported on the first search, not at startup.
+        """
+        from offyai_tui.screens.chat_documents import ground, question_of
+
+        view = self._view_of(conversation, placeholder_id)
+        if view is not None:
+            view.set_note("Searching your documents…")
+        plan = await conversation.plan_context(counter, **window)
+        grounding = await ground(self.app, question_of(conversation.messages), plan,
+                                 counter.count_message)
+        if view is not None:
+            view.set_note("")
+        return grounding
+
+    def _view_of(self, conversation: Conversation, message_id: str) -> MessageView | None:
+        if conversation is not self.conversation:
+            return None
+        return self.messages.view_for(message_id)
 
     async def _stream(self, engine: Engine, handle: ReplyHandle) -> None:
         timer = self.set_interval(0.5, partial(self._tick, handle))
@@ -418,6 +465,13 @@ class ChatScreen(ChatCommandsMixin, Screen[None]):
         if view is not None:
             view.message.status = "error"
             view.message.error = f"{title}: {text}"
+            await view.finish(view.message)
+
+    async def _placeholder_stopped(self, placeholder_id: str) -> None:
+        """Esc before the answer started (e.g. while searching documents)."""
+        view = self.messages.view_for(placeholder_id) if self.is_attached else None
+        if view is not None and view.is_attached and view.message.status == "streaming":
+            view.message.status = "stopped"
             await view.finish(view.message)
 
     async def _drain_queue(self) -> None:

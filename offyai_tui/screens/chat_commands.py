@@ -1,5 +1,6 @@
 """Chat screen actions that are not sending: slash commands, palette entries,
-conversation management (new, rename, delete, export, search) and copying.
+conversation management (new, rename, delete, export, search), copying, and
+the documents toggle and sources.
 
 Kept apart from :mod:`offyai_tui.screens.chat` so that module reads as the
 path of one message; these all act on ``self.conversation`` and the store.
@@ -18,6 +19,7 @@ from offyai_tui.screens.dialogs import ConfirmScreen, TextEntryScreen
 from offyai_tui.screens.search import SearchScreen
 from offyai_tui.widgets.blocks import code_blocks
 from offyai_tui.widgets.conversation_list import ConversationSidebar
+from offyai_tui.widgets.sources_panel import SourceList, SourcesPanel
 
 if TYPE_CHECKING:
     from offyai_tui.screens.chat import ChatScreen
@@ -91,6 +93,10 @@ class ChatCommandsMixin:
              lambda: self.run_command(slash.Clear())),
         ]
         commands += [(f"Chat: {name}", help_text, action) for name, help_text, action in chat]
+        now = "on" if current.documents else "off"
+        commands.append((f"Documents: {'off' if current.documents else 'on'}",
+                         f"answer from this workspace's indexed files (now {now})",
+                         self.action_toggle_documents))
         return commands
 
     async def _palette_models(self: ChatScreen) -> list[ModelInfo]:
@@ -135,6 +141,42 @@ class ChatCommandsMixin:
         self.conversation.model = model.name
         self.status.model = model.name
         self.update_context()
+
+    # ------------------------------------------------------------- documents
+
+    def action_toggle_documents(self: ChatScreen) -> None:
+        """Turn answering from the workspace's documents on or off for this conversation."""
+        conversation = self.conversation
+        try:
+            conversation.set_documents(not conversation.documents)
+        except TranscriptError as exc:
+            self.save_failed(exc)
+        self.status.documents = conversation.documents
+        if conversation.documents:
+            text = ("Documents on: each question searches this workspace's indexed files "
+                    "and the answer lists its sources.")
+        else:
+            text = "Documents off: questions go to the model as typed."
+        self.notify(text, timeout=4, markup=False)
+
+    def action_focus_sources(self: ChatScreen) -> None:
+        """Focus the sources of the newest answer; again: those of the answer before."""
+        lists = list(self.messages.query(SourceList))
+        if not lists:
+            self.notify("No answer on screen has sources.", timeout=3)
+            return
+        focused = self.focused
+        index = lists.index(focused) - 1 if focused in lists else len(lists) - 1
+        target = lists[index % len(lists)]
+        if target.highlighted is None:
+            target.highlighted = 0
+        target.focus()
+
+    def on_sources_panel_opened(self: ChatScreen, event: SourcesPanel.Opened) -> None:
+        from offyai_tui.widgets.doc_chunk import ChunkScreen
+
+        event.stop()
+        self.app.push_screen(ChunkScreen(event.source))
 
     # ----------------------------------------------------------------- retry
 

@@ -3,7 +3,8 @@
 A user message is plain text. An assistant message is an :class:`AnswerBody`
 plus a footer that is never left saying "Thinking…": it shows the spinner while
 streaming, then exactly one final state (stats, stopped, interrupted or an
-error with the retry key).
+error with the retry key). An answer given with documents on has a
+:class:`SourcesPanel` between the text and the footer.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from textual.widgets import Static
 from offyai_tui.chat.records import ChatMessage
 from offyai_tui.textsafe import strip_controls
 from offyai_tui.widgets.answer_body import AnswerBody
+from offyai_tui.widgets.sources_panel import SourcesPanel, stored_sources
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -113,6 +115,8 @@ class MessageView(Vertical):
         if self._note:
             yield Static(Content(self._note), classes="note")
         yield AnswerBody(self.message.content, streaming=self.status == "streaming")
+        if self.message.sources or self.message.retrieval:
+            yield self._sources_panel()
         yield _Footer(self._footer())
 
     def on_mount(self) -> None:
@@ -143,6 +147,21 @@ class MessageView(Vertical):
         header = self._child(".header")
         if header is not None:
             header.update(self._header())
+
+    async def show_sources(self) -> None:
+        """Show the sources recorded on the message (after a search, before streaming)."""
+        for old in self.query_children(SourcesPanel):
+            await old.remove()
+        if not (self.message.sources or self.message.retrieval):
+            return
+        footer = next(iter(self.query_children(_Footer)), None)
+        await self.mount(self._sources_panel(), before=footer)
+
+    def _sources_panel(self) -> SourcesPanel:
+        note = self.message.retrieval.get("note", "")
+        hint = f"{self._key('chat.sources', 'alt+s')} then Enter shows a passage"
+        return SourcesPanel(stored_sources(self.message),
+                            note if isinstance(note, str) else "", hint=hint)
 
     async def write(self, chunk: str) -> None:
         if not self._has_text and chunk:

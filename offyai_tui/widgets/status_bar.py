@@ -1,4 +1,4 @@
-"""The one-line status bar: engine · model · mode · context · speed · remote.
+"""The one-line status bar: engine · model · mode · docs · context · speed · remote.
 
 The screen sets attributes; the bar only renders them. Names that come from
 outside (model names from a server) are shown as plain text, never markup.
@@ -32,6 +32,8 @@ class StatusBar(Static):
     """Engine label, or what startup detection is doing."""
     model: reactive[str] = reactive("")
     mode: reactive[str] = reactive("Default")
+    documents: reactive[bool] = reactive(False)
+    """The open conversation answers from the workspace's documents (shown as ``docs on``)."""
     context_used: reactive[int] = reactive(0)
     context_window: reactive[int] = reactive(0)
     context_exact: reactive[bool] = reactive(True)
@@ -49,6 +51,8 @@ class StatusBar(Static):
         if self.model:
             parts.append(strip_controls(self.model))
         parts.append(self.mode)
+        if self.documents:
+            parts.append("docs on")
         if self.context_window:
             approx = "" if self.context_exact else "~"
             percent = 100 * self.context_used // max(self.context_window, 1)
