@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import PurePath
+from typing import Any
 
 from offyai_tui.chat.records import ChatMessage
 
@@ -42,7 +44,28 @@ def to_markdown(
         stats = _stats_line(message)
         if stats:
             lines += [f"*{stats}*", ""]
+        sources = [_source_line(s) for s in message.sources if isinstance(s, dict)]
+        if sources:
+            lines += ["Sources:", "", *(f"- {line}" for line in sources), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _source_line(source: dict[str, Any]) -> str:
+    """``[2] notes.md > Setup, lines 4-9`` from a source stored with an answer."""
+    place = " > ".join(
+        [PurePath(str(source.get("path", ""))).name, *map(str, source.get("heading_path", ()))]
+    )
+    page, line = source.get("page_start"), source.get("line_start")
+    if page:
+        end = source.get("page_end") or page
+        where = f"p. {page}" if end == page else f"pp. {page}-{end}"
+    elif line:
+        end = source.get("line_end") or line
+        where = f"line {line}" if end == line else f"lines {line}-{end}"
+    else:
+        where = ""
+    label = f"[{source.get('number', '?')}] {_one_line(place)}"
+    return f"{label}, {where}" if where else label
 
 
 def _stats_line(message: ChatMessage) -> str:

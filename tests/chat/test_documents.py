@@ -122,3 +122,19 @@ async def test_documents_budget_leaves_room_for_the_latest_turn() -> None:
     tight = await fit_context("s" * 700, history, by_length, ContextBudget(1000, 200))
     assert tight.documents_budget() == max(0, tight.available - tight.required) < 100
     assert tight.documents_budget(overhead=500) == 0
+
+
+def test_markdown_export_lists_the_sources_of_an_answer() -> None:
+    from offyai_tui.chat.export import to_markdown
+    from offyai_tui.chat.records import ChatMessage
+
+    answer = ChatMessage(id="m1", role="assistant", content="Thirty days [1].", status="complete")
+    answer.sources = [
+        {"number": 1, "path": "/notes/policy.md", "heading_path": ["Retention"],
+         "line_start": 3, "line_end": 5, "page_start": None, "page_end": None},
+        {"number": 2, "path": "/notes/scan.pdf", "heading_path": [],
+         "line_start": 0, "line_end": 0, "page_start": 2, "page_end": 2},
+    ]  # fmt: skip
+    text = to_markdown("Retention", [answer])
+    assert "- [1] policy.md > Retention, lines 3-5" in text
+    assert "- [2] scan.pdf, p. 2" in text
