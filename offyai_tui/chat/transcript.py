@@ -43,6 +43,7 @@ from typing import Any
 from offyai_tui.chat.errors import ParameterError, TranscriptError
 from offyai_tui.chat.params import ParamValue, check_param
 from offyai_tui.chat.records import FINAL_STATUSES, ChatMessage
+from offyai_tui.fileio import fsync_dir
 from offyai_tui.locations import ensure_private_dir
 
 FORMAT_VERSION = 1
@@ -100,7 +101,7 @@ class TranscriptWriter:
                 os.unlink(self.path)
             raise TranscriptError(_describe(exc, self.path)) from exc
         os.close(fd)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         self._check_tail = False
 
     def append(self, *events: dict[str, Any], durable: bool = True) -> None:
@@ -149,19 +150,6 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def _last_byte(fd: int, size: int) -> bytes:
     return os.pread(fd, 1, size - 1)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _describe(exc: OSError, path: Path) -> str:
