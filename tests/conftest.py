@@ -26,4 +26,8 @@ from tests.llama_server import (  # noqa: E402
     llama_embed_server_fixture,  # noqa: F401
     llama_server_fixture,  # noqa: F401
 )
-from tests.ollama_fixtures import ollama_engine, ollama_server  # noqa: E402, F401
+from tests.ollama_fixtures import (  # noqa: E402
+    ollama_engine,  # noqa: F401
+    ollama_server,  # noqa: F401
+    private_ollama_server,  # noqa: F401
+)

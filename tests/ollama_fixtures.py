@@ -8,6 +8,7 @@ docstring), so tests sharing the session server cannot disturb each other.
 
 from __future__ import annotations
 
+import contextlib
 import selectors
 import subprocess
 import sys
@@ -51,10 +52,9 @@ def _wait_for_banner(process: subprocess.Popen[str], log: Path) -> str:
     pytest.fail(f"tests/ollama_server.py {why}:\n{_log_tail(log)}", pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def ollama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:PORT``) of the session's Ollama stand-in."""
-    log = tmp_path_factory.mktemp("ollama-server") / "server.log"
+@contextlib.contextmanager
+def serve_ollama(log: Path) -> Iterator[str]:
+    """Run one Ollama stand-in process; yields its base URL."""
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [sys.executable, str(OLLAMA_SERVER), "--port", "0"],
@@ -74,6 +74,20 @@ def ollama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait()
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def ollama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT``) of the session's Ollama stand-in."""
+    with serve_ollama(tmp_path_factory.mktemp("ollama-server") / "server.log") as url:
+        yield url
+
+
+@pytest.fixture
+def private_ollama_server(tmp_path: Path) -> Iterator[str]:
+    """A stand-in of this test's own, for tests whose state (loaded models) must not be shared."""
+    with serve_ollama(tmp_path / "ollama-server.log") as url:
+        yield url
 
 
 def ollama_settings(url: str, **overrides: object) -> Settings:

@@ -398,9 +398,10 @@ async def test_delete_of_a_model_already_gone_says_so_and_refreshes(
 # -- load, details, defaults -------------------------------------------------------------
 
 
-async def test_load_and_unload_follow_ollama_ps(
-    real_engines: list[Engine], settings: Settings
-) -> None:
+async def test_load_and_unload_follow_ollama_ps(private_ollama_server: str) -> None:
+    # A private server: what is loaded must not depend on what earlier tests did.
+    settings = ollama_settings(private_ollama_server)
+    real_engines: list[Engine] = [OllamaEngine(settings), LlamaCppEngine(settings)]
     screen = real_screen(real_engines, settings)
     app = Host(screen)
     async with app.run_test(size=SIZE) as pilot:
@@ -414,6 +415,8 @@ async def test_load_and_unload_follow_ollama_ps(
         await settle(app)
         assert screen.selected is not None and not screen.selected.loaded
         assert screen.status_text == "error-model:latest unloaded"
+    for engine in real_engines:
+        await engine.aclose()
 
 
 async def test_details_show_template_license_and_gguf_metadata(
