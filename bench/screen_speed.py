@@ -9,7 +9,7 @@ for the answer to end and reads the tokens/s from the stats line under it.
 Then the very messages and options the screen sent are run through
 ``llama_cpp.Llama.create_chat_completion(stream=True)`` in this process with
 the same model file, chat format, context size and thread count (the app's
-default: one per physical core), while the app is idle. Reported: the median
+default: every physical core but one), while the app is idle. Reported: the median
 over rounds of shown/raw (target >= 0.97), and the ratio of the fastest runs
 (the ones least disturbed by other load on a shared machine). One warm-up
 round loads the model in the worker and is not counted. The CPU used by the
@@ -34,7 +34,7 @@ from bench.common import emit_json, isolated_home, median, record
 from bench.engines import PROMPT, SEED, load_raw, raw_run
 from offyai_tui import bundled
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Message, TextDelta
-from offyai_tui.engines.llamacpp import LlamaCppEngine, physical_cores
+from offyai_tui.engines.llamacpp import LlamaCppEngine, default_threads
 
 SIZE = (100, 30)
 _SPEED = re.compile(r"([0-9][0-9.,]*) tok/s")
@@ -208,12 +208,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=0, help="0: one per physical core")
+    parser.add_argument("--threads", type=int, default=0, help="0: the app's default")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args(argv)
     with isolated_home():
         result = asyncio.run(
-            measure(args.rounds, args.max_tokens, args.threads or physical_cores())
+            measure(args.rounds, args.max_tokens, args.threads or default_threads())
         )
     print_table(result)
     record("screen_speed", result)

@@ -7,6 +7,7 @@ workspace name) ends as one line on stderr and exit code 1, never a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 
 from offyai_tui import __version__
@@ -58,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command is None:
+        # Starting the TUI allocates much and frees little, so collections only
+        # slow it down (by about a tenth); the app re-enables them after its
+        # first frame (OffyApp._after_first_frame).
+        gc.disable()
     from offyai_tui import cli
 
     try:

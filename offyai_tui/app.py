@@ -8,6 +8,7 @@ the themes. Screens ask the app for these; nothing here talks to a model.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import shutil
 import subprocess
@@ -106,6 +107,7 @@ class OffyApp(App[int]):
         self.startup_warnings: list[str] = list(settings.warnings)
         self._own_themes: list[str] = []
         self._startup_theme = ""
+        self._warmed = False
 
     # ---------------------------------------------------------------- startup
 
@@ -128,9 +130,30 @@ class OffyApp(App[int]):
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.engine is None:
             self.call_after_refresh(self.run_worker, self._detect_engine(), group="detect")
-        self.run_worker(self._warm_up, thread=True, group="warm")
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        gc.enable()  # `offyai` turns collection off while it starts (see __main__)
+        if self.engine is not None:  # else once detection is over (_detect_engine)
+            self._start_warm_up()
+
+    def _start_warm_up(self) -> None:
+        """Warm up in a thread: not before the first frame, nor during the engine probe.
+
+        The warm-up holds the GIL for a good part of a second, and the probe
+        has a deadline of a few hundred milliseconds.
+        """
+        if not self._warmed:
+            self._warmed = True
+            self.run_worker(self._warm_up, thread=True, group="warm")
 
     async def _detect_engine(self) -> None:
+        try:
+            await self._detect()
+        finally:
+            self._start_warm_up()
+
+    async def _detect(self) -> None:
         if self.registry is None:
             self.set_engine(None, "no engine configured")
             return
@@ -170,6 +193,8 @@ class OffyApp(App[int]):
     # ------------------------------------------------------------ keys, themes
 
     def _apply_keymap(self) -> None:
+        if not self.settings.keys:
+            return  # nothing to check: knowing every binding id imports every screen
         from offyai_tui.screens.help import binding_ids
 
         known = binding_ids()

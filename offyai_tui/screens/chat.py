@@ -143,12 +143,12 @@ class ChatScreen(ChatCommandsMixin, Screen[None]):
             yield ConversationSidebar(id="sidebar")
             with Vertical(id="main"):
                 yield Static(id="banner")
-                yield MessageList(id="messages")
+                yield MessageList(id="messages", empty_hint=self._empty_hint())
                 yield Static(id="queue-note")
                 yield PromptInput(id="prompt",
                                   placeholder="Message OffyAI (Enter sends, / for commands)")
         yield StatusBar(id="status")
-        yield Footer()
+        # The key bar is mounted after the first frame (see on_mount): the chat shows sooner.
 
     async def on_mount(self) -> None:
         if self.store.read_only:
@@ -165,6 +165,13 @@ class ChatScreen(ChatCommandsMixin, Screen[None]):
         await self.open_conversation(self.conversation)
         self.engine_changed()
         self.prompt.focus()
+        # Through the app's queue: that runs after Textual's startup batch, so
+        # "after refresh" then means after the first frame is on the terminal.
+        self.app.call_later(self.call_after_refresh, self._mount_footer)
+
+    async def _mount_footer(self) -> None:
+        await self.mount(Footer())
+        self.refresh_bindings()  # a footer mounted late shows keys once told to
 
     # --------------------------------------------------------- conversations
 
@@ -251,7 +258,7 @@ class ChatScreen(ChatCommandsMixin, Screen[None]):
             model = await self.info.model_for(engine, conversation)
             self.status.model = model
             plan = await conversation.plan_context(
-                self.info.counter(engine, model), settings=self.settings.chat,
+                await self.info.meter_counter(engine, model), settings=self.settings.chat,
                 model_window=await self.info.model_window(engine, model),
                 engine_window=self.info.engine_window(engine))
         except Exception as exc:

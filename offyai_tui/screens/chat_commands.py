@@ -304,7 +304,7 @@ class ChatCommandsMixin:
     def action_focus_sidebar(self: ChatScreen) -> None:
         sidebar = self.query_one(ConversationSidebar)
         sidebar.display = True
-        sidebar.query_one("#conversations").focus()
+        sidebar.focus_list()
 
     def action_scroll_messages(self: ChatScreen, direction: int) -> None:
         if direction < 0:

@@ -3,6 +3,11 @@
 Which model answers, its context window, the engine's hard window, and a
 token counter per (engine, model): each costs a request or a tokenizer load,
 so each is looked up once per engine and model.
+
+The context meter counts with the engine's tokenizer only once a request has
+used that model: an exact count can need the model loaded (llama.cpp starts
+its worker process for it), which an idle app showing an empty chat should
+not pay for. Until then the meter shows the offline cl100k estimate.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import asyncio
 
 from offyai_tui.chat import Conversation, TokenCounter
+from offyai_tui.chat.tokens import offline_encoding
 from offyai_tui.config import Settings
 from offyai_tui.engines.base import Engine
 
@@ -24,6 +30,7 @@ class EngineInfo:
         self._defaults: dict[int, str] = {}
         self._windows: dict[tuple[int, str], int] = {}
         self._counters: dict[tuple[int, str], TokenCounter] = {}
+        self._estimates: dict[str, TokenCounter] = {}
 
     def preferred_model(self, conversation: Conversation) -> str:
         """The conversation's model, else the one named in config or on the command line."""
@@ -56,7 +63,18 @@ class EngineInfo:
         return self.settings.llamacpp.n_ctx if engine.kind == "llamacpp" else 0
 
     def counter(self, engine: Engine, model: str) -> TokenCounter:
+        """The counter for requests: the engine's tokenizer when it has one."""
         key = (id(engine), model)
         if key not in self._counters:
             self._counters[key] = TokenCounter(engine, model)
         return self._counters[key]
+
+    async def meter_counter(self, engine: Engine, model: str) -> TokenCounter:
+        """The counter for the context meter: exact once a request has used the model."""
+        exact = self._counters.get((id(engine), model))
+        if exact is not None:
+            return exact
+        if model not in self._estimates:
+            await asyncio.to_thread(offline_encoding)  # loaded once, off the event loop
+            self._estimates[model] = TokenCounter(None, model)
+        return self._estimates[model]

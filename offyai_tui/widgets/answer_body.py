@@ -4,17 +4,21 @@ A single ``Markdown`` widget fed through ``get_stream()`` re-reads its whole
 source on every append and, like any screen, lays out every widget it holds
 on every frame; both grow with the answer. This body keeps three parts:
 
+- the live tail: one ``Markdown`` that batched text is appended to (awaited
+  ``Markdown.append()``, so nothing is pending when it is frozen); when it
+  holds more than :attr:`AnswerBody.freeze_chars` of finished blocks, it gets
+  the rest of them, becomes a frozen chunk as it is (no second render), and a
+  new tail starts with the unfinished block;
 - frozen chunks: ``Markdown`` widgets holding finished blocks (see
-  :mod:`offyai_tui.widgets.blocks`), each rendered once with a full
-  ``update()`` (Textual can otherwise leave a streamed code block blank) and
-  never touched again;
-- the live tail: one ``Markdown`` fed through ``Markdown.get_stream()``; when
-  it holds more than :attr:`AnswerBody.freeze_chars` of finished blocks, they
-  become a frozen chunk and the tail restarts with the unfinished block;
-- a spacer: frozen chunks more than a few screens above the bottom are hidden
-  while the view follows the stream, and the spacer keeps their height, so a
-  frame lays out only what is near the screen. Everything is shown again when
-  the user scrolls up, the width changes, or the answer ends.
+  :mod:`offyai_tui.widgets.blocks`), never touched again. Once a layout
+  has measured a chunk, its height is pinned (while the width stays the
+  same; after a width change, once two flushes agree), so a frame does not
+  measure its blocks again: with ``height: auto`` every layout pass
+  re-measured every block of the answer;
+- a spacer: frozen chunks wholly more than a screen above the bottom are
+  hidden while the view follows the stream, and the spacer keeps their
+  height, so a frame lays out only what is near the screen. Everything is
+  shown again when the user scrolls up, the width changes, or the answer ends.
 
 Streamed text reaches the live tail in batches, :data:`FLUSH_INTERVAL` apart
 or more when the screen is slow: a token-by-token append costs a parse and a
@@ -32,43 +36,53 @@ from __future__ import annotations
 import asyncio
 import time
 
+from markdown_it import MarkdownIt
 from textual.containers import ScrollableContainer, Vertical
 from textual.events import Resize
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
 
 from offyai_tui.textsafe import strip_controls
 from offyai_tui.widgets.blocks import BlockSplitter
 
 FLUSH_INTERVAL = 1 / 20
-"""Seconds between appends to the live tail when the screen keeps up (20 fps)."""
+"""Seconds between appends to the live tail when text comes fast (20 fps)."""
+SLOW_FLUSH_INTERVAL = 1 / 12
+"""Seconds between appends when the last one carried little text (12 fps).
+
+An append costs a layout and a repaint however little it adds: at a model's
+pace (tens of tokens a second) 20 fps took a fifth more CPU, which the model
+generating next to the app wants. Fast streams keep the shorter interval:
+smaller batches make shorter steps, so keys typed meanwhile wait less.
+"""
+SLOW_FLUSH_CHARS = 120
+"""An append of fewer characters than this means the text comes slowly."""
 MAX_FLUSH_INTERVAL = 0.1
 """Upper bound when the screen is slow (also bounds the work of one append)."""
-KEEP_SCREENS = 2
-"""Frozen chunks within this many screen heights of the bottom stay laid out."""
+KEEP_SCREENS = 1
+"""Frozen chunks reaching into this many screen heights of the bottom stay laid out."""
+
+
+_parser: MarkdownIt | None = None
+
+
+def _shared_parser() -> MarkdownIt:
+    """One parser for every answer: Textual builds a new one per append otherwise."""
+    global _parser
+    if _parser is None:
+        _parser = MarkdownIt("gfm-like")
+    return _parser
 
 
 def _markdown(text: str) -> Markdown:
-    return Markdown(text, open_links=False)
+    """A Markdown widget; a live tail starts empty and is only appended to.
 
-
-async def _stop(stream: MarkdownStream) -> None:
-    """Stop a stream, even one whose task has not run yet.
-
-    ``MarkdownStream.stop()`` awaits its cancelled task, which raises
-    ``CancelledError`` in the caller if the task never started; yielding once
-    first lets it start. Our own cancellation (Esc) is still passed on.
+    ``Markdown.append()`` after text given to the constructor (or ``update()``)
+    re-parses from the last line rather than from the start of the last
+    block, which can drop the start of a list or code block left open.
     """
-    await asyncio.sleep(0)
-    try:
-        await stream.stop()
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        cancelling = getattr(task, "cancelling", None)
-        if cancelling is not None and cancelling():
-            raise
+    return Markdown(text, open_links=False, parser_factory=_shared_parser)
 
 
 class AnswerBody(Vertical):
@@ -96,7 +110,8 @@ class AnswerBody(Vertical):
         self._streaming = streaming
         self._splitter = BlockSplitter()
         self._live: Markdown | None = None
-        self._stream: MarkdownStream | None = None
+        self._open = False
+        """The live tail is mounted and takes text (until :meth:`finish`)."""
         self._lock = asyncio.Lock()
         self._done_blocks: list[str] = []
         """Finished blocks shown in the live tail (not frozen yet)."""
@@ -105,13 +120,19 @@ class AnswerBody(Vertical):
         """The unfinished block's text given to the live tail so far."""
         self._unsent: list[str] = []
         """Text for the live tail waiting for the next flush."""
-        self._interval = FLUSH_INTERVAL
+        self._unsent_done = 0
+        """How many pieces of ``_unsent`` end finished blocks (the rest starts the live one)."""
+        self._interval = SLOW_FLUSH_INTERVAL
         self._flush_due = 0.0
         self._flush_timer: Timer | None = None
         self._spacer = Static(id="spacer")
         self._hidden: list[Widget] = []
         self._spacer_height = 0
         self._width = 0
+        self._pinned: list[Widget] = []
+        """Frozen chunks whose height is fixed (valid for the current width)."""
+        self._settling: dict[Widget, int] = {}
+        """Frozen chunks not pinned yet, with their height at the last flush."""
 
     @property
     def streaming(self) -> bool:
@@ -138,9 +159,12 @@ class AnswerBody(Vertical):
         self._done_blocks = list(fed.finished)
         self._done_chars = sum(map(len, fed.finished))
         self._current = fed.append
-        self._live = _markdown(self._live_source())
+        self._live = _markdown("")
         await self.mount_all([self._spacer, self._live])
-        self._stream = Markdown.get_stream(self._live)
+        source = self._live_source()
+        if source:
+            await self._live.append(source)
+        self._open = True
 
     def _live_source(self) -> str:
         return "\n\n".join([*self._done_blocks, self._current])
@@ -149,7 +173,7 @@ class AnswerBody(Vertical):
         """Append streamed text."""
         chunk = strip_controls(chunk)
         async with self._lock:
-            if self._stream is None:
+            if not self._open:
                 if self._streaming:
                     self._pending += chunk
                 return
@@ -158,7 +182,9 @@ class AnswerBody(Vertical):
             if fed.finished:
                 first, *others = fed.finished
                 self._unsent.append(first[len(self._current) :])
-                self._unsent.extend("\n\n" + block for block in [*others, fed.append])
+                self._unsent.extend("\n\n" + block for block in others)
+                self._unsent_done = len(self._unsent)
+                self._unsent.append("\n\n" + fed.append)
                 self._done_blocks += fed.finished
                 self._done_chars += sum(map(len, fed.finished))
                 self._current = fed.append
@@ -179,29 +205,66 @@ class AnswerBody(Vertical):
         """
         self._flush_timer = None
         late = time.monotonic() - self._flush_due
-        self._interval = min(MAX_FLUSH_INTERVAL, max(FLUSH_INTERVAL, 2 * late))
+        slow = sum(map(len, self._unsent)) < SLOW_FLUSH_CHARS
+        base = SLOW_FLUSH_INTERVAL if slow else FLUSH_INTERVAL
+        self._interval = min(MAX_FLUSH_INTERVAL, max(base, 2 * late))
         async with self._lock:
-            if self._stream is None or self._live is None:
+            if not self._open or self._live is None:
                 return
             if self._done_chars > self.freeze_chars:
                 await self._freeze()
             else:
                 text = "".join(self._unsent)
                 self._unsent.clear()
+                self._unsent_done = 0
                 if text:
-                    await self._stream.write(text)
+                    await self._live.append(text)
+            self._pin_settled()
             self._hide_far_chunks()
 
     async def _freeze(self) -> None:
-        """Turn the live tail's finished blocks into a frozen chunk."""
-        assert self._stream is not None and self._live is not None
-        await _stop(self._stream)
-        await self._live.update("\n\n".join(self._done_blocks))
+        """Give the live tail the rest of its finished blocks and freeze it as it is."""
+        assert self._live is not None
+        frozen = self._live
+        done = "".join(self._unsent[: self._unsent_done])
+        if done:
+            await frozen.append(done)
         self._done_blocks, self._done_chars = [], 0
         self._unsent.clear()
-        self._live = _markdown(self._current)
+        self._unsent_done = 0
+        self._live = _markdown("")
         await self.mount(self._live)
-        self._stream = Markdown.get_stream(self._live)
+        if self._current:
+            await self._live.append(self._current)
+        self._settling[frozen] = -1
+        self.call_after_refresh(self._pin, frozen, self._width)
+
+    def _pin(self, chunk: Widget, width: int) -> None:
+        """Fix a frozen chunk's height once a layout has measured its final text."""
+        height = chunk.outer_size.height
+        if chunk in self._settling and chunk.display and height and width == self._width:
+            chunk.styles.height = height
+            self._pinned.append(chunk)
+            del self._settling[chunk]
+
+    def _pin_settled(self) -> None:
+        """Fix the height of frozen chunks that measured the same at two flushes."""
+        for chunk, last in list(self._settling.items()):
+            height = chunk.outer_size.height
+            if not chunk.is_attached:
+                del self._settling[chunk]
+            elif chunk.display and height and height == last:
+                chunk.styles.height = height
+                self._pinned.append(chunk)
+                del self._settling[chunk]
+            elif chunk.display:
+                self._settling[chunk] = height
+
+    def _unpin(self) -> None:
+        for chunk in self._pinned:
+            chunk.styles.height = None  # back to the stylesheet's auto height
+            self._settling[chunk] = -1
+        self._pinned.clear()
 
     def _hide_far_chunks(self) -> None:
         """Hide frozen chunks far above the bottom while the view follows the stream."""
@@ -212,14 +275,14 @@ class AnswerBody(Vertical):
             self._show_hidden()
             return
         keep = KEEP_SCREENS * max(self.screen.size.height, 1)
-        below = 0
+        below = self._live.outer_size.height if self._live is not None else 0
         chunks = [c for c in self.children if c.display and c not in (self._spacer, self._live)]
         for chunk in reversed(chunks):
             height = chunk.outer_size.height
             if not height:
                 continue
             below += height
-            if below > keep:
+            if below - height >= keep:  # wholly above the kept lines: never on screen
                 chunk.display = False
                 self._hidden.append(chunk)
                 self._spacer_height += height
@@ -239,6 +302,7 @@ class AnswerBody(Vertical):
     def on_resize(self, event: Resize) -> None:
         if event.size.width != self._width:
             self._width = event.size.width
+            self._unpin()
             self._show_hidden()
 
     async def finish(self, final_text: str) -> None:
@@ -254,13 +318,13 @@ class AnswerBody(Vertical):
             if self._flush_timer is not None:
                 self._flush_timer.stop()
                 self._flush_timer = None
-            stream, self._stream = self._stream, None
-            if stream is not None:
-                await _stop(stream)
+            self._open = False
             if not self.is_attached:
                 return
             self._show_hidden()
+            self._settling.clear()
             if self._live is None or "".join(self._shown) != final:
+                self._pinned.clear()
                 await self.remove_children()
                 self._shown = [final]
                 await self.mount(_markdown(final))

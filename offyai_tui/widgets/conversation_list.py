@@ -2,6 +2,10 @@
 
 Typing while the list has focus goes into the filter box, so finding a
 conversation is "focus the list, type a few letters, Enter".
+
+The filter box and the list are mounted just after the screen's first frame,
+so an empty chat shows sooner; entries given before then are shown once they
+are there.
 """
 
 from __future__ import annotations
@@ -65,11 +69,30 @@ class ConversationSidebar(Vertical):
         super().__init__(id=id)
         self._entries: list[Entry] = []
         self._current = ""
+        self._built = False
+        self._focus_list = False
+        """Focus the list once it is mounted (asked for before that)."""
 
-    def compose(self):
-        yield Input(placeholder="Filter conversations", id="filter", compact=True,
-                    select_on_focus=False)
-        yield _Conversations(id="conversations")
+    def on_mount(self) -> None:
+        # Through the app's queue, which runs after Textual's startup batch, so
+        # this waits for the first frame on the terminal, not a batched refresh.
+        self.app.call_later(self.call_after_refresh, self._build)
+
+    async def _build(self) -> None:
+        box = Input(
+            placeholder="Filter conversations", id="filter", compact=True, select_on_focus=False
+        )
+        await self.mount_all([box, _Conversations(id="conversations")])
+        self._built = True
+        self._rebuild()
+        if self._focus_list:
+            self.focus_list()
+
+    def focus_list(self) -> None:
+        """Focus the conversation list (as soon as it is mounted)."""
+        self._focus_list = not self._built
+        if self._built:
+            self.query_one(_Conversations).focus()
 
     @property
     def entries(self) -> list[Entry]:
@@ -78,11 +101,13 @@ class ConversationSidebar(Vertical):
 
     @property
     def filter_text(self) -> str:
-        return self.query_one("#filter", Input).value
+        return self.query_one("#filter", Input).value if self._built else ""
 
     @property
     def visible_ids(self) -> list[str]:
         """Ids shown with the current filter, top to bottom."""
+        if not self._built:
+            return []
         options = self.query_one(_Conversations)
         return [
             str(options.get_option_at_index(i).id) for i in range(options.option_count)
@@ -100,6 +125,8 @@ class ConversationSidebar(Vertical):
         box.insert_text_at_cursor(text)
 
     def _rebuild(self) -> None:
+        if not self._built:
+            return
         options = self.query_one(_Conversations)
         wanted = self.filter_text.casefold().strip()
         shown = [e for e in self._entries if wanted in e.title.casefold()]

@@ -35,13 +35,24 @@ class MessageList(VerticalScroll, can_focus=True):
     MessageList > .note.-warning { color: $text-warning; border-left: outer $warning; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, empty_hint: str = "") -> None:
         super().__init__(id=id)
         self._messages: list[ChatMessage] = []
         self._first = 0
         """Index in ``_messages`` of the oldest mounted message."""
         self._views: dict[str, MessageView] = {}
         self._loading = False
+        self._empty_hint = empty_hint
+        """The hint shown by the ``#empty`` line, if there is one."""
+
+    def compose(self):
+        # Composed already showing the empty conversation, so the screen's
+        # first frame is complete and opening it mounts nothing.
+        earlier = Static(id="earlier")
+        earlier.display = False
+        yield earlier
+        if self._empty_hint:
+            yield Static(Content(self._empty_hint), id="empty")
 
     @property
     def hidden_count(self) -> int:
@@ -60,6 +71,11 @@ class MessageList(VerticalScroll, can_focus=True):
         self._messages = list(messages)
         self._first = max(0, len(self._messages) - self.PAGE)
         self._views = {}
+        if not self._messages and empty_hint and self._shows_only(empty_hint):
+            self._update_earlier()
+            self.anchor()
+            return
+        self._empty_hint = empty_hint if not self._messages else ""
         views = [self._make_view(m) for m in self._messages[self._first :]]
         with self.app.batch_update():
             await self.remove_children()
@@ -142,6 +158,11 @@ class MessageList(VerticalScroll, can_focus=True):
         view = MessageView(message)
         self._views[message.id] = view
         return view
+
+    def _shows_only(self, empty_hint: str) -> bool:
+        """Whether nothing but ``empty_hint`` is shown (as composed, or after ``show([])``)."""
+        ids = [child.id for child in self.children]
+        return ids == ["earlier", "empty"] and self._empty_hint == empty_hint
 
     def _update_earlier(self) -> None:
         earlier = self.query_one("#earlier", Static)

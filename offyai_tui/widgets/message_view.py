@@ -9,7 +9,7 @@ error with the retry key). An answer given with documents on has a
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.containers import Vertical
 from textual.content import Content
@@ -20,8 +20,10 @@ from textual.widgets import Static
 
 from offyai_tui.chat.records import ChatMessage
 from offyai_tui.textsafe import strip_controls
-from offyai_tui.widgets.answer_body import AnswerBody
 from offyai_tui.widgets.sources_panel import SourcesPanel, stored_sources
+
+if TYPE_CHECKING:  # imported when first composed: it loads the Markdown parser
+    from offyai_tui.widgets.answer_body import AnswerBody
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
@@ -100,12 +102,13 @@ class MessageView(Vertical):
         self._frame = 0
         self._timer: Timer | None = None
         self._has_text = bool(message.content)
+        self._body: AnswerBody | None = None
         self.set_reactive(MessageView.status, message.status)
 
     @property
     def body(self) -> AnswerBody | None:
         """The answer's body, once composed (assistant messages only)."""
-        return next(iter(self.query_children(AnswerBody)), None)
+        return self._body
 
     def compose(self):
         yield Static(self._header(), classes="header")
@@ -114,7 +117,10 @@ class MessageView(Vertical):
             return
         if self._note:
             yield Static(Content(self._note), classes="note")
-        yield AnswerBody(self.message.content, streaming=self.status == "streaming")
+        from offyai_tui.widgets.answer_body import AnswerBody
+
+        self._body = AnswerBody(self.message.content, streaming=self.status == "streaming")
+        yield self._body
         if self.message.sources or self.message.retrieval:
             yield self._sources_panel()
         yield _Footer(self._footer())

@@ -122,3 +122,46 @@ async def test_controls_are_removed_before_rendering() -> None:
         await body.finish("\x1b]52;c;ZXZpbA==\x07red \x1b[31mtext")
         await pilot.pause()
         assert sources(body) == ["]52;c;ZXZpbA==red [31mtext"]
+
+
+async def test_every_chunk_shows_the_blocks_of_its_source_while_streaming() -> None:
+    """Lists and code blocks cut across flushes and freezes render as if whole.
+
+    A tail created with text and then appended to was re-parsed from its last
+    line, so a list or code block left open at the start lost its first lines.
+    """
+    body = AnswerBody(streaming=True)
+    body.freeze_chars = 40
+    section = "Intro.\n\n- one\n- two\n- three\n\n```python\nx = 1\ny = 2\n```\n\nEnd of part.\n\n"
+    app = Host(body)
+    async with app.run_test(size=(80, 200)) as pilot:
+        await stream_slowly(body, pilot, section * 4 + "Last", size=5)
+        await pilot.pause(0.2)
+        chunks = list(body.query_children(Markdown))
+        assert len(chunks) > 2
+        for chunk in chunks:
+            fresh = Markdown(chunk.source)
+            await app.mount(fresh)
+            await pilot.pause()
+            shown = [(type(b).__name__, b.source) for b in chunk.children]
+            assert shown == [(type(b).__name__, b.source) for b in fresh.children], chunk.source
+            await fresh.remove()
+
+
+async def test_frozen_chunks_keep_their_height_until_the_width_changes() -> None:
+    body = AnswerBody(streaming=True)
+    body.freeze_chars = 60
+    text = "".join(f"Paragraph {i} with some words in it.\n\n" for i in range(30)) + "Tail"
+    app = ScrollHost(body)
+    async with app.run_test(size=(60, 100)) as pilot:
+        await stream_slowly(body, pilot, text, size=9)
+        await pilot.pause(0.2)
+        frozen = [c for c in body.query_children(Markdown) if c.styles.height.is_cells]
+        assert frozen, "no chunk was pinned"
+        assert all(c.styles.height.value == c.outer_size.height for c in frozen)
+        await pilot.resize_terminal(40, 100)
+        await pilot.pause(0.2)
+        assert not any(c.styles.height.is_cells for c in frozen)
+        await body.finish(text)
+        await pilot.pause()
+        assert blocks_of(body) == split_blocks(text)
