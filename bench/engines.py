@@ -261,8 +261,9 @@ async def measure(rounds: int, max_tokens: int, log_dir: Path) -> dict[str, Any]
 
     model = bundled.smollm2_path()
     llama_server = start_llama_server(
-        model, log_dir / "llama-server.log", n_ctx=N_CTX, threads=THREADS
-    )
+        model, log_dir / "llama-server.log", "--model_alias", "smollm2",
+        n_ctx=N_CTX, threads=THREADS,
+    )  # fmt: skip
     ollama_server = None
     engines: dict[str, Engine] = {}
     clients: list[Any] = []

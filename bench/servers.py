@@ -1,5 +1,6 @@
-"""Loopback model servers for benchmarks: the real ``llama_cpp.server`` and the
-Ollama-protocol server from ``tests/``, each serving the bundled SmolLM2.
+"""Loopback model servers: the real ``llama_cpp.server`` and the Ollama-protocol
+server from ``tests/``, each serving the bundled SmolLM2 (the test fixtures in
+``tests/llama_server.py`` start the former through this module too).
 
 Both are separate processes so that their model runs beside, not inside, the
 process that measures; their output goes to a log file, never the terminal.
@@ -68,14 +69,20 @@ def _wait_ready(server: Server, probe: str) -> Server:
     raise ServerFailed(f"no answer within {READY_TIMEOUT:g} s:\n{server.tail()}")
 
 
-def start_llama_server(model: Path, log: Path, *, n_ctx: int, threads: int) -> Server:
-    """``python -m llama_cpp.server`` on a free port; ``url`` ends with ``/v1``."""
+def start_llama_server(
+    model: Path, log: Path, *extra: str, n_ctx: int = 2048, threads: int = 1
+) -> Server:
+    """``python -m llama_cpp.server`` on a free port; ``url`` ends with ``/v1``.
+
+    ``extra`` goes to the server's command line (``--model_alias``, ``--embedding``).
+    """
     port = free_port()
     command = [
         sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model), "--model_alias", "smollm2",
+        "--model", str(model),
         "--host", "127.0.0.1", "--port", str(port),
         "--n_ctx", str(n_ctx), "--n_threads", str(threads), "--n_threads_batch", str(threads),
+        *extra,
     ]  # fmt: skip
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)

@@ -11,77 +11,25 @@ directory; a server that fails to come up fails the test with the log's tail.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
+from bench.servers import Server as LlamaServer
+from bench.servers import ServerFailed, free_port
+from bench.servers import start_llama_server as _start
 from offyai_tui import bundled
 
-READY_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class LlamaServer:
-    process: subprocess.Popen[bytes]
-    url: str
-    """Base URL including ``/v1``."""
-    log: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+__all__ = ["LlamaServer", "free_port", "start_llama_server"]
 
 
 def start_llama_server(model: Path, log: Path, *extra: str) -> LlamaServer:
-    """Start the server and wait until ``/v1/models`` answers (or fail with its log)."""
-    port = free_port()
-    command = [
-        sys.executable, "-m", "llama_cpp.server",
-        "--model", str(model),
-        "--host", "127.0.0.1", "--port", str(port),
-        "--n_ctx", "2048", "--n_threads", "1", "--n_threads_batch", "1",
-        *extra,
-    ]  # fmt: skip
-    with log.open("wb") as sink:
-        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-    server = LlamaServer(process, f"http://127.0.0.1:{port}/v1", log)
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited with {process.returncode}:\n{server.log_tail()}")
-        try:
-            if httpx.get(server.url + "/models", timeout=1.0, trust_env=False).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    server.stop()
-    pytest.fail(f"llama_cpp.server did not answer within {READY_TIMEOUT:g} s:\n{server.log_tail()}")
+    """Start the server (2,048 context, one thread) or fail the test with its log."""
+    try:
+        return _start(model, log, *extra)
+    except ServerFailed as exc:
+        pytest.fail(f"llama_cpp.server {exc}", pytrace=False)
 
 
 def _serve(model: Path, log: Path, *extra: str) -> Iterator[LlamaServer]:
