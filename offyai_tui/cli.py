@@ -173,15 +173,6 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
         await registry.aclose()
 
 
-def _size(num: int) -> str:
-    value = float(num)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{num} B"  # pragma: no cover
-
-
 async def models(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     from rich.console import Console
     from rich.table import Table
