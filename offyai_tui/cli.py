@@ -199,6 +199,9 @@ async def models(args: argparse.Namespace, settings: Settings, workspace: Worksp
     console.print(table)
     plain = {"markup": False, "highlight": False, "style": "dim"}
     console.print(f"fit and speed: {hw.describe()}, {n_ctx:,}-token context", **plain)
+    for row in inventory.rows:
+        if error := row.info.details.get("error"):
+            console.print(f"cannot use {row.info.name}: {error}", **plain)
     for note in inventory.notes:
         console.print(f"not reachable: {note}", **plain)
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from offyai_tui import locations
 from offyai_tui.__main__ import main
 
 
@@ -27,6 +28,20 @@ def test_models_lists_every_engine_with_fit_and_speed(
     local = next(line for line in lines if "smollm2-135m-instruct" in line)
     assert "llama.cpp" in local and "Q4_1" in local
     assert "fit and speed:" in out
+
+
+def test_models_says_why_a_gguf_cannot_be_used(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "220")
+    folder = locations.ensure_private_dir(locations.models_dir())
+    (folder / "broken.gguf").write_text("not a model at all")
+    assert main(["models", "--engine", "llamacpp"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    row = next(line for line in lines if line.lstrip("│ ").startswith("broken"))
+    assert "unreadable" in row
+    reason = next(line for line in lines if line.startswith("cannot use broken"))
+    assert "GGUF" in reason or "gguf" in reason
 
 
 def test_pull_prints_progress_then_the_result(

@@ -294,7 +294,7 @@ def display_values(row: ModelRow) -> dict[str, str]:
         "context": _context(info.context_length),
         "caps": ", ".join(row.capabilities),
         "loaded": "● yes" if row.loaded else "",
-        "fit": judged.fit.label,
+        "fit": "unreadable" if info.details.get("error") else judged.fit.label,
         "speed": speed,
     }
 
