@@ -9,9 +9,8 @@ and the text received so far.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -20,7 +19,6 @@ from offyai_tui.config import Settings
 from offyai_tui.engines.base import (
     ChatEvent,
     ChatOptions,
-    ChatStats,
     Done,
     Engine,
     ErrorEvent,
@@ -29,8 +27,6 @@ from offyai_tui.engines.base import (
     Message,
     ModelInfo,
     PullProgress,
-    TextDelta,
-    ThinkingDelta,
 )
 from offyai_tui.engines.errors import (
     EngineError,
@@ -39,6 +35,7 @@ from offyai_tui.engines.errors import (
     StreamInterrupted,
 )
 from offyai_tui.engines.ndjson import MalformedLine, NDJSONDecoder, preview
+from offyai_tui.engines.ollama_lines import ChatTurn, count_field, pull_progress
 from offyai_tui.netguard import is_loopback_host
 
 DEFAULT_PORT = 11434
@@ -112,11 +109,6 @@ def _capabilities(family: str, families: Sequence[str] = ()) -> tuple[str, ...]:
     return ("chat",)
 
 
-def _count(value: Any) -> int:
-    """A counter from a JSON field; anything that is not a number counts as 0."""
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
-
-
 def _error_text(response: httpx.Response) -> str:
     try:
         data = response.json()
@@ -125,65 +117,6 @@ def _error_text(response: httpx.Response) -> str:
     if isinstance(data, dict) and isinstance(data.get("error"), str):
         return data["error"]
     return preview(response.content)
-
-
-@dataclass
-class _Turn:
-    """What one streamed answer has produced so far."""
-
-    model: str
-    started: float = field(default_factory=time.perf_counter)
-    parts: list[str] = field(default_factory=list)
-    first_token_at: float = 0.0
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-    def fail(self, error: EngineError) -> ErrorEvent:
-        error.partial_text = self.text
-        return ErrorEvent(error, self.text)
-
-    def on_line(self, line: Any) -> list[ChatEvent]:
-        """Events for one NDJSON object; a ``Done`` or ``ErrorEvent`` is always last."""
-        if not isinstance(line, dict):
-            return [self.fail(StreamInterrupted(f"malformed line from Ollama: {line!r:.80}"))]
-        if "error" in line:
-            return [self.fail(StreamInterrupted(f"Ollama: {line['error']}"))]
-        message = line.get("message") or {}
-        if not isinstance(message, dict):
-            message = {"content": message}
-        thinking, content = message.get("thinking") or "", message.get("content") or ""
-        if not isinstance(thinking, str) or not isinstance(content, str):
-            return [self.fail(StreamInterrupted(f"malformed line from Ollama: {line!r:.80}"))]
-        events: list[ChatEvent] = []
-        if (thinking or content) and not self.first_token_at:
-            self.first_token_at = time.perf_counter()
-        if thinking:
-            events.append(ThinkingDelta(thinking))
-        if content:
-            self.parts.append(content)
-            events.append(TextDelta(content))
-        if line.get("done"):
-            events.append(Done(self.stats(line)))
-        return events
-
-    def stats(self, final: dict[str, Any]) -> ChatStats:
-        now = time.perf_counter()
-        first = self.first_token_at or now
-        completion = _count(final.get("eval_count")) or len(self.parts)
-        eval_s = _count(final.get("eval_duration")) / 1e9
-        if eval_s <= 0:
-            eval_s = now - first
-        return ChatStats(
-            model=str(final.get("model") or self.model),
-            prompt_tokens=_count(final.get("prompt_eval_count")),
-            completion_tokens=completion,
-            ttft_s=first - self.started,
-            total_s=now - self.started,
-            tokens_per_s=completion / eval_s if eval_s > 0 else 0.0,
-            done_reason=str(final.get("done_reason") or "stop"),
-        )
 
 
 class OllamaEngine(Engine):
@@ -305,7 +238,7 @@ class OllamaEngine(Engine):
                 ModelInfo(
                     name=entry.get("name") or entry.get("model", ""),
                     engine=self.kind,
-                    size_bytes=_count(entry.get("size")),
+                    size_bytes=count_field(entry.get("size")),
                     family=family,
                     parameter_size=details.get("parameter_size") or "",
                     quantization=details.get("quantization_level") or "",
@@ -336,7 +269,7 @@ class OllamaEngine(Engine):
             family=family,
             parameter_size=details.get("parameter_size") or "",
             quantization=details.get("quantization_level") or "",
-            context_length=_count(info.get(f"{arch}.context_length")),
+            context_length=count_field(info.get(f"{arch}.context_length")),
             capabilities=capabilities,
             details={
                 key: data.get(key, "")
@@ -350,8 +283,8 @@ class OllamaEngine(Engine):
         return [
             LoadedModel(
                 name=entry.get("name") or entry.get("model", ""),
-                size_bytes=_count(entry.get("size")),
-                vram_bytes=_count(entry.get("size_vram")),
+                size_bytes=count_field(entry.get("size")),
+                vram_bytes=count_field(entry.get("size_vram")),
                 expires_at=str(entry.get("expires_at") or ""),
             )
             for entry in data.get("models") or []
@@ -417,7 +350,7 @@ class OllamaEngine(Engine):
         Close the iterator (``aclosing``) or cancel the task to stop: the HTTP
         response is closed on the way out, which makes Ollama stop generating.
         """
-        turn = _Turn(model=options.model)
+        turn = ChatTurn(model=options.model)
         try:
             if not turn.model:
                 turn.model = await self.default_model()
@@ -470,7 +403,7 @@ class OllamaEngine(Engine):
                 decoder = NDJSONDecoder()
                 async for chunk in response.aiter_bytes():
                     for line in decoder.feed(chunk):
-                        progress = _progress(name, line)
+                        progress = pull_progress(name, line)
                         yield progress
                         if progress.status == "success":
                             return
@@ -479,16 +412,3 @@ class OllamaEngine(Engine):
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from None
         raise StreamInterrupted(f"Ollama stopped pulling {name!r} before it finished")
-
-
-def _progress(name: str, line: Any) -> PullProgress:
-    if not isinstance(line, dict):
-        raise StreamInterrupted(f"malformed line from Ollama: {line!r:.80}")
-    if "error" in line:
-        raise EngineError(f"could not pull {name!r}: {line['error']}")
-    return PullProgress(
-        status=str(line.get("status") or ""),
-        digest=str(line.get("digest") or ""),
-        total=_count(line.get("total")),
-        completed=_count(line.get("completed")),
-    )
