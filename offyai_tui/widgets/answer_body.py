@@ -38,10 +38,12 @@ import time
 
 from markdown_it import MarkdownIt
 from textual.containers import ScrollableContainer, Vertical
+from textual.content import Content
 from textual.events import Resize
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
+from textual.widgets.markdown import MarkdownBlock
 
 from offyai_tui.textsafe import strip_controls
 from offyai_tui.widgets.blocks import BlockSplitter
@@ -75,6 +77,31 @@ def _shared_parser() -> MarkdownIt:
     return _parser
 
 
+_MarkdownParagraph: type[MarkdownBlock] = Markdown.BLOCKS["paragraph_open"]
+"""Textual's paragraph block (its class is not exported by name)."""
+
+
+class _Paragraph(_MarkdownParagraph):  # type: ignore[misc, valid-type]
+    """A paragraph that repaints without a layout while new text keeps its height.
+
+    Streaming mostly adds a few words to the last paragraph. A layout reflows
+    the whole screen (tens of milliseconds once an answer is long, and keys
+    typed meanwhile wait); a repaint of this one block is enough until the
+    text wraps onto a new line.
+    """
+
+    def set_content(self, content: Content) -> None:
+        self._content = content
+        width, height = self.size
+        self.update(content, layout=False)
+        if not (width and height and self._render().get_height(self.styles, width) == height):
+            self.refresh(layout=True)
+
+
+class _AnswerMarkdown(Markdown):
+    BLOCKS: dict[str, type[MarkdownBlock]] = {**Markdown.BLOCKS, "paragraph_open": _Paragraph}
+
+
 def _markdown(text: str) -> Markdown:
     """A Markdown widget; a live tail starts empty and is only appended to.
 
@@ -82,7 +109,7 @@ def _markdown(text: str) -> Markdown:
     re-parses from the last line rather than from the start of the last
     block, which can drop the start of a list or code block left open.
     """
-    return Markdown(text, open_links=False, parser_factory=_shared_parser)
+    return _AnswerMarkdown(text, open_links=False, parser_factory=_shared_parser)
 
 
 class AnswerBody(Vertical):

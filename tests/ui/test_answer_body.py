@@ -140,7 +140,7 @@ async def test_every_chunk_shows_the_blocks_of_its_source_while_streaming() -> N
         chunks = list(body.query_children(Markdown))
         assert len(chunks) > 2
         for chunk in chunks:
-            fresh = Markdown(chunk.source)
+            fresh = type(chunk)(chunk.source)
             await app.mount(fresh)
             await pilot.pause()
             shown = [(type(b).__name__, b.source) for b in chunk.children]
@@ -165,3 +165,34 @@ async def test_frozen_chunks_keep_their_height_until_the_width_changes() -> None
         await body.finish(text)
         await pilot.pause()
         assert blocks_of(body) == split_blocks(text)
+
+
+async def test_words_within_a_line_repaint_without_a_layout_and_a_wrap_lays_out() -> None:
+    body = AnswerBody(streaming=True)
+    layouts: list[int] = []
+    async with Host(body).run_test(size=(40, 10)) as pilot:
+        original = pilot.app.screen._refresh_layout
+
+        def counting(*args, **kwargs):
+            layouts.append(1)
+            return original(*args, **kwargs)
+
+        pilot.app.screen._refresh_layout = counting
+        await body.write("Short start")
+        await pilot.pause(0.3)
+        paragraph = body.query("MarkdownParagraph").last()
+        assert paragraph.size.height == 1
+        layouts.clear()
+        for word in (" and", " more", " words"):
+            await body.write(word)
+            await pilot.pause(0.2)
+        assert not layouts, "words that fit the line caused a layout"
+        assert "Short start and more words" in paragraph.render_line(0).text
+        await body.write(" that now run well past the width of this narrow terminal")
+        await pilot.pause(0.3)
+        assert layouts, "a paragraph that wrapped onto new lines was not laid out"
+        assert paragraph.size.height > 1
+        shown = " ".join(
+            paragraph.render_line(y).text.strip() for y in range(paragraph.size.height)
+        )
+        assert shown.endswith("narrow terminal")
