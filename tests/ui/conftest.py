@@ -54,6 +54,34 @@ async def wait_for(condition: Callable[[], bool], pilot: Any, timeout: float = 5
         await pilot.pause(0.02)
 
 
+async def palette(pilot: Any, command: str) -> None:
+    """Run ``command`` from the command palette (Ctrl+P) once it is the highlighted match.
+
+    The palette searches in the background: pressing Enter before the match is
+    listed would pick whatever was highlighted then.
+    """
+    from textual.command import CommandList
+    from textual.css.query import NoMatches
+
+    await pilot.press("ctrl+p")
+    await pilot.pause()
+    await pilot.press(*command)
+
+    def listed() -> bool:
+        try:
+            options = pilot.app.screen.query_one(CommandList)
+        except NoMatches:
+            return False
+        index = options.highlighted
+        if index is None:
+            return False
+        prompt = options.get_option_at_index(index).prompt
+        return command.casefold() in str(getattr(prompt, "plain", prompt)).casefold()
+
+    await wait_for(listed, pilot)
+    await pilot.press("enter")
+
+
 async def send(pilot: Any, text: str) -> None:
     """Type ``text`` (long texts are inserted at once) and press Enter."""
     if len(text) > 40:

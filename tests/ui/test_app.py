@@ -9,7 +9,7 @@ import types
 from offyai_tui import locations
 from offyai_tui.config import Settings, load_settings
 from offyai_tui.screens.help import HelpScreen, binding_ids
-from tests.ui.conftest import chat, idle, notices, screen_text, send, wait_for
+from tests.ui.conftest import chat, idle, notices, palette, screen_text, send, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 
 
@@ -109,11 +109,7 @@ async def test_theme_from_palette_is_remembered(build):
     app = build()
     async with app.run_test() as pilot:
         assert app.theme == "offyai-dark"
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Theme: offyai-light")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await palette(pilot, "Theme: offyai-light")
         await wait_for(lambda: app.theme == "offyai-light", pilot)
         await pilot.pause()
     config = locations.config_file().read_text(encoding="utf-8")

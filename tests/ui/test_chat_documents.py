@@ -28,7 +28,15 @@ from offyai_tui.screens.documents_job import DocumentsJob
 from offyai_tui.widgets.doc_chunk import ChunkScreen
 from offyai_tui.widgets.sources_panel import SourceList, SourcesPanel
 from offyai_tui.workspace import Workspace
-from tests.ui.conftest import chat, idle, screen_text, send, transcript_events, wait_for
+from tests.ui.conftest import (
+    chat,
+    idle,
+    palette,
+    screen_text,
+    send,
+    transcript_events,
+    wait_for,
+)
 from tests.ui.fakes import Script, ScriptedEngine
 
 QUESTION = "How many days of annual leave do employees get?"
@@ -182,11 +190,7 @@ async def test_real_embedder_sources_are_cited_stored_and_shown_again(
     app = build(settings)
     async with app.run_test(size=(120, 40)) as pilot:
         docs = use_documents(app, llama, settings)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Documents: on")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await palette(pilot, "Documents: on")
         await wait_for(lambda: chat(app).conversation.documents, pilot)
         assert "docs on" in str(chat(app).status.render())
 

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from offyai_tui.chat import BUILTIN_MODES
-from tests.ui.conftest import chat, idle, screen_text, send, transcript_events, wait_for
+from tests.ui.conftest import (
+    chat,
+    idle,
+    palette,
+    screen_text,
+    send,
+    transcript_events,
+    wait_for,
+)
 from tests.ui.fakes import Script, ScriptedEngine
 
 CODER = next(m for m in BUILTIN_MODES if m.key == "coder")
@@ -78,11 +86,7 @@ async def test_mode_switch_through_palette_is_stored_in_transcript(build, engine
     async with app.run_test() as pilot:
         await send(pilot, "hello")
         await idle(app, pilot)
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Mode: Coder")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await palette(pilot, "Mode: Coder")
         await wait_for(lambda: chat(app).conversation.mode.key == "coder", pilot)
         assert chat(app).status.mode == "Coder"
         conv_id = chat(app).conversation.id
@@ -122,11 +126,7 @@ async def test_model_switch_through_palette(build):
     async with app.run_test() as pilot:
         await pilot.pause()
         assert chat(app).status.model == "small-model"
-        await pilot.press("ctrl+p")
-        await pilot.pause()
-        await pilot.press(*"Model: big")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
+        await palette(pilot, "Model: big")
         await wait_for(lambda: chat(app).status.model == "big-model", pilot)
         await send(pilot, "hi")
         await idle(app, pilot)
