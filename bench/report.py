@@ -188,7 +188,7 @@ def _startup_rows(data: dict[str, Any], open_long: dict[str, Any]) -> list[Row]:
         )
         rows.append(
             (
-                "  open time (2-message chat)",
+                "  open 1,000-msg chat (2-msg chat)",
                 f"{open_long['open_ms']:.0f} ms ({open_long['open_small_ms']:.0f} ms)",
                 "",
                 "",
