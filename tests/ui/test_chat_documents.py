@@ -28,15 +28,7 @@ from offyai_tui.screens.documents_job import DocumentsJob
 from offyai_tui.widgets.doc_chunk import ChunkScreen
 from offyai_tui.widgets.sources_panel import SourceList, SourcesPanel
 from offyai_tui.workspace import Workspace
-from tests.ui.conftest import (
-    chat,
-    idle,
-    palette,
-    screen_text,
-    send,
-    transcript_events,
-    wait_for,
-)
+from tests.ui.conftest import chat, idle, palette, screen_text, send, transcript_events, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 
 QUESTION = "How many days of annual leave do employees get?"

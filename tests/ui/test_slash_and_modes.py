@@ -3,15 +3,7 @@
 from __future__ import annotations
 
 from offyai_tui.chat import BUILTIN_MODES
-from tests.ui.conftest import (
-    chat,
-    idle,
-    palette,
-    screen_text,
-    send,
-    transcript_events,
-    wait_for,
-)
+from tests.ui.conftest import chat, idle, palette, screen_text, send, transcript_events, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 
 CODER = next(m for m in BUILTIN_MODES if m.key == "coder")
