@@ -53,10 +53,11 @@ FLUSH_INTERVAL = 1 / 20
 SLOW_FLUSH_INTERVAL = 1 / 12
 """Seconds between appends when the last one carried little text (12 fps).
 
-An append costs a layout and a repaint however little it adds: at a model's
-pace (tens of tokens a second) 20 fps took a fifth more CPU, which the model
-generating next to the app wants. Fast streams keep the shorter interval:
-smaller batches make shorter steps, so keys typed meanwhile wait less.
+An append costs a parse and a repaint however little it adds (and a layout
+whenever a block grows or starts): at a model's pace (tens of tokens a second)
+20 fps took a fifth more CPU, which the model generating next to the app
+wants. Fast streams keep the shorter interval: smaller batches make shorter
+steps, so keys typed meanwhile wait less.
 """
 SLOW_FLUSH_CHARS = 120
 """An append of fewer characters than this means the text comes slowly."""
