@@ -83,6 +83,8 @@ class ConversationSidebar(Vertical):
             placeholder="Filter conversations", id="filter", compact=True, select_on_focus=False
         )
         await self.mount_all([box, _Conversations(id="conversations")])
+        if not self.query_children(_Conversations):
+            return  # the screen closed while the list was being mounted
         self._built = True
         self._rebuild()
         if self._focus_list:
