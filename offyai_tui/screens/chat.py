@@ -28,7 +28,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from offyai_tui.chat import (
@@ -48,6 +47,7 @@ from offyai_tui.engines.base import Engine, TextDelta
 from offyai_tui.engines.errors import EngineError, StreamInterrupted
 from offyai_tui.screens.chat_commands import PENDING, ChatCommandsMixin
 from offyai_tui.screens.engine_info import EngineInfo
+from offyai_tui.screens.keys_first import KeysFirstScreen
 from offyai_tui.widgets.conversation_list import ConversationSidebar, Entry
 from offyai_tui.widgets.message_list import MessageList
 from offyai_tui.widgets.message_view import MessageView
@@ -63,7 +63,7 @@ EMPTY_HINT = (
 )
 
 
-class ChatScreen(ChatCommandsMixin, Screen[None]):
+class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
     """Sidebar, messages, prompt and status bar for one workspace."""
 
     DEFAULT_CSS = """

@@ -8,6 +8,7 @@ included, without sending.
 
 from __future__ import annotations
 
+from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
@@ -60,6 +61,13 @@ class PromptInput(TextArea):
         """Earlier prompts, oldest first."""
         self._history_index: int | None = None
         self._draft = ""
+
+    async def _on_key(self, event: events.Key) -> None:
+        """Type the key, then paint it at once (a streaming answer's layout can wait)."""
+        await super()._on_key(event)
+        paint = getattr(self.screen, "paint_now", None)
+        if paint is not None and self.is_attached:
+            paint(self)
 
     def action_submit(self) -> None:
         self._history_index = None
