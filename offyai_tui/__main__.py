@@ -6,16 +6,22 @@ workspace name) ends as one line on stderr and exit code 1, never a traceback.
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 from offyai_tui import __version__
+
+if TYPE_CHECKING:
+    import argparse
 
 COMMANDS = ("ask", "models", "pull", "rm", "index", "doctor", "locate", "setup")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="offyai", description="Private AI in the terminal: local models, nothing leaves."
     )
@@ -58,7 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    args: argparse.Namespace | SimpleNamespace
+    if words:
+        args = build_parser().parse_args(words)
+    else:  # the TUI with defaults: building the parser would delay its first frame
+        args = SimpleNamespace(command=None, workspace="default", engine=None, model=None)
     if args.command is None:
         # Starting the TUI allocates much and frees little, so collections only
         # slow it down (by about a tenth); the app re-enables them after its

@@ -108,12 +108,12 @@ class OffyApp(App[int]):
         self._own_themes: list[str] = []
         self._startup_theme = ""
         self._warmed = False
+        self._load_themes()
 
     # ---------------------------------------------------------------- startup
 
     def on_mount(self) -> None:
         self._apply_keymap()
-        self._load_themes()
         self.startup_warnings += self.modes.warnings
         try:
             self.store = ConversationStore.open(
@@ -212,6 +212,13 @@ class OffyApp(App[int]):
         return self.get_key_display(Binding(keys, ""))
 
     def _load_themes(self) -> None:
+        """Register the theme files and pick the configured theme, before anything is styled.
+
+        The theme is set without its watcher, which re-parses every stylesheet
+        and restyles every widget (a tenth of the time to the first frame) to
+        replace a theme that nothing was drawn with yet; the watcher's other
+        effects (the app's theme classes, the CSS variables) are applied here.
+        """
         themes, warnings = load_themes()
         self.startup_warnings += warnings
         for theme in themes:
@@ -221,7 +228,14 @@ class OffyApp(App[int]):
         if wanted not in self.available_themes:
             self.startup_warnings.append(f"theme {wanted!r} not found; using {FALLBACK_THEME}")
             wanted = FALLBACK_THEME if FALLBACK_THEME in self.available_themes else "textual-dark"
-        self.theme = self._startup_theme = wanted
+        self._startup_theme = wanted
+        self.set_reactive(App.theme, wanted)
+        dark = self.current_theme.dark
+        classes = {name: False for name in self.classes if name.startswith("-theme-")}
+        classes.update({f"-theme-{wanted}": True, "-dark-mode": dark, "-light-mode": not dark})
+        self.update_classes(classes, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
 
     def _theme_changed(self, theme: Any) -> None:
         """Save a theme picked in the palette as ``ui.theme`` in config.toml."""

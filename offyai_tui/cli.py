@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from offyai_tui import locations
 from offyai_tui.config import ConfigError, Settings, load_settings
@@ -16,6 +15,9 @@ from offyai_tui.engines.errors import EngineError
 from offyai_tui.engines.registry import EngineRegistry
 from offyai_tui.textsafe import strip_controls
 from offyai_tui.workspace import Workspace, WorkspaceError
+
+if TYPE_CHECKING:
+    import argparse
 
 
 class UserError(Exception):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -32,7 +32,7 @@ def new_conversation_id() -> str:
     ns = time.time_ns()
     stamp = datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).strftime("%Y%m%d-%H%M%S")
     millis = (ns // 1_000_000) % 1000
-    return validate_name(f"{stamp}-{millis:03d}-{secrets.token_hex(3)}", "conversation")
+    return validate_name(f"{stamp}-{millis:03d}-{os.urandom(3).hex()}", "conversation")
 
 
 def new_message_id() -> str:

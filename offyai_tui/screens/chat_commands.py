@@ -2,6 +2,9 @@
 conversation management (new, rename, delete, export, search), copying, and
 the documents toggle and sources.
 
+The dialogs, search and code-block modules are imported on first use: the
+chat's first frame does not need them.
+
 Kept apart from :mod:`offyai_tui.screens.chat` so that module reads as the
 path of one message; these all act on ``self.conversation`` and the store.
 """
@@ -15,9 +18,6 @@ from offyai_tui.chat import ChatError, ChatMessage, Mode, TranscriptError, slash
 from offyai_tui.chat.records import new_message_id
 from offyai_tui.engines.base import ModelInfo
 from offyai_tui.engines.errors import EngineError
-from offyai_tui.screens.dialogs import ConfirmScreen, TextEntryScreen
-from offyai_tui.screens.search import SearchScreen
-from offyai_tui.widgets.blocks import code_blocks
 from offyai_tui.widgets.conversation_list import ConversationSidebar
 from offyai_tui.widgets.sources_panel import SourceList, SourcesPanel
 
@@ -228,6 +228,8 @@ class ChatCommandsMixin:
                 return
             self.refresh_sidebar()
 
+        from offyai_tui.screens.dialogs import TextEntryScreen
+
         self.app.push_screen(TextEntryScreen("Rename conversation", conversation.title), done)
 
     def action_delete(self: ChatScreen) -> None:
@@ -249,6 +251,8 @@ class ChatCommandsMixin:
             self.notify(f"Deleted {title!r}", timeout=3, markup=False)
             await self.open_conversation(self._new_conversation())
 
+        from offyai_tui.screens.dialogs import ConfirmScreen
+
         self.app.push_screen(
             ConfirmScreen(f"Delete {title!r}? Its transcript is removed from disk."), done)
 
@@ -265,6 +269,8 @@ class ChatCommandsMixin:
         self.notify(f"Exported to {path}", title="Export", timeout=8, markup=False)
 
     def action_search(self: ChatScreen) -> None:
+        from offyai_tui.screens.search import SearchScreen
+
         self.app.push_screen(SearchScreen(self.store), self.open_hit)
 
     # ----------------------------------------------------------------- copying
@@ -284,6 +290,8 @@ class ChatCommandsMixin:
 
     def action_copy_code(self: ChatScreen) -> None:
         """Copy the last code block; pressing again copies the one before it."""
+        from offyai_tui.widgets.blocks import code_blocks
+
         blocks = code_blocks(self._last_answer())
         if not blocks:
             self.notify("The last answer has no code block.", timeout=3)

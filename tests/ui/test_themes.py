@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from offyai_tui import locations
+from offyai_tui.config import Settings
 from offyai_tui.themes import (
     ThemeError,
     builtin_themes_dir,
     load_themes,
     parse_theme,
 )
-from tests.ui.conftest import notices
+from tests.ui.conftest import chat, notices
 
 
 def test_three_builtin_themes_load_cleanly() -> None:
@@ -68,3 +69,24 @@ async def test_bad_user_theme_is_a_warning_in_the_app(build) -> None:
         assert app.theme == "offyai-dark"
         warnings = notices(app, "warning")
         assert any("broken.toml" in w for w in warnings)
+
+
+@pytest.mark.parametrize("name", ["offyai-light", "offyai-high-contrast"])
+async def test_configured_theme_styles_the_first_frame_as_a_switch_would(build, name) -> None:
+    """The start-up theme is set without Textual's theme watcher; nothing may differ."""
+    settings = Settings()
+    settings.ui.theme = name
+    app = build(settings=settings)
+    async with app.run_test(size=(80, 20)) as pilot:
+        await pilot.pause()
+        dark = app.current_theme.dark
+        assert app.theme == name
+        assert app.has_class(f"-theme-{name}") and app.has_class("-dark-mode") == dark
+        assert app.has_class("-light-mode") != dark
+        prompt = chat(app).prompt
+        first = (app.screen.styles.background, prompt.styles.border, prompt.render_line(0))
+        app.theme = "offyai-dark"
+        await pilot.pause()
+        app.theme = name
+        await pilot.pause()
+        assert (app.screen.styles.background, prompt.styles.border, prompt.render_line(0)) == first
