@@ -1,4 +1,4 @@
-"""A typed key is painted before a pending layout of other widgets, and still lays out when it must."""
+"""A typed key is drawn before a pending layout of other widgets; it lays out when it must."""
 
 from __future__ import annotations
 
@@ -77,7 +77,8 @@ async def test_a_key_that_grows_the_prompt_waits_for_its_layout() -> None:
         await pilot.pause()
         prompt = app.watch_frames()
         height = prompt.outer_size.height
-        await pilot.press(*("a long line that wraps more than three times " * 3 + "in a narrow prompt box"))
+        text = "a long line that wraps more than three times " * 3 + "in a narrow prompt box"
+        await pilot.press(*text)
         await pilot.pause(0.1)
         assert prompt.outer_size.height > height
         assert prompt.render_line(prompt.size.height - 1).text.strip().endswith("box")
