@@ -90,8 +90,10 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         Binding("alt+s", "focus_sources", "Sources of an answer", id="chat.sources",
                 show=False),
         Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="chat.sidebar", show=False),
+        # A priority binding runs as the key arrives, so keys typed right after
+        # it are routed to the list it focuses (see ConversationSidebar).
         Binding("ctrl+l", "focus_sidebar", "Conversations", id="chat.conversations",
-                show=False),
+                show=False, priority=True),
         Binding("shift+pageup", "scroll_messages(-1)", "Scroll up", id="chat.scroll_up",
                 show=False),
         Binding("shift+pagedown", "scroll_messages(1)", "Scroll down", id="chat.scroll_down",

@@ -309,10 +309,10 @@ class ChatCommandsMixin:
         sidebar = self.query_one(ConversationSidebar)
         sidebar.display = not sidebar.display
 
-    def action_focus_sidebar(self: ChatScreen) -> None:
+    async def action_focus_sidebar(self: ChatScreen) -> None:
         sidebar = self.query_one(ConversationSidebar)
         sidebar.display = True
-        sidebar.focus_list()
+        await sidebar.focus_list()
 
     def action_scroll_messages(self: ChatScreen, direction: int) -> None:
         if direction < 0:

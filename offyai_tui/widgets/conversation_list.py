@@ -5,11 +5,14 @@ conversation is "focus the list, type a few letters, Enter".
 
 The filter box and the list are mounted just after the screen's first frame,
 so an empty chat shows sooner; entries given before then are shown once they
-are there.
+are there. Asking for the list before that mounts it at once, and focus moves
+without waiting for the app's queue: keys typed right after Ctrl+L belong to
+the list, not to the prompt that had focus.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from textual import on
@@ -70,8 +73,7 @@ class ConversationSidebar(Vertical):
         self._entries: list[Entry] = []
         self._current = ""
         self._built = False
-        self._focus_list = False
-        """Focus the list once it is mounted (asked for before that)."""
+        self._building = asyncio.Lock()
 
     def on_mount(self) -> None:
         # Through the app's queue, which runs after Textual's startup batch, so
@@ -79,22 +81,24 @@ class ConversationSidebar(Vertical):
         self.app.call_later(self.call_after_refresh, self._build)
 
     async def _build(self) -> None:
-        box = Input(
-            placeholder="Filter conversations", id="filter", compact=True, select_on_focus=False
-        )
-        await self.mount_all([box, _Conversations(id="conversations")])
-        if not self.query_children(_Conversations):
-            return  # the screen closed while the list was being mounted
-        self._built = True
-        self._rebuild()
-        if self._focus_list:
-            self.focus_list()
+        async with self._building:
+            if self._built or not self.is_attached:
+                return
+            box = Input(
+                placeholder="Filter conversations", id="filter", compact=True,
+                select_on_focus=False,
+            )
+            await self.mount_all([box, _Conversations(id="conversations")])
+            if not self.query_children(_Conversations):
+                return  # the screen closed while the list was being mounted
+            self._built = True
+            self._rebuild()
 
-    def focus_list(self) -> None:
-        """Focus the conversation list (as soon as it is mounted)."""
-        self._focus_list = not self._built
+    async def focus_list(self) -> None:
+        """Focus the conversation list now (mounting it first if needed)."""
+        await self._build()
         if self._built:
-            self.query_one(_Conversations).focus()
+            self.screen.set_focus(self.query_one(_Conversations))
 
     @property
     def entries(self) -> list[Entry]:
@@ -123,7 +127,7 @@ class ConversationSidebar(Vertical):
 
     def type_into_filter(self, text: str) -> None:
         box = self.query_one("#filter", Input)
-        box.focus()
+        self.screen.set_focus(box)
         box.insert_text_at_cursor(text)
 
     def _rebuild(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from textual import events
+
 from offyai_tui.chat.lock import WorkspaceLock
 from offyai_tui.chat.records import ChatMessage
 from offyai_tui.chat.transcript import TranscriptWriter
@@ -163,6 +165,18 @@ async def test_second_instance_is_read_only_and_says_so(build, engine: ScriptedE
             assert not list(workspace.chats_dir.glob("*.jsonl"))
             errors = notices(app, "error")
             assert errors == []
+
+
+async def test_keys_typed_right_after_ctrl_l_filter_the_list(build):
+    """Ctrl+L and the next keys can arrive in one read from the terminal, before the list exists."""
+    app = build()
+    async with app.run_test() as pilot:
+        for key in ("ctrl+l", "b", "a", "n"):
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await pilot.pause()
+        sidebar = chat(app).query_one(ConversationSidebar)
+        await wait_for(lambda: sidebar.filter_text == "ban", pilot)
+        assert chat(app).prompt.text == ""
 
 
 async def test_sidebar_type_to_filter_and_open(build, engine: ScriptedEngine):

@@ -41,6 +41,6 @@ async def test_sidebar_and_key_bar_arrive_after_the_first_frame(build):
         await wait_for(lambda: bool(sidebar.query("#conversations")), pilot)
         await wait_for(lambda: bool(screen.query("Footer FooterKey")), pilot)
         assert sidebar.visible_ids == [screen.conversation.id]
-        screen.action_focus_sidebar()
+        await screen.action_focus_sidebar()
         await pilot.pause()
         assert app.focused is sidebar.query_one("#conversations")
