@@ -4,7 +4,8 @@ Only the newest :attr:`MessageList.PAGE` messages are mounted when a
 conversation opens, so a 1,000-message conversation opens as fast as a short
 one; reaching the top mounts the previous page and keeps the reading position.
 The list is anchored to the bottom: new text is followed while the user is at
-the bottom, and scrolling up to read is never yanked back.
+the bottom, and scrolling up to read is never yanked back. Mounted messages
+far from the viewport are folded (:mod:`offyai_tui.widgets.message_fold`).
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from collections.abc import Sequence
 
 from textual.containers import VerticalScroll
 from textual.content import Content
+from textual.events import Resize
+from textual.geometry import Size
 from textual.widgets import Static
 
 from offyai_tui.chat.records import ChatMessage
+from offyai_tui.widgets.message_fold import refold, unfold
 from offyai_tui.widgets.message_view import MessageView
 
 
@@ -44,6 +48,7 @@ class MessageList(VerticalScroll, can_focus=True):
         self._loading = False
         self._empty_hint = empty_hint
         """The hint shown by the ``#empty`` line, if there is one."""
+        self._width = 0
 
     def compose(self):
         # Composed already showing the empty conversation, so the screen's
@@ -85,6 +90,7 @@ class MessageList(VerticalScroll, can_focus=True):
             await self.mount_all(widgets)
         self._update_earlier()
         self.anchor()
+        self.call_after_refresh(self.refold)
 
     async def add(self, message: ChatMessage) -> MessageView:
         """Append a message at the bottom and return its view."""
@@ -93,6 +99,7 @@ class MessageList(VerticalScroll, can_focus=True):
             await hint.remove()
         view = self._make_view(message)
         await self.mount(view)
+        self.call_after_refresh(self.refold)
         return view
 
     def rebind(self, old_id: str, message: ChatMessage) -> MessageView | None:
@@ -129,6 +136,7 @@ class MessageList(VerticalScroll, can_focus=True):
             await self.mount_all(views, after="#earlier")
             self._update_earlier()
             self.call_after_refresh(self._restore, old_y, old_max)
+            self.call_after_refresh(self.refold)
             return len(views)
         finally:
             self._loading = False
@@ -174,10 +182,29 @@ class MessageList(VerticalScroll, can_focus=True):
     def _restore(self, old_y: float, old_max: float) -> None:
         self.scroll_to(y=old_y + (self.max_scroll_y - old_max), animate=False, immediate=True)
 
+    def refold(self) -> None:
+        """Fold the messages far from the viewport and unfold those near it."""
+        if self.is_attached and self.size.height:
+            views = list(self.query_children(MessageView))
+            refold(views, self.scroll_y, self.size.height, may_fold=self.size.width == self._width)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.size.width != self._width:
+            self._width = self.size.width  # measured heights are for the old width
+            for view in self.query_children(MessageView):
+                unfold(view)
+            self.call_after_refresh(self.refold)
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
+        self.refold()
         if new_value <= 0 < self._first and not self._loading and self.max_scroll_y > 0:
             self.call_after_refresh(self.load_earlier)
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        """The content grew (an answer streaming): messages it pushed far up can fold."""
+        if new.height > old.height:
+            self.call_after_refresh(self.refold)
 
     def action_scroll_home(self) -> None:
         """Home: to the top, which loads the previous page if there is one."""
