@@ -17,8 +17,10 @@ on every frame; both grow with the answer. This body keeps three parts:
   re-measured every block of the answer;
 - a spacer: frozen chunks wholly more than a screen above the bottom are
   hidden while the view follows the stream, and the spacer keeps their
-  height, so a frame lays out only what is near the screen. Everything is
-  shown again when the user scrolls up, the width changes, or the answer ends.
+  height, so a frame lays out only what is near the screen. When the user
+  scrolls up or the answer ends, they come back folded (their height, none of
+  their blocks: :mod:`offyai_tui.widgets.message_fold`), and the message list
+  unfolds those that come near the viewport; a width change shows them whole.
 
 Streamed text reaches the live tail in batches, :data:`FLUSH_INTERVAL` apart
 or more when the screen is slow: a token-by-token append costs a parse and a
@@ -40,6 +42,7 @@ from markdown_it import MarkdownIt
 from textual.containers import ScrollableContainer, Vertical
 from textual.content import Content
 from textual.events import Resize
+from textual.message import Message
 from textual.timer import Timer
 from textual.widget import Widget
 from textual.widgets import Markdown, Static
@@ -47,6 +50,7 @@ from textual.widgets.markdown import MarkdownBlock
 
 from offyai_tui.textsafe import strip_controls
 from offyai_tui.widgets.blocks import BlockSplitter
+from offyai_tui.widgets.message_fold import fold, unfold
 
 FLUSH_INTERVAL = 1 / 20
 """Seconds between appends to the live tail when text comes fast (20 fps)."""
@@ -126,6 +130,9 @@ class AnswerBody(Vertical):
     AnswerBody > #spacer { height: 0; display: none; }
     """
 
+    class Reshaped(Message):
+        """Chunks came back folded: the message list may unfold those near the viewport."""
+
     freeze_chars = 800
     """Finished text the live tail may hold before it is frozen into a chunk."""
 
@@ -155,6 +162,7 @@ class AnswerBody(Vertical):
         self._flush_timer: Timer | None = None
         self._spacer = Static(id="spacer")
         self._hidden: list[Widget] = []
+        self._hidden_heights: dict[Widget, int] = {}
         self._spacer_height = 0
         self._width = 0
         self._pinned: list[Widget] = []
@@ -165,6 +173,14 @@ class AnswerBody(Vertical):
     @property
     def streaming(self) -> bool:
         return self._streaming
+
+    def chunks(self) -> list[Widget]:
+        """The displayed chunks that will not change any more (all of them once finished)."""
+        return [
+            child for child in self.children
+            if child.display and child is not self._spacer
+            and not (self._streaming and child is self._live)
+        ]
 
     @property
     def hidden_chunks(self) -> int:
@@ -313,25 +329,34 @@ class AnswerBody(Vertical):
             if below - height >= keep:  # wholly above the kept lines: never on screen
                 chunk.display = False
                 self._hidden.append(chunk)
+                self._hidden_heights[chunk] = height
                 self._spacer_height += height
                 self._spacer.styles.height = self._spacer_height
                 self._spacer.display = True
 
-    def _show_hidden(self) -> None:
+    def _show_hidden(self, folded: bool = True) -> None:
+        """Bring hidden chunks back: folded at their height, or whole (their height may change)."""
         if not self._hidden:
             return
         for chunk in self._hidden:
             chunk.display = True
+            if folded:
+                fold(chunk, self._hidden_heights.get(chunk))
         self._hidden.clear()
+        self._hidden_heights.clear()
         self._spacer_height = 0
         self._spacer.styles.height = 0
         self._spacer.display = False
+        if folded:
+            self.post_message(self.Reshaped())
 
     def on_resize(self, event: Resize) -> None:
         if event.size.width != self._width:
             self._width = event.size.width
             self._unpin()
-            self._show_hidden()
+            self._show_hidden(folded=False)
+            for chunk in self.children:
+                unfold(chunk)
 
     async def finish(self, final_text: str) -> None:
         """End the stream and render the live tail once in full.

@@ -7,13 +7,17 @@ long (70 ms instead of 34 here with 20 answers above), and on a machine where
 the model shares the cores, that time is taken from the model.
 
 A folded message keeps its measured height (so the scroll bar and positions
-do not move) and hides its children, so a layout costs one widget for it.
-Messages within :data:`KEEP_SCREENS` screens of the viewport are unfolded
-before they can be seen; a message that is still streaming is never folded;
-a width change unfolds everything (heights change with the width).
+do not move) and hides its children, so a layout costs one widget for it. A
+long answer folds chunk by chunk the same way, so a 20,000-token answer does
+not make every later layout walk its thousand widgets. Whatever comes within
+:data:`KEEP_SCREENS` screens of the viewport is unfolded before it can be
+seen; a message that is still streaming never folds (its finished chunks
+can); a width change unfolds everything (heights change with the width).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from textual.widget import Widget
 
@@ -23,46 +27,60 @@ FOLD_SCREENS = 2.0
 """Messages farther than this many screen heights away are folded (the gap avoids churn)."""
 
 
-def is_folded(view: Widget) -> bool:
-    return bool(getattr(view, "_folded", False))
+def is_folded(widget: Widget) -> bool:
+    return bool(getattr(widget, "_folded", False))
 
 
-def fold(view: Widget) -> None:
-    """Hide the children of ``view``, keeping its height as measured by the last layout."""
-    if is_folded(view) or not view.region.height:
+def fold(widget: Widget, height: int | None = None) -> None:
+    """Hide the children of ``widget`` at ``height`` (default: as the last layout measured it)."""
+    height = widget.region.height if height is None else height
+    if is_folded(widget) or not height:
         return
-    view.styles.height = view.region.height
-    hidden = [child for child in view.children if child.display]
+    widget.styles.height = height
+    hidden = [child for child in widget.children if child.display]
     for child in hidden:
         child.display = False
-    view._folded = True  # type: ignore[attr-defined]
-    view._fold_hidden = hidden  # type: ignore[attr-defined]
+    widget._folded = True  # type: ignore[attr-defined]
+    widget._fold_hidden = hidden  # type: ignore[attr-defined]
 
 
-def unfold(view: Widget) -> None:
-    """Show the children of a folded ``view`` again, back to its stylesheet's height."""
-    if not is_folded(view):
+def unfold(widget: Widget) -> None:
+    """Show the children of a folded ``widget`` again, back to its stylesheet's height."""
+    if not is_folded(widget):
         return
-    for child in view._fold_hidden:  # type: ignore[attr-defined]
+    for child in widget._fold_hidden:  # type: ignore[attr-defined]
         child.display = True
-    view._fold_hidden = []  # type: ignore[attr-defined]
-    view._folded = False  # type: ignore[attr-defined]
-    view.styles.height = None
+    widget._fold_hidden = []  # type: ignore[attr-defined]
+    widget._folded = False  # type: ignore[attr-defined]
+    widget.styles.height = None
 
 
-def refold(views: list[Widget], top: float, height: int, may_fold: bool) -> None:
-    """Unfold the views near the viewport (``top``, ``height``); fold far ones if allowed."""
-    near_top = top - KEEP_SCREENS * height
-    near_bottom = top + (1 + KEEP_SCREENS) * height
-    far_top = top - FOLD_SCREENS * height
-    far_bottom = top + (1 + FOLD_SCREENS) * height
+def refold(views: Sequence[Widget], top: float, height: int, may_fold: bool) -> None:
+    """Unfold what is near the viewport (``top``, ``height`` in the list's virtual lines).
+
+    Messages fold whole; within a message near the viewport, the finished
+    chunks of a long answer fold one by one (see :meth:`AnswerBody.chunks`).
+    Positions come from the last layout, taken relative to each message's
+    place in the list, so a scroll not laid out yet is accounted for.
+    """
+    near = (top - KEEP_SCREENS * height, top + (1 + KEEP_SCREENS) * height)
+    far = (top - FOLD_SCREENS * height, top + (1 + FOLD_SCREENS) * height)
+
+    def apply(widget: Widget, y: float, bottom: float) -> None:
+        if bottom >= near[0] and y <= near[1]:
+            unfold(widget)
+        elif may_fold and (bottom < far[0] or y > far[1]):
+            fold(widget)
+
     for view in views:
-        region = view.virtual_region
-        if region.bottom >= near_top and region.y <= near_bottom:
-            unfold(view)
-        elif (
-            may_fold
-            and (region.bottom < far_top or region.y > far_bottom)
-            and getattr(view, "status", "") != "streaming"
-        ):
-            fold(view)
+        place = view.virtual_region
+        if getattr(view, "status", "") != "streaming" or is_folded(view):
+            apply(view, place.y, place.bottom)
+        body = getattr(view, "body", None)
+        if is_folded(view) or body is None:
+            continue
+        offset = place.y - view.region.y  # screen line -> list line
+        for chunk in body.chunks():
+            region = chunk.region
+            if region.height:
+                apply(chunk, region.y + offset, region.bottom + offset)

@@ -201,6 +201,9 @@ class MessageList(VerticalScroll, can_focus=True):
         if new_value <= 0 < self._first and not self._loading and self.max_scroll_y > 0:
             self.call_after_refresh(self.load_earlier)
 
+    def on_answer_body_reshaped(self) -> None:
+        self.call_after_refresh(self.refold)
+
     def watch_virtual_size(self, old: Size, new: Size) -> None:
         """The content grew (an answer streaming): messages it pushed far up can fold."""
         if new.height > old.height:

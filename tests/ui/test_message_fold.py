@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from offyai_tui.widgets.message_fold import is_folded, unfold
 from offyai_tui.widgets.message_list import MessageList
-from tests.ui.conftest import chat, screen_text, wait_for
+from tests.ui.conftest import chat, idle, screen_text, send, wait_for
+from tests.ui.fakes import Script
 from tests.ui.test_conversations import write_long_conversation
 
 
@@ -60,3 +61,32 @@ async def test_a_width_change_measures_folded_messages_again(build) -> None:
         await wait_for(lambda: any(is_folded(v) for v in messages.views), pilot)
         height, text = messages.virtual_size.height, screen_text(app)
         assert (height, text) == await unfolded_reference(messages, pilot)
+
+
+async def test_a_long_answer_ends_folded_far_up_and_unfolds_when_read(build, engine) -> None:
+    """Its far chunks come back folded when it ends (no layout of every block), not blank."""
+    paragraphs = [f"Paragraph {i} of a long answer, with a few more words.\n\n" for i in range(150)]
+    engine.scripts = [Script(paragraphs, delay=0.002)]
+    app = build()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await send(pilot, "a long answer please")
+        await idle(app, pilot)
+        await pilot.pause(0.3)
+        messages = chat(app).messages
+        body = messages.views[-1].body
+        folded = [c for c in body.chunks() if is_folded(c)]
+        assert folded, "no chunk of the finished answer is folded"
+        assert "Paragraph 149" in screen_text(app)
+        height, bottom = messages.virtual_size.height, screen_text(app)
+        messages.release_anchor()
+        messages.scroll_to(y=0, animate=False)
+        await pilot.pause(0.3)
+        assert "Paragraph 0 of a long answer" in screen_text(app)
+        assert not is_folded(body.chunks()[0])
+        for chunk in body.chunks():
+            unfold(chunk)
+        await pilot.pause()
+        assert messages.virtual_size.height == height
+        messages.scroll_end(animate=False)
+        await pilot.pause()
+        assert screen_text(app) == bottom
