@@ -76,7 +76,7 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
             ("rag", ["rag.py"], 240),
         ]
     return [
-        ("startup", ["startup.py", "--rounds", "5"], 120),
+        ("startup", ["startup.py", "--rounds", "9"], 180),
         ("engines", ["engines.py", "--rounds", "8", "--max-tokens", "128"], 240),
         (
             "screen_speed",
