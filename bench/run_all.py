@@ -80,8 +80,8 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
         ("engines", ["engines.py", "--rounds", "8", "--max-tokens", "128"], 240),
         (
             "screen_speed",
-            ["screen_speed.py", "--rounds", "3", "--max-tokens", "128", "--threads", "1"],
-            200,
+            ["screen_speed.py", "--rounds", "5", "--max-tokens", "128", "--threads", "1"],
+            300,
         ),
         ("streaming", ["streaming.py", "--sizes", "4000", "10000", "20000"], 300),
         ("open_long", ["open_long.py", "--rounds", "3"], 120),

@@ -100,6 +100,7 @@ class MessageView(Vertical):
         self.message = message
         self._note = note
         self._frame = 0
+        self._ticks = 0
         self._timer: Timer | None = None
         self._has_text = bool(message.content)
         self._body: AnswerBody | None = None
@@ -208,6 +209,14 @@ class MessageView(Vertical):
         self._refresh_footer()
 
     def _spin(self) -> None:
+        """Turn the spinner: 10 frames a second while thinking, 3 once text streams.
+
+        Streaming text already shows progress; each spinner frame costs a
+        screen update, which a model on the same cores would rather have.
+        """
+        self._ticks += 1
+        if self._has_text and self._ticks % 3:
+            return
         self._frame = (self._frame + 1) % len(SPINNER)
         self._refresh_footer()
 

@@ -234,3 +234,30 @@ async def test_view_follows_only_while_at_the_bottom(build, engine: ScriptedEngi
         await idle(app, pilot)
         await pilot.pause(0.2)
         assert messages.scroll_y == messages.max_scroll_y  # sending jumps to the bottom
+
+
+async def test_spinner_turns_fast_while_thinking_and_slower_once_text_streams(build, engine):
+    """Each spinner frame is a screen update; streaming text already shows progress."""
+    engine.scripts = [Script(["x"], hold_after=0), Script(["Some text", " more"], hold_after=1)]
+    app = build()
+    async with app.run_test() as pilot:
+
+        async def frames_per_tick(view) -> float:
+            ticks, frame = view._ticks, view._frame
+            await wait_for(lambda: view._ticks >= ticks + 9, pilot)
+            return ((view._frame - frame) % 10) / (view._ticks - ticks)
+
+        await send(pilot, "hi")
+        await wait_for(engine.held.is_set, pilot)
+        thinking = chat(app).messages.views[-1]
+        assert "Thinking…" in footer(thinking)
+        assert await frames_per_tick(thinking) == 1.0
+        engine.release()
+        await idle(app, pilot)
+        await send(pilot, "again")
+        await wait_for(engine.held.is_set, pilot)
+        writing = chat(app).messages.views[-1]
+        await wait_for(lambda: "Writing…" in footer(writing), pilot)
+        assert await frames_per_tick(writing) <= 0.5
+        engine.release()
+        await idle(app, pilot)
