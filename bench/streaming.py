@@ -1,6 +1,6 @@
 """Streaming render: the real chat screen against one Markdown widget, same stream.
 
-    python bench/streaming.py [--sizes 4000 10000 20000] [--rate 2000] [--json]
+    python bench/streaming.py [--sizes 4000 10000 20000] [--rate 2000] [--history N] [--json]
 
 A synthetic engine (:mod:`bench.synthetic`) streams N tokens of Markdown at a
 fixed rate into the real app (``make_app`` with the real chat screen, headless,
@@ -239,8 +239,13 @@ async def _measure_stream(
     }
 
 
-async def chat_screen_stream(tokens: int, rate: float) -> dict[str, Any]:
-    """The real app and chat screen, one answer of ``tokens`` tokens."""
+async def chat_screen_stream(tokens: int, rate: float, history: int = 0) -> dict[str, Any]:
+    """The real app and chat screen, one answer of ``tokens`` tokens.
+
+    With ``history``, the answer streams into a conversation that already holds
+    that many messages (prompts and Markdown answers, as ``bench/open_long.py``
+    writes them), so the earlier answers are mounted above it.
+    """
     from offyai_tui.app import make_app
     from offyai_tui.config import Settings
     from offyai_tui.screens.chat import ChatScreen
@@ -255,6 +260,11 @@ async def chat_screen_stream(tokens: int, rate: float) -> dict[str, Any]:
         )
         screen = app.screen
         assert isinstance(screen, ChatScreen)
+        if history:
+            from bench.open_long import write_conversation
+
+            conversation_id = await write_conversation(screen.store, history, seed=7)
+            await screen.open_conversation(screen.store.load(conversation_id))
         prompt = screen.prompt
         await pilot.pause()
 
@@ -330,10 +340,12 @@ async def markdown_baseline_stream(tokens: int, rate: float) -> dict[str, Any]:
 # -- the benchmark ---------------------------------------------------------------------
 
 
-async def measure(sizes: list[int], rate: float) -> dict[str, Any]:
+async def measure(sizes: list[int], rate: float, history: int = 0) -> dict[str, Any]:
     out: dict[str, Any] = {"rate_tok_s": rate, "terminal": f"{SIZE[0]}x{SIZE[1]}", "sizes": {}}
+    if history:
+        out["history_messages"] = history
     for tokens in sizes:
-        chat = await chat_screen_stream(tokens, rate)
+        chat = await chat_screen_stream(tokens, rate, history)
         print(f"  {tokens} tokens: chat screen {_ratio(chat)}", file=sys.stderr)
         base = await markdown_baseline_stream(tokens, rate)
         print(f"  {tokens} tokens: one Markdown {_ratio(base)}", file=sys.stderr)
@@ -371,12 +383,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 10000, 20000])
     parser.add_argument("--rate", type=float, default=2000.0)
+    parser.add_argument(
+        "--history", type=int, default=0,
+        help="stream into a conversation already holding this many messages (not recorded)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args(argv)
     with isolated_home():
-        result = asyncio.run(measure(args.sizes, args.rate))
+        result = asyncio.run(measure(args.sizes, args.rate, args.history))
     print_table(result)
-    record("streaming", result)
+    if not args.history:
+        record("streaming", result)
     if args.json:
         emit_json(result)
     return 0
