@@ -30,21 +30,8 @@ class KeysFirstScreen(Screen[ResultType]):
 
     def paint_now(self, widget: Widget) -> None:
         """Paint ``widget`` now if that needs no layout (else the next refresh does it)."""
-        if (
-            self.app._batch_count
-            or not self.is_current
-            or widget._layout_required
-            or self._needs_layout(widget)
-            or widget not in self._compositor
-        ):
-            return
-        self._paint(widget)
-
-    def _paint(self, widget: Widget) -> None:
-        others = self._dirty_widgets - {widget}
-        self._compositor.update_widgets({widget})
-        self._compositor_refresh()  # clears the dirty set: the others wait for the next tick
-        self._dirty_widgets.update(others)
+        if self._paints_alone(widget):
+            self._paint(widget)
 
     def _on_timer_update(self) -> None:
         focused = self.focused
@@ -52,9 +39,7 @@ class KeysFirstScreen(Screen[ResultType]):
             focused is None
             or not self._layout_required
             or focused not in self._dirty_widgets
-            or self.app._batch_count
-            or not self.is_current
-            or self._needs_layout(focused)
+            or not self._paints_alone(focused)
         ):
             super()._on_timer_update()
             return
@@ -62,8 +47,19 @@ class KeysFirstScreen(Screen[ResultType]):
         self._paint(focused)
         self._update_timer.resume()  # the pending layout, at the next tick
 
-    def _needs_layout(self, widget: object) -> bool:
-        """Whether ``widget`` itself asked for a layout (it may have changed size)."""
-        return widget in self._layout_widgets or any(
-            widget in asked for asked in self._layout_widgets.values()
+    def _paints_alone(self, widget: Widget) -> bool:
+        """Whether ``widget`` can be painted without a layout: it did not ask for one."""
+        return (
+            not self.app._batch_count
+            and self.is_current
+            and widget in self._compositor
+            and not widget._layout_required
+            and widget not in self._layout_widgets
+            and not any(widget in asked for asked in self._layout_widgets.values())
         )
+
+    def _paint(self, widget: Widget) -> None:
+        others = self._dirty_widgets - {widget}
+        self._compositor.update_widgets({widget})
+        self._compositor_refresh()  # clears the dirty set: the others wait for the next tick
+        self._dirty_widgets.update(others)
