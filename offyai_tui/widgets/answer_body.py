@@ -161,9 +161,8 @@ class AnswerBody(Vertical):
         self._flush_due = 0.0
         self._flush_timer: Timer | None = None
         self._spacer = Static(id="spacer")
-        self._hidden: list[Widget] = []
-        self._hidden_heights: dict[Widget, int] = {}
-        self._spacer_height = 0
+        self._hidden: dict[Widget, int] = {}
+        """Chunks replaced by the spacer, with their heights (the spacer's is the sum)."""
         self._width = 0
         self._pinned: list[Widget] = []
         """Frozen chunks whose height is fixed (valid for the current width)."""
@@ -328,23 +327,19 @@ class AnswerBody(Vertical):
             below += height
             if below - height >= keep:  # wholly above the kept lines: never on screen
                 chunk.display = False
-                self._hidden.append(chunk)
-                self._hidden_heights[chunk] = height
-                self._spacer_height += height
-                self._spacer.styles.height = self._spacer_height
+                self._hidden[chunk] = height
+                self._spacer.styles.height = sum(self._hidden.values())
                 self._spacer.display = True
 
     def _show_hidden(self, folded: bool = True) -> None:
         """Bring hidden chunks back: folded at their height, or whole (their height may change)."""
         if not self._hidden:
             return
-        for chunk in self._hidden:
+        for chunk, height in self._hidden.items():
             chunk.display = True
             if folded:
-                fold(chunk, self._hidden_heights.get(chunk))
+                fold(chunk, height)
         self._hidden.clear()
-        self._hidden_heights.clear()
-        self._spacer_height = 0
         self._spacer.styles.height = 0
         self._spacer.display = False
         if folded:
