@@ -90,7 +90,6 @@ class MessageList(VerticalScroll, can_focus=True):
             await self.mount_all(widgets)
         self._update_earlier()
         self.anchor()
-        self.call_after_refresh(self.refold)
 
     async def add(self, message: ChatMessage) -> MessageView:
         """Append a message at the bottom and return its view."""
@@ -99,7 +98,6 @@ class MessageList(VerticalScroll, can_focus=True):
             await hint.remove()
         view = self._make_view(message)
         await self.mount(view)
-        self.call_after_refresh(self.refold)
         return view
 
     def rebind(self, old_id: str, message: ChatMessage) -> MessageView | None:
@@ -136,7 +134,6 @@ class MessageList(VerticalScroll, can_focus=True):
             await self.mount_all(views, after="#earlier")
             self._update_earlier()
             self.call_after_refresh(self._restore, old_y, old_max)
-            self.call_after_refresh(self.refold)
             return len(views)
         finally:
             self._loading = False
@@ -205,8 +202,8 @@ class MessageList(VerticalScroll, can_focus=True):
         self.call_after_refresh(self.refold)
 
     def watch_virtual_size(self, old: Size, new: Size) -> None:
-        """The content grew (an answer streaming): messages it pushed far up can fold."""
-        if new.height > old.height:
+        """Messages were added, removed or grew (an answer streaming): positions moved."""
+        if new.height != old.height:
             self.call_after_refresh(self.refold)
 
     def action_scroll_home(self) -> None:
