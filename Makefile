@@ -26,6 +26,7 @@ run: setup
 
 test: setup
 	$(BIN)/ruff check offyai_tui tests bench
+	$(BIN)/lint-imports
 	OFFYAI_MODEL_CACHE=$(TEST_MODEL_CACHE) $(BIN)/offyai setup >/dev/null
 	OFFYAI_MODEL_CACHE=$(TEST_MODEL_CACHE) $(BIN)/python -m pytest -q
 
@@ -46,6 +47,7 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 
 lint: setup
 	$(BIN)/ruff check offyai_tui tests bench
+	$(BIN)/lint-imports
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -1,0 +1,1 @@
+"""Textual screens: the chat, Models, Documents screens and their dialogs."""
