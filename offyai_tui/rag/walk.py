@@ -1,11 +1,18 @@
 """Expand the paths a user gives into files, skipping what should never be indexed.
 
-Folders are walked in sorted order (so progress and results are repeatable),
-following symlinks but never into a folder already visited: a link back to a
-parent is reported as a loop instead of recursing forever. Hidden files and
-folders, version-control data and dependency folders are left out of walks;
-a hidden file named explicitly is still indexed. Paths the user removed from
-inside an added folder (``exclude``) are left out of its walk.
+Folders are walked in sorted order (so progress and results are repeatable).
+A folder means that folder: a symlink whose target resolves outside it is not
+followed but listed as skipped with its target (``symlink to outside the
+folder: /etc/passwd``), unless ``follow_symlinks`` is on (``rag.follow_symlinks``,
+``offyai index --follow-symlinks``). Hidden files and folders, version-control
+data and dependency folders are left out however they are reached, by name or
+through a link (the rule is :func:`offyai_tui.confine.resolve_inside`, shared
+with every other feature that reads files). Links inside the folder are
+followed, but never into a folder already visited: a link back to a parent is
+reported as a loop instead of recursing forever. A file named explicitly is
+indexed even if hidden or a link: the user chose it. Paths the user removed
+from inside an added folder (``exclude``) are left out of its walk. Files are
+yielded as real paths (every link resolved), which is what the index records.
 """
 
 from __future__ import annotations
@@ -16,17 +23,13 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from offyai_tui.confine import IGNORED_DIRS, Folder, Refusal, real_path
 from offyai_tui.rag.documents import Skipped
 
-IGNORED_DIRS = {
-    ".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".nox",
-    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".idea", ".vscode", "site-packages",
-}
+__all__ = ["IGNORED_DIRS", "canonical", "iter_files"]
 
-
-def canonical(path: str | os.PathLike[str]) -> Path:
-    """Absolute path with symlinks resolved, without raising on loops or missing files."""
-    return Path(os.path.realpath(os.path.abspath(os.path.expanduser(os.fspath(path)))))
+canonical = real_path
+"""Absolute path with symlinks resolved, without raising on loops or missing files."""
 
 
 def _stat_error(exc: OSError) -> str:
@@ -40,13 +43,18 @@ def _stat_error(exc: OSError) -> str:
 
 
 def iter_files(
-    paths: Iterable[str | os.PathLike[str]], exclude: Iterable[str] = ()
+    paths: Iterable[str | os.PathLike[str]],
+    exclude: Iterable[str] = (),
+    *,
+    follow_symlinks: bool = False,
 ) -> Iterator[Path | Skipped]:
     """Yield each file to index (canonical path) or a :class:`Skipped` with the reason.
 
     Args:
         paths: Files and folders as the user gave them.
         exclude: Canonical paths of files and folders not to yield or enter.
+        follow_symlinks: Also follow links whose target is outside the folder
+            (hidden and ignored targets stay skipped).
     """
     excluded = {Path(p) for p in exclude}
     seen_files: set[Path] = set(excluded)
@@ -59,7 +67,7 @@ def iter_files(
             yield Skipped(str(given), _stat_error(exc))
             continue
         if stat.S_ISDIR(info.st_mode):
-            yield from _walk(given, visited, seen_files, excluded)
+            yield from _walk(given, visited, seen_files, excluded, follow_symlinks)
         else:
             path = canonical(given)
             if path not in seen_files:
@@ -68,8 +76,13 @@ def iter_files(
 
 
 def _walk(
-    root: Path, visited: set[tuple[int, int]], seen: set[Path], excluded: set[Path]
+    root: Path,
+    visited: set[tuple[int, int]],
+    seen: set[Path],
+    excluded: set[Path],
+    follow_symlinks: bool,
 ) -> Iterator[Path | Skipped]:
+    folder_rule = Folder(root)
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -99,6 +112,12 @@ def _walk(
             path = Path(entry.path)
             if excluded and path in excluded:
                 continue  # e.g. a looping link whose row the user removed
+            if entry.name in IGNORED_DIRS and _is_dir(entry):
+                continue  # dependencies and caches: left out without a word
+            real = folder_rule.resolve(path, follow_symlinks=follow_symlinks)
+            if isinstance(real, Refusal):
+                yield Skipped(str(path), real.reason)
+                continue
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
                 is_file = not is_dir and entry.is_file(follow_symlinks=True)
@@ -106,10 +125,8 @@ def _walk(
                 yield Skipped(str(path), _stat_error(exc))
                 continue
             if is_dir:
-                if entry.name not in IGNORED_DIRS:
-                    subfolders.append(path)
+                subfolders.append(path)
             elif is_file:
-                real = canonical(path)
                 if real not in seen:
                     seen.add(real)
                     yield real
@@ -119,3 +136,10 @@ def _walk(
                 except OSError as exc:
                     yield Skipped(str(path), _stat_error(exc))
         stack.extend(reversed(subfolders))
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir(follow_symlinks=True)
+    except OSError:
+        return False
