@@ -11,6 +11,8 @@ awkward places. Model names choose faults, per request:
 - ``error-model``: an ``{"error": ...}`` line with status 200, as Ollama does;
 - ``slow-model``: 100 ms between lines (for cancellation tests);
 - ``thinking-model``: non-ASCII ``message.thinking`` deltas before the answer;
+- ``tools-model``: instead of an answer, one line with two ``message.tool_calls``
+  (one with an id, one without, arguments as JSON objects), then ``done``;
 - pulling a name starting with ``bad-`` fails half-way with an error line.
 
 ``GET /_test/state`` reports what the server saw (requests, finished and
@@ -43,12 +45,18 @@ FAULTS = (
     "error-model",
     "slow-model",
     "thinking-model",
+    "tools-model",
 )
 CHAT_MODEL = "smollm2:135m"
 EMBED_MODEL = "all-minilm:latest"
 FAULT_AFTER = 3
 """Content lines sent before a fault model misbehaves."""
 THINKING = ["Je ", "réfléchis", "… ", "naïve ", "idée ", "🤔", " — ", "日本語", " ok"]
+TOOL_CALLS = [
+    {"id": "call_weather_1", "function": {"index": 0, "name": "get_weather",
+                                          "arguments": {"city": "Zürich", "days": 2}}},
+    {"function": {"index": 1, "name": "get_time", "arguments": {}}},
+]  # fmt: skip
 MID_STREAM_ERROR = "an error was encountered while running the model: unexpected EOF"
 FILE_TYPES = {
     0: "F32",
@@ -476,12 +484,16 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(400, {"error": str(exc)})
             return
 
-        def line(text: str = "", thinking: str = "", **extra: Any) -> dict[str, Any]:
+        def line(
+            text: str = "", thinking: str = "", tool_calls: Any = None, **extra: Any
+        ) -> dict[str, Any]:
             out: dict[str, Any] = {"model": name, "created_at": now_text()}
             if field == "message":
                 out["message"] = {"role": "assistant", "content": text}
                 if thinking:
                     out["message"]["thinking"] = thinking
+                if tool_calls:
+                    out["message"]["tool_calls"] = tool_calls
             else:
                 out["response"] = text
             return {**out, **extra}
@@ -515,6 +527,14 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "thinking-model":
             for word in THINKING:
                 self._send(line(thinking=word))
+        if fault == "tools-model":
+            pieces.close()  # the model is asked nothing: the calls are the answer
+            self._send(line(tool_calls=TOOL_CALLS))
+            final = line(done=True, done_reason="stop", eval_count=1, eval_duration=1_000_000)
+            self._send(final)
+            self._end_stream()
+            state.finished(final)
+            return
         for sent, piece in enumerate(pieces):
             if sent == FAULT_AFTER and fault in {
                 "cut-model",

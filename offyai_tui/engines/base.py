@@ -18,16 +18,46 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from offyai_tui.engines.errors import EngineError, ModelNotFound, Unsupported
+from offyai_tui.engines.parts import ImageRef, ToolCall, ToolSpec
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 
 
 @dataclass(frozen=True)
 class Message:
+    """One message of a request: its text plus the parts some models understand.
+
+    ``content`` is always the text (a plain ``str``), so code that only deals in
+    text keeps working. Each engine maps the other parts to its wire format,
+    or ends the answer with :class:`Unsupported` when it cannot send them.
+
+    A tool result is ``Message("tool", output, tool_call_id=call.id, name=call.name)``
+    (see :meth:`tool_result`).
+    """
+
     role: Role
     content: str
+    thinking: str | None = None
+    """The model's reasoning that came with an earlier answer (Ollama takes it back)."""
+    images: tuple[ImageRef, ...] = ()
+    tool_calls: tuple[ToolCall, ...] = ()
+    """On an assistant message: the tools it asked to run."""
+    tool_call_id: str | None = None
+    """On a tool result: the id of the call it answers."""
+    name: str | None = None
+    """On a tool result: the tool's name."""
+
+    @classmethod
+    def tool_result(cls, call: ToolCall, output: str) -> Message:
+        return cls("tool", output, tool_call_id=call.id, name=call.name)
+
+    @property
+    def has_parts(self) -> bool:
+        """True when the message carries more than role and text."""
+        return bool(self.images or self.tool_calls or self.role == "tool")
 
     def as_dict(self) -> dict[str, str]:
+        """Role and text only: the form of text-only wire formats and token counts."""
         return {"role": self.role, "content": self.content}
 
 
@@ -45,6 +75,8 @@ class ChatOptions:
     num_ctx: int | None = None
     stop: list[str] = field(default_factory=list)
     keep_alive: str | None = None
+    tools: tuple[ToolSpec, ...] = ()
+    """Tools the model may call; an engine that cannot offer them ends with ``Unsupported``."""
 
     def sampling(self) -> dict[str, Any]:
         """The set sampling parameters, by Ollama's names."""
@@ -62,7 +94,17 @@ class TextDelta:
 
 @dataclass(frozen=True)
 class ThinkingDelta:
+    """Reasoning text streamed apart from the answer (Ollama ``message.thinking``,
+    OpenAI-compatible ``reasoning_content``); it is not part of the answer's text."""
+
     text: str
+
+
+@dataclass(frozen=True)
+class ToolCallEvent:
+    """The model asks to run a tool; yielded once per complete call, before ``Done``."""
+
+    call: ToolCall
 
 
 @dataclass(frozen=True)
@@ -90,7 +132,8 @@ class ErrorEvent:
     partial_text: str = ""
 
 
-ChatEvent = TextDelta | ThinkingDelta | Done | ErrorEvent
+ChatEvent = TextDelta | ThinkingDelta | ToolCallEvent | Done | ErrorEvent
+"""Consumers must ignore event types they do not know: engines may add new ones."""
 
 
 @dataclass(frozen=True)
@@ -172,7 +215,12 @@ class Engine(ABC):
     def stream_chat(
         self, messages: Sequence[Message], options: ChatOptions
     ) -> AsyncIterator[ChatEvent]:
-        """Yield text deltas, then exactly one ``Done`` or ``ErrorEvent``."""
+        """Yield deltas (text, thinking, tool calls), then exactly one ``Done`` or ``ErrorEvent``.
+
+        Message parts the engine cannot send (images, tools) end the stream with
+        an ``ErrorEvent`` carrying :class:`Unsupported` and a reason a user
+        understands, before anything reaches the model.
+        """
 
     async def default_model(self) -> str:
         """The model used when options name none."""

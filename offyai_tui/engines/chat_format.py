@@ -8,7 +8,14 @@ architecture, because a wrong format makes a small model ramble.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from offyai_tui.engines.errors import Unsupported
 from offyai_tui.engines.gguf_info import GGUFInfo
+
+if TYPE_CHECKING:
+    from offyai_tui.engines.base import ChatOptions, Message
 
 FALLBACK = "chatml"
 """For architectures with no known format: the most widely trained one."""
@@ -62,3 +69,32 @@ def fold_system_messages(
             message["content"] = f"{system}\n\n{message['content']}"
             return rest
     return [{"role": "user", "content": system}, *rest]
+
+
+def unsupported_parts(
+    messages: Sequence[Message], options: ChatOptions, model: str
+) -> Unsupported | None:
+    """Why the embedded engine cannot send this request as asked, or ``None``.
+
+    The worker drives models through llama-cpp-python's chat templates, which
+    take text only: no vision projector is ever loaded, and the template
+    handlers cannot return structured tool calls. Refusing before anything is
+    generated beats an answer to a question the model never saw in full.
+    Earlier reasoning (``thinking``) is simply not sent, as chat templates do.
+    """
+    if any(m.images for m in messages):
+        return Unsupported(
+            f"images need a vision model with its projector; {model} has none in the "
+            "embedded llama.cpp engine (use Ollama with a vision model)"
+        )
+    if options.tools:
+        return Unsupported(
+            f"{model} cannot call tools in the embedded llama.cpp engine "
+            "(use Ollama or an OpenAI-compatible server)"
+        )
+    if any(m.tool_calls or m.role == "tool" for m in messages):
+        return Unsupported(
+            "this conversation holds tool calls and results, which the embedded llama.cpp "
+            "engine cannot send (use Ollama or an OpenAI-compatible server)"
+        )
+    return None

@@ -53,6 +53,12 @@ class Unsupported(EngineError):
     title = "Not supported"
 
 
+class AttachmentUnavailable(EngineError):
+    """An attached file cannot be sent: gone from the workspace, unreadable or changed."""
+
+    title = "Attachment unavailable"
+
+
 class BadModelFile(EngineError):
     """A model file that is not a usable GGUF (wrong magic, truncated, corrupt)."""
 

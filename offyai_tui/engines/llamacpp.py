@@ -42,7 +42,11 @@ from offyai_tui.engines.base import (
     ModelInfo,
     TextDelta,
 )
-from offyai_tui.engines.chat_format import chat_format_for, fold_system_messages
+from offyai_tui.engines.chat_format import (
+    chat_format_for,
+    fold_system_messages,
+    unsupported_parts,
+)
 from offyai_tui.engines.errors import (
     BadModelFile,
     EngineError,
@@ -179,6 +183,9 @@ class LlamaCppEngine(Engine):
             entry = await self._usable(options.model or await self.default_model(), "chat")
         except EngineError as err:
             yield ErrorEvent(err)
+            return
+        if refusal := unsupported_parts(messages, options, entry.name):
+            yield ErrorEvent(refusal)
             return
         spec = self._spec(entry, options)
         request = self._chat.ensure().submit(

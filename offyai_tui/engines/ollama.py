@@ -8,6 +8,7 @@ and the text received so far.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
@@ -35,7 +36,7 @@ from offyai_tui.engines.errors import (
     StreamInterrupted,
 )
 from offyai_tui.engines.ndjson import MalformedLine, NDJSONDecoder, preview
-from offyai_tui.engines.ollama_lines import ChatTurn, count_field, pull_progress
+from offyai_tui.engines.ollama_lines import ChatTurn, count_field, pull_progress, wire_message
 from offyai_tui.netguard import is_loopback_host
 
 DEFAULT_PORT = 11434
@@ -332,9 +333,11 @@ class OllamaEngine(Engine):
     def _chat_body(self, messages: Sequence[Message], options: ChatOptions) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": options.model,
-            "messages": [m.as_dict() for m in messages],
+            "messages": [wire_message(m) for m in messages],
             "stream": True,
         }
+        if options.tools:
+            body["tools"] = [tool.as_function() for tool in options.tools]
         if sampling := options.sampling():
             body["options"] = sampling
         keep_alive = options.keep_alive or self._keep_alive
@@ -354,7 +357,11 @@ class OllamaEngine(Engine):
         try:
             if not turn.model:
                 turn.model = await self.default_model()
-            body = self._chat_body(messages, replace(options, model=turn.model))
+            options = replace(options, model=turn.model)
+            if any(m.images for m in messages):  # files to read: off the event loop
+                body = await asyncio.to_thread(self._chat_body, messages, options)
+            else:
+                body = self._chat_body(messages, options)
             async with self._client.stream("POST", "/api/chat", json=body) as response:
                 if response.status_code != 200:
                     await response.aread()

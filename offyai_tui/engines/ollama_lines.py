@@ -8,6 +8,7 @@ readable error and the text received so far.
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,11 +18,64 @@ from offyai_tui.engines.base import (
     ChatStats,
     Done,
     ErrorEvent,
+    Message,
     PullProgress,
     TextDelta,
     ThinkingDelta,
+    ToolCallEvent,
 )
 from offyai_tui.engines.errors import EngineError, StreamInterrupted
+from offyai_tui.engines.parts import ToolCall
+
+
+def wire_message(message: Message) -> dict[str, Any]:
+    """A message as Ollama's ``/api/chat`` takes it (fields of its ``api.Message``).
+
+    Images go as base64 of the stored files (read and hash-checked here, so an
+    attachment that vanished is one readable error before anything is sent).
+    Plain text messages stay ``{"role", "content"}``, as before parts existed.
+    """
+    out: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.thinking:
+        out["thinking"] = message.thinking
+    if message.images:
+        out["images"] = [image.base64() for image in message.images]
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": call.id, "function": {"name": call.name, "arguments": call.arguments}}
+            for call in message.tool_calls
+        ]
+    if message.role == "tool":
+        if message.name:
+            out["tool_name"] = message.name
+        if message.tool_call_id:
+            out["tool_call_id"] = message.tool_call_id
+    return out
+
+
+def tool_call(entry: Any, number: int) -> ToolCall:
+    """One entry of ``message.tool_calls``; ``number`` names calls that come without an id.
+
+    Raises:
+        ValueError: the entry has no function name.
+    """
+    function = entry.get("function") if isinstance(entry, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    if not isinstance(name, str) or not name:
+        raise ValueError("a tool call without a function name")
+    call_id = entry.get("id")
+    call_id = call_id if isinstance(call_id, str) and call_id else f"call_{number}"
+    arguments = function.get("arguments")
+    if isinstance(arguments, dict):
+        return ToolCall(call_id, name, arguments)
+    raw = arguments if isinstance(arguments, str) else json.dumps(arguments)
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        return ToolCall(call_id, name, parsed)
+    return ToolCall(call_id, name, {}, raw_arguments=raw)
 
 
 def count_field(value: Any) -> int:
@@ -37,6 +91,7 @@ class ChatTurn:
     started: float = field(default_factory=time.perf_counter)
     parts: list[str] = field(default_factory=list)
     first_token_at: float = 0.0
+    tool_calls: int = 0
 
     @property
     def text(self) -> str:
@@ -58,14 +113,24 @@ class ChatTurn:
         thinking, content = message.get("thinking") or "", message.get("content") or ""
         if not isinstance(thinking, str) or not isinstance(content, str):
             return [self.fail(StreamInterrupted(f"malformed line from Ollama: {line!r:.80}"))]
+        calls = message.get("tool_calls") or []
+        if not isinstance(calls, list):
+            return [self.fail(StreamInterrupted(f"malformed tool calls from Ollama: {line!r:.80}"))]
         events: list[ChatEvent] = []
-        if (thinking or content) and not self.first_token_at:
+        if (thinking or content or calls) and not self.first_token_at:
             self.first_token_at = time.perf_counter()
         if thinking:
             events.append(ThinkingDelta(thinking))
         if content:
             self.parts.append(content)
             events.append(TextDelta(content))
+        for entry in calls:
+            try:
+                call = tool_call(entry, self.tool_calls)
+            except ValueError as exc:
+                return [*events, self.fail(StreamInterrupted(f"Ollama sent {exc}: {entry!r:.80}"))]
+            self.tool_calls += 1
+            events.append(ToolCallEvent(call))
         if line.get("done"):
             events.append(Done(self.stats(line)))
         return events

@@ -15,10 +15,10 @@ config at each request; it is never stored on the engine or put in a message.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
-import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,15 +29,12 @@ from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines.base import (
     ChatEvent,
     ChatOptions,
-    ChatStats,
     Done,
     Engine,
     ErrorEvent,
     Health,
     Message,
     ModelInfo,
-    TextDelta,
-    ThinkingDelta,
 )
 from offyai_tui.engines.errors import (
     EngineError,
@@ -45,6 +42,7 @@ from offyai_tui.engines.errors import (
     ModelNotFound,
     StreamInterrupted,
 )
+from offyai_tui.engines.openai_wire import Turn, wire_message
 from offyai_tui.engines.sse import aiter_sse
 from offyai_tui.netguard import is_loopback_host
 
@@ -69,61 +67,6 @@ def _capabilities(item: dict[str, Any]) -> tuple[str, ...]:
     if (isinstance(declared, list) and "embedding" in declared) or kind.startswith("embedding"):
         return ("embedding",)
     return ("embedding",) if _EMBEDDING_NAME.search(str(item.get("id", ""))) else ("chat",)
-
-
-class _Turn:
-    """What one streamed answer has produced so far, and its timing."""
-
-    def __init__(self, model: str) -> None:
-        self.model = model
-        self.started = time.perf_counter()
-        self.first_token: float | None = None
-        self.parts: list[str] = []
-        self.chunks = 0
-        self.usage: dict[str, Any] = {}
-        self.finish_reason = ""
-
-    @property
-    def text(self) -> str:
-        return "".join(self.parts)
-
-    def apply(self, chunk: dict[str, Any]) -> list[ChatEvent]:
-        if isinstance(chunk.get("usage"), dict):
-            self.usage = chunk["usage"]
-        choices = chunk.get("choices")
-        if not (isinstance(choices, list) and choices and isinstance(choices[0], dict)):
-            return []
-        choice = choices[0]
-        delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
-        events: list[ChatEvent] = []
-        thinking = delta.get("reasoning_content") or delta.get("reasoning")
-        if isinstance(thinking, str) and thinking:
-            events.append(ThinkingDelta(thinking))
-        content = delta.get("content")
-        if isinstance(content, str) and content:
-            self.parts.append(content)
-            events.append(TextDelta(content))
-        if events:
-            self.chunks += 1
-            self.first_token = self.first_token or time.perf_counter()
-        if choice.get("finish_reason"):
-            self.finish_reason = str(choice["finish_reason"])
-        return events
-
-    def stats(self) -> ChatStats:
-        end = time.perf_counter()
-        completion = int(self.usage.get("completion_tokens") or self.chunks)
-        first = self.first_token or end
-        decode = end - first
-        return ChatStats(
-            model=self.model,
-            prompt_tokens=int(self.usage.get("prompt_tokens") or 0),
-            completion_tokens=completion,
-            ttft_s=first - self.started,
-            total_s=end - self.started,
-            tokens_per_s=completion / decode if decode > 0 else 0.0,
-            done_reason=self.finish_reason or "stop",
-        )
 
 
 class OpenAICompatEngine(Engine):
@@ -295,10 +238,12 @@ class OpenAICompatEngine(Engine):
     def _chat_body(self, model: str, messages: Sequence[Message], options: ChatOptions) -> dict:
         body: dict[str, Any] = {
             "model": model,
-            "messages": [m.as_dict() for m in messages],
+            "messages": [wire_message(m) for m in messages],
             "stream": True,
             "stream_options": {"include_usage": True},
         }
+        if options.tools:
+            body["tools"] = [tool.as_function() for tool in options.tools]
         names = [("temperature", "temperature"), ("top_p", "top_p"), ("seed", "seed")]
         names.append(("num_predict", "max_tokens"))
         if not self.is_remote:
@@ -319,8 +264,15 @@ class OpenAICompatEngine(Engine):
         except EngineError as exc:
             yield ErrorEvent(exc)
             return
-        turn = _Turn(model)
-        body = self._chat_body(model, messages, options)
+        turn = Turn(model)
+        try:
+            if any(m.images for m in messages):  # files to read: off the event loop
+                body = await asyncio.to_thread(self._chat_body, model, messages, options)
+            else:
+                body = self._chat_body(model, messages, options)
+        except EngineError as exc:
+            yield ErrorEvent(exc)
+            return
         for _attempt in range(2):
             retry = False
             async for event in self._chat_attempt(turn, body, model):
@@ -333,7 +285,7 @@ class OpenAICompatEngine(Engine):
         yield self._interrupted(turn, "the connection closed before the server answered")
 
     async def _chat_attempt(
-        self, turn: _Turn, body: dict[str, Any], model: str
+        self, turn: Turn, body: dict[str, Any], model: str
     ) -> AsyncIterator[ChatEvent | object]:
         """One POST; yields ``_RETRY`` if a pooled connection died before any answer.
 
@@ -353,6 +305,8 @@ class OpenAICompatEngine(Engine):
                     return
                 async for sse in aiter_sse(response.aiter_bytes()):
                     if sse.data.strip() == "[DONE]":
+                        for event in turn.end_tool_calls():
+                            yield event
                         yield Done(turn.stats())
                         return
                     try:
@@ -387,11 +341,13 @@ class OpenAICompatEngine(Engine):
             yield self._interrupted(turn, f"connection lost ({_one_line(str(exc), 120)})")
             return
         if turn.finish_reason:
+            for event in turn.end_tool_calls():
+                yield event
             yield Done(turn.stats())
         else:
             yield self._interrupted(turn, "the stream ended before the answer was complete")
 
-    def _interrupted(self, turn: _Turn, why: str) -> ErrorEvent:
+    def _interrupted(self, turn: Turn, why: str) -> ErrorEvent:
         error = StreamInterrupted(f"{self.label}: {why}", partial_text=turn.text)
         return ErrorEvent(error, turn.text)
 

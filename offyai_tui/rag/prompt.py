@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from offyai_tui.engines.base import Message
 from offyai_tui.rag.retriever import Source
@@ -44,11 +45,14 @@ def augmented_prompt(question: str, sources: Sequence[Source]) -> str:
 
 
 def augment(messages: Sequence[Message], sources: Sequence[Source]) -> list[Message]:
-    """``messages`` with the last user turn replaced by its augmented form."""
+    """``messages`` with the last user turn replaced by its augmented form.
+
+    Only the text changes: the turn keeps its other parts (attached images).
+    """
     out = list(messages)
     for i in range(len(out) - 1, -1, -1):
         if out[i].role == "user":
-            out[i] = Message("user", augmented_prompt(out[i].content, sources))
+            out[i] = replace(out[i], content=augmented_prompt(out[i].content, sources))
             break
     return out
 
