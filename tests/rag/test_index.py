@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from offyai_tui.rag import index as index_module
+from offyai_tui.rag import index_writer as writer_module
 from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.errors import IndexBusy, IndexCorrupt, IndexModelMismatch
@@ -142,11 +142,11 @@ def test_crash_between_commit_steps(
         if name == step:
             raise KeyboardInterrupt("simulated crash")
 
-    monkeypatch.setattr(index_module, "_checkpoint", crash)
+    monkeypatch.setattr(writer_module, "_checkpoint", crash)
     with pytest.raises(KeyboardInterrupt):
         writer.commit()
     writer.close()
-    monkeypatch.setattr(index_module, "_checkpoint", lambda name: None)
+    monkeypatch.setattr(writer_module, "_checkpoint", lambda name: None)
     again = _open(workspace)
     assert not again.problem
     expected = ["/d/a.txt"] if step == "vectors-written" else ["/d/a.txt", "/d/b.txt"]
@@ -166,7 +166,7 @@ _KILL = """
 import os, sys
 import numpy as np
 from pathlib import Path
-from offyai_tui.rag import index as m
+from offyai_tui.rag import index as m, index_writer
 from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
 ident = EmbeddingIdentity("llamacpp", "all-minilm-l6-v2", 8)
@@ -176,7 +176,7 @@ for n in range(50):
     path = f"/d/new{n}.txt"
     w.put_document(m.DocumentRecord(path, "text", 1, "h"),
                    [Chunk(path, f"text {n}", (), 1, 1)], np.eye(8, dtype=np.float32)[:1], ident)
-m._checkpoint = lambda step: os._exit(9) if step == sys.argv[2] else None
+index_writer._checkpoint = lambda step: os._exit(9) if step == sys.argv[2] else None
 w.commit()
 """
 

@@ -1,0 +1,327 @@
+"""The single writer of a workspace's index: stage changes, then commit them atomically.
+
+See :mod:`offyai_tui.rag.index` for the files and why a commit is crash safe:
+the vector file of the next generation is written first (temp file + rename),
+then one SQLite transaction records that generation with the rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+import numpy as np
+
+from offyai_tui.fileio import atomic_write_bytes
+from offyai_tui.rag.documents import Chunk
+from offyai_tui.rag.embedder import EmbeddingIdentity
+from offyai_tui.rag.errors import IndexBusy, IndexCorrupt, IndexModelMismatch
+from offyai_tui.rag.index_schema import (
+    DB_NAME,
+    FORMAT_VERSION,
+    VECTORS,
+    DocumentRecord,
+    StoredChunk,
+    connect,
+    empty_vectors,
+    is_under,
+    load_faiss,
+    private_file,
+)
+
+if TYPE_CHECKING:
+    from offyai_tui.rag.index import DocumentIndex
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: no cross-process lock
+    fcntl = None  # type: ignore[assignment]
+
+
+def _checkpoint(step: str) -> None:
+    """Called between the steps of a commit; tests replace it to simulate a crash."""
+
+
+class IndexWriter:
+    """Stages changes and applies them in one atomic :meth:`commit`.
+
+    Changes go into an open SQLite transaction and a copy of the vectors;
+    nothing is visible to searches, or on disk as the current state, before
+    the commit. :meth:`rollback` (or a crash) discards them.
+    """
+
+    def __init__(self, index: DocumentIndex) -> None:
+        self.index = index
+        self._lock_file = _acquire(index.directory / "lock")
+        self._db = connect(index.directory / DB_NAME)
+        self._vectors = None
+        self._dim: int | None = None
+        self._pending = False
+        self._remove_debris()
+        if not index.manifest_is_current():
+            index._export_manifest()
+        self._begin()
+
+    def _begin(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        self.index.refresh()
+        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        self._identity = (
+            EmbeddingIdentity(meta["engine"], meta["model"], int(meta["dim"]))
+            if "model" in meta else None
+        )
+        self._generation = int(meta.get("generation", "0"))
+        current = None if self.index.problem else self.index._vectors
+        self._vectors = load_faiss().clone_index(current) if current is not None else None
+        self._pending = False
+
+    def _remove_debris(self) -> None:
+        generation = self.index.generation
+        for entry in self.index.directory.iterdir():
+            match = VECTORS.match(entry.name)
+            stale = (match and int(match.group(1)) != generation) or (
+                entry.name.startswith(".vectors.") and entry.name.endswith(".tmp")
+            )
+            if stale:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+
+    @property
+    def identity(self) -> EmbeddingIdentity | None:
+        return self._identity
+
+    def reset(self, identity: EmbeddingIdentity) -> None:
+        """Drop every vector and adopt ``identity``; chunks and documents stay.
+
+        The caller then gives a new vector to every stored chunk with
+        :meth:`put_vectors` before committing (a commit refuses otherwise).
+        """
+        self._vectors = empty_vectors(identity.dim)
+        self._set_identity(identity)
+
+    def clear(self) -> None:
+        """Remove every document, chunk, vector and root."""
+        self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES('delete-all')")
+        self._db.execute("DELETE FROM chunks")
+        self._db.execute("DELETE FROM documents")
+        self._db.execute("DELETE FROM roots")
+        if self._vectors is not None:
+            self._vectors = empty_vectors(self._vectors.d)
+        self._pending = True
+
+    def _set_identity(self, identity: EmbeddingIdentity) -> None:
+        for key, value in (
+            ("format", str(FORMAT_VERSION)), ("engine", identity.engine),
+            ("model", identity.model), ("dim", str(identity.dim)),
+        ):
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self._identity = identity
+        self._pending = True
+
+    def remove_document(self, path: str) -> int:
+        """Remove a document and its chunks; returns how many chunks went."""
+        ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE path = ?", (path,))]
+        if ids and self._vectors is not None:
+            self._vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+        self._db.execute(
+            "INSERT INTO chunks_fts(chunks_fts, rowid, header, body) "
+            "SELECT 'delete', id, header, body FROM chunks WHERE path = ?", (path,)
+        )
+        self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
+        self._db.execute("DELETE FROM documents WHERE path = ?", (path,))
+        self._pending = True
+        return len(ids)
+
+    def put_document(
+        self,
+        record: DocumentRecord,
+        chunks: Sequence[Chunk] | Sequence[StoredChunk],
+        vectors: np.ndarray,
+        identity: EmbeddingIdentity,
+    ) -> list[int]:
+        """Replace ``record.path`` with these chunks and their vectors; returns chunk ids.
+
+        Raises:
+            IndexModelMismatch: the vectors come from another model than the index's.
+        """
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk is required")
+        if self._identity is None or (self._identity != identity and self._is_empty()):
+            self._vectors = empty_vectors(identity.dim)
+            self._set_identity(identity)
+        elif self._identity != identity:
+            raise IndexModelMismatch(self._identity.describe(), identity.describe())
+        if self._vectors is None:
+            raise IndexCorrupt(self.index.problem or "the index has no vectors; re-embed it")
+        self.remove_document(record.path)
+        ids = []
+        for ordinal, chunk in enumerate(chunks):
+            if isinstance(chunk, Chunk):
+                header, body, heading = chunk.header(), chunk.text, chunk.heading_path
+                overlap = chunk.overlap_chars
+            else:
+                header, body, heading, overlap = chunk.header, chunk.text, chunk.heading_path, 0
+            cursor = self._db.execute(
+                "INSERT INTO chunks (path, ordinal, header, body, heading, title, line_start, "
+                "line_end, page_start, page_end, tokens, overlap_chars) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.path, ordinal, header, body, json.dumps(list(heading), ensure_ascii=False),
+                 chunk.title, chunk.line_start, chunk.line_end, chunk.page_start,
+                 chunk.page_end, chunk.tokens, overlap),
+            )
+            chunk_id = int(cursor.lastrowid)
+            self._db.execute(
+                "INSERT INTO chunks_fts(rowid, header, body) VALUES (?, ?, ?)",
+                (chunk_id, header, body),
+            )
+            ids.append(chunk_id)
+        if ids:
+            self._vectors.add_with_ids(
+                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+            )
+        self._write_record(record, len(ids))
+        return ids
+
+    def put_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
+        """Give stored chunks their vectors (re-embedding after :meth:`reset`)."""
+        if self._vectors is None:
+            raise RuntimeError("reset() the index before adding vectors to stored chunks")
+        self._vectors.add_with_ids(
+            np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
+        )
+        self._pending = True
+
+    def put_skipped(self, record: DocumentRecord) -> None:
+        """Record a file that could not be indexed (its old chunks, if any, stay)."""
+        if self._db.execute("SELECT 1 FROM documents WHERE path = ?", (record.path,)).fetchone():
+            self._db.execute(
+                "UPDATE documents SET status = ?, reason = ? WHERE path = ?",
+                (record.status, record.reason, record.path),
+            )
+        else:
+            self._write_record(record, 0)
+        self._pending = True
+
+    def put_root(self, path: str) -> None:
+        """Remember a file or folder the user added; exclusions at or under it end.
+
+        Roots stay a minimal set: a path inside a root is not stored again, and
+        roots inside a new one are dropped (the new one's walk covers them).
+        """
+        self._drop_roots(path, excluded=True)
+        roots = [r[0] for r in self._db.execute("SELECT path FROM roots WHERE excluded = 0")]
+        if not any(is_under(path, root) for root in roots):
+            self._drop_roots(path, excluded=False)
+            self._db.execute("INSERT INTO roots VALUES (?, 0, ?)", (path, time.time()))
+        self._pending = True
+
+    def remove_root(self, path: str) -> None:
+        """Forget roots at or under ``path``; if it lies inside another root, exclude
+        it, so walking that root no longer brings it back."""
+        self._drop_roots(path, excluded=None)
+        roots = [r[0] for r in self._db.execute("SELECT path FROM roots WHERE excluded = 0")]
+        if any(is_under(path, root) for root in roots):
+            self._db.execute(
+                "INSERT OR REPLACE INTO roots VALUES (?, 1, ?)", (path, time.time())
+            )
+        self._pending = True
+
+    def _drop_roots(self, path: str, excluded: bool | None) -> None:
+        for (stored,) in self._db.execute("SELECT path FROM roots").fetchall():
+            if is_under(stored, path):
+                sql = "DELETE FROM roots WHERE path = ?"
+                if excluded is not None:
+                    sql += f" AND excluded = {int(excluded)}"
+                self._db.execute(sql, (stored,))
+
+    def touch(self, path: str) -> None:
+        """Mark an unchanged document as seen now (status back to indexed)."""
+        self._db.execute(
+            "UPDATE documents SET status = 'indexed', reason = '' WHERE path = ?", (path,)
+        )
+        self._pending = True
+
+    def _write_record(self, record: DocumentRecord, chunks: int) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (record.path, record.kind, record.size, record.sha256, record.lines, record.pages,
+             chunks, record.title, json.dumps(record.notes, ensure_ascii=False),
+             record.indexed_at or time.time(), record.status, record.reason),
+        )
+        self._pending = True
+
+    def _is_empty(self) -> bool:
+        return self._db.execute("SELECT count(*) FROM chunks").fetchone()[0] == 0
+
+    @property
+    def pending(self) -> bool:
+        return self._pending
+
+    def commit(self) -> None:
+        """Make the staged changes the index's state, atomically; then keep writing."""
+        if not self._pending:
+            return
+        generation = self._generation + 1
+        chunks = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        held = self._vectors.ntotal if self._vectors is not None else 0
+        if held != chunks:
+            raise RuntimeError(f"refusing to commit {held} vectors for {chunks} chunks")
+        if self._vectors is not None:
+            data = load_faiss().serialize_index(self._vectors)
+            atomic_write_bytes(self.index.directory / f"vectors.{generation}.faiss", data.tobytes())
+        _checkpoint("vectors-written")
+        self._db.execute(
+            "INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),)
+        )
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (str(FORMAT_VERSION),))
+        self._db.execute("COMMIT")
+        _checkpoint("committed")
+        old = self._generation
+        with contextlib.suppress(OSError):
+            (self.index.directory / f"vectors.{old}.faiss").unlink()
+        self.index._adopt(self._vectors, generation)
+        self.index._export_manifest()
+        self._begin()
+
+    def rollback(self) -> None:
+        """Discard staged changes."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
+        self._begin()
+
+    def close(self) -> None:
+        """Discard uncommitted changes and release the lock."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("ROLLBACK")
+        self._db.close()
+        _release(self._lock_file)
+
+    def __enter__(self) -> IndexWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _acquire(path: Path) -> IO[bytes]:
+    private_file(path)
+    handle = open(path, "r+b")  # noqa: SIM115 - held for the writer's lifetime
+    if fcntl is not None:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            raise IndexBusy("another indexing run is writing this workspace's index") from None
+    return handle
+
+
+def _release(handle: IO[bytes]) -> None:
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    handle.close()
