@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", help="system-prompt mode: default, coder, teacher, creative, …")
     ask.add_argument("--system", help="a system prompt (overrides --mode)")
     ask.add_argument("--docs", action="store_true", help="answer from the workspace documents")
+    ask.add_argument(
+        "--allow-remote-docs", action="store_true", dest="allow_remote_docs",
+        help="let a remote engine get the documents, for this run only",
+    )  # fmt: skip
     ask.add_argument("--max-tokens", type=int, dest="max_tokens", help="limit the answer length")
     ask.add_argument("--temperature", type=float)
     ask.add_argument("--seed", type=int)
@@ -50,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
         "index", help="add files or folders to the workspace documents (none: re-index)"
     )
     index.add_argument("paths", nargs="*", help="files or folders; none re-checks the saved ones")
+    index.add_argument(
+        "--allow-remote-docs", action="store_true", dest="allow_remote_docs",
+        help="let a remote embedding engine get the documents, for this run only",
+    )  # fmt: skip
     sub.add_parser("doctor", help="show the chosen engine and why, hardware and paths")
     sub.add_parser("locate", help="print where config, data and cache live")
     sub.add_parser("setup", help="prepare the bundled models (run once by make)")

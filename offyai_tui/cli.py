@@ -137,8 +137,9 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
         sources: list[Any] = []
         if args.docs:
             messages, sources = await _with_documents(
-                messages, prompt, settings, workspace, registry
-            )
+                messages, prompt, settings, workspace, registry, engine,
+                this_run=bool(getattr(args, "allow_remote_docs", False)),
+            )  # fmt: skip
         options = ChatOptions(
             model=model,
             num_predict=args.max_tokens,
@@ -290,16 +291,28 @@ async def _with_documents(
     settings: Settings,
     workspace: Workspace,
     registry: EngineRegistry,
+    engine: Engine,
+    *,
+    this_run: bool = False,
 ) -> tuple[list[Message], list[Any]]:
-    """The request with the last question grounded in the workspace's documents."""
+    """The request with the last question grounded in the workspace's documents.
+
+    A remote chat engine gets no passages without the workspace's opt-in for
+    its host or ``--allow-remote-docs`` (``this_run``): the turn runs without
+    them and one line on stderr says so. The search is skipped then too.
+    """
+    from offyai_tui import privacy
     from offyai_tui.rag import RagError, augment, retrieve
 
+    if why := privacy.check(engine, workspace, this_run=this_run):
+        print(f"offyai: {privacy.refusal(why, 'answering without them')}", file=sys.stderr)
+        return messages, []
     window = settings.chat.num_ctx or settings.llamacpp.n_ctx
     budget = max(256, (window - settings.chat.reply_reserve) // 2)
     try:
         retrieval = await retrieve(
             workspace, _embedding_engine(registry, settings), settings, question,
-            budget_tokens=budget,
+            budget_tokens=budget, remote_this_run=this_run,
         )  # fmt: skip
     except RagError as exc:
         raise UserError(str(exc)) from None
@@ -328,7 +341,10 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
     registry = EngineRegistry(settings)
     try:
         engine = _embedding_engine(registry, settings)
-        report = await index_paths(workspace.ensure(), engine, settings, args.paths, progress)
+        report = await index_paths(
+            workspace.ensure(), engine, settings, args.paths, progress,
+            remote_this_run=bool(getattr(args, "allow_remote_docs", False)),
+        )  # fmt: skip
     except RagError as exc:
         raise UserError(str(exc)) from None
     finally:

@@ -91,7 +91,8 @@ class RagSettings:
     top_k: int = 6
     max_file_mb: int = 50
     allow_remote: bool = False
-    """Documents go to a remote engine only after this explicit opt-in."""
+    """No longer used: a global switch is not the per-workspace, per-host opt-in
+    documents need (:mod:`offyai_tui.privacy`); ``true`` only produces a warning."""
 
 
 @dataclass
@@ -164,6 +165,12 @@ def parse_settings(text: str, source: str = "config.toml") -> Settings:
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     _validate(settings, source)
+    if settings.rag.allow_remote:
+        warnings.append(
+            "config: rag.allow_remote is ignored: documents go to a remote engine only "
+            "after the workspace allows that host (the chat asks; offyai ask/index "
+            "--allow-remote-docs allows one run)"
+        )
     settings.warnings = warnings
     return settings
 

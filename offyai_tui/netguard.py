@@ -4,6 +4,12 @@ The test suite installs it in its own process and, through ``sitecustomize``,
 in every Python child process (engine workers, test servers), so a test that
 reaches the network fails instead of quietly leaking. Violations are appended
 to the file named by ``OFFYAI_NETGUARD_LOG`` so the parent can report them.
+
+One narrow allowance exists for tests that need real non-loopback traffic: the
+addresses listed in ``OFFYAI_NETGUARD_ALLOW`` may be reached, but only by a
+process whose network namespace has no device but loopback (one made with
+``unshare -n``): there such an address can only be on that loopback device and
+no packet can leave the machine. Anywhere else the variable is ignored.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from typing import Any
 
 _installed = False
 violations: list[str] = []
+ALLOW_ENV = "OFFYAI_NETGUARD_ALLOW"
+_allowed: frozenset[str] = frozenset()
 
 
 class NetworkBlocked(OSError):
@@ -28,6 +36,28 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host.split("%")[0]).is_loopback
     except ValueError:
         return False
+
+
+def only_loopback_devices() -> bool:
+    """True when loopback is this network namespace's only device (``unshare -n``)."""
+    try:
+        return [name for _, name in socket.if_nameindex()] == ["lo"]
+    except OSError:
+        return False
+
+
+def allowed_addresses() -> frozenset[str]:
+    """The IP addresses of ``OFFYAI_NETGUARD_ALLOW``, if this process may use them."""
+    raw = os.environ.get(ALLOW_ENV, "")
+    if not raw.strip() or not only_loopback_devices():
+        return frozenset()
+    found = set()
+    for part in raw.split(","):
+        try:
+            found.add(str(ipaddress.ip_address(part.strip())))
+        except ValueError:
+            continue  # names are never allowed: a lookup could leave the namespace
+    return frozenset(found)
 
 
 def _record(what: str) -> None:
@@ -45,7 +75,7 @@ def _check_address(family: int, address: Any, op: str) -> None:
     if family == getattr(socket, "AF_UNIX", None):
         return
     host = address[0] if isinstance(address, tuple) else str(address)
-    if not is_loopback_host(str(host)):
+    if not is_loopback_host(str(host)) and str(host) not in _allowed:
         what = f"{op} to non-loopback address {address!r}"
         _record(what)
         raise NetworkBlocked(f"offline guard: {what}")
@@ -53,10 +83,11 @@ def _check_address(family: int, address: Any, op: str) -> None:
 
 def install() -> None:
     """Patch the socket module in this process (idempotent)."""
-    global _installed
+    global _installed, _allowed
     if _installed:
         return
     _installed = True
+    _allowed = allowed_addresses()
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
     real_sendto = socket.socket.sendto
@@ -78,7 +109,7 @@ def install() -> None:
     def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
         if host is not None:
             name = host.decode() if isinstance(host, bytes) else str(host)
-            if not is_loopback_host(name):
+            if not is_loopback_host(name) and name not in _allowed:
                 what = f"name lookup of {name!r}"
                 _record(what)
                 raise NetworkBlocked(f"offline guard: {what}")

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from offyai_tui import privacy
 from offyai_tui.config import Settings
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.errors import EngineError, EngineUnavailable, WorkerCrashed
 from offyai_tui.rag import tokens
 from offyai_tui.rag.errors import RemoteEmbeddingRefused
+from offyai_tui.workspace import Workspace
 
 BUNDLED_EMBEDDER = "all-minilm-l6-v2"
 
@@ -86,18 +88,33 @@ class Embedder:
 
     @classmethod
     async def for_engine(
-        cls, engine: Engine, settings: Settings, *, batch_size: int = 32
+        cls,
+        engine: Engine,
+        settings: Settings,
+        *,
+        batch_size: int = 32,
+        workspace: Workspace | None = None,
+        remote_this_run: bool = False,
     ) -> Embedder:
         """An embedder for ``engine``, refusing a remote one without the opt-in.
 
+        The texts it embeds are the workspace's documents, so a remote engine
+        needs the workspace's opt-in for its host (:func:`offyai_tui.privacy.check`)
+        or ``remote_this_run``; without a workspace a remote engine is refused.
+
         Raises:
-            RemoteEmbeddingRefused: the engine is remote and ``rag.allow_remote`` is off.
+            RemoteEmbeddingRefused: the engine is remote and nothing allowed it.
         """
-        if engine.is_remote and not settings.rag.allow_remote:
-            raise RemoteEmbeddingRefused(
-                f"{engine.label} at {engine.endpoint} is not on this machine; documents are "
-                "only sent there with rag.allow_remote = true in config.toml"
-            )
+        dest = privacy.destination(engine)
+        if dest is not None and not remote_this_run:
+            if workspace is None:
+                raise RemoteEmbeddingRefused(
+                    f"documents not sent: {dest.describe()} is not on this machine"
+                )
+            if why := privacy.check(engine, workspace):
+                raise RemoteEmbeddingRefused(privacy.refusal(why, "nothing was sent there", (
+                    f"allow it when the chat asks, or add {privacy.CLI_FLAG} to offyai "
+                    "index or ask")))
         return cls(engine, await resolve_model(engine, settings), batch_size=batch_size)
 
     @property

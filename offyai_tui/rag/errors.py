@@ -36,6 +36,6 @@ class IndexCorrupt(RagError):
 
 
 class RemoteEmbeddingRefused(RagError):
-    """Documents would leave the machine without the explicit ``rag.allow_remote`` opt-in."""
+    """Documents would leave the machine without the workspace's opt-in for that host."""
 
     title = "Remote engine refused"

@@ -32,6 +32,8 @@ class Documents:
         engine: The engine that computes embeddings (``settings.rag.embedding_engine``).
         settings: App settings; ``rag`` holds chunk size, overlap, top-k, limits.
         fusion: Hybrid fusion parameters (defaults tuned on the bench set).
+        remote_this_run: A remote embedding engine may get the documents without the
+            workspace's stored opt-in (``--allow-remote-docs``; see :mod:`offyai_tui.privacy`).
     """
 
     def __init__(
@@ -40,10 +42,13 @@ class Documents:
         engine: Engine | None,
         settings: Settings,
         fusion: FusionConfig | None = None,
+        *,
+        remote_this_run: bool = False,
     ) -> None:
         self.workspace = workspace
         self.engine = engine
         self.settings = settings
+        self.remote_this_run = remote_this_run
         self.fusion = fusion or FusionConfig()
         self._index: DocumentIndex | None = None
         self._embedder: Embedder | None = None
@@ -63,7 +68,10 @@ class Documents:
         if self._embedder is None:
             if self.engine is None:
                 raise RagError("no engine is available to compute embeddings")
-            self._embedder = await Embedder.for_engine(self.engine, self.settings)
+            self._embedder = await Embedder.for_engine(
+                self.engine, self.settings, workspace=self.workspace,
+                remote_this_run=self.remote_this_run,
+            )  # fmt: skip
         return self._embedder
 
     async def add(
@@ -224,9 +232,11 @@ async def index_paths(
     settings: Settings,
     paths: Iterable[str | os.PathLike[str]],
     progress: ProgressCallback | None = None,
+    *,
+    remote_this_run: bool = False,
 ) -> IndexReport:
     """``offyai index PATH...``: index files and folders into ``workspace``."""
-    docs = Documents(workspace, engine, settings)
+    docs = Documents(workspace, engine, settings, remote_this_run=remote_this_run)
     try:
         return await docs.add(paths, progress)
     finally:
@@ -242,9 +252,10 @@ async def retrieve(
     top_k: int | None = None,
     budget_tokens: int | None = None,
     mode: Mode = "hybrid",
+    remote_this_run: bool = False,
 ) -> Retrieval:
     """``offyai ask --docs``: numbered sources for ``query`` from ``workspace``."""
-    docs = Documents(workspace, engine, settings)
+    docs = Documents(workspace, engine, settings, remote_this_run=remote_this_run)
     try:
         return await docs.retrieve(query, top_k, budget_tokens, mode)
     finally:

@@ -30,6 +30,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Footer, Static
 
+from offyai_tui import privacy
 from offyai_tui.chat import (
     ChatError,
     ChatMessage,
@@ -58,7 +59,7 @@ if TYPE_CHECKING:
     from offyai_tui.screens.chat_documents import Grounding
 
 EMPTY_HINT = (
-    "Ask anything. Everything stays on this machine.\n"
+    "Ask anything.{privacy}\n"
     "{send} sends · {newline} new line · /help · {palette} commands · {help} keys"
 )
 
@@ -197,8 +198,10 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
 
     def _empty_hint(self) -> str:
         key = self.app.key_for  # type: ignore[attr-defined]
+        where = privacy.where_it_goes(self.engine)
         return EMPTY_HINT.format(
-            send=key("prompt.send", "enter"), newline=key("prompt.newline", "ctrl+j"),
+            privacy=f" {where}" if where else "", send=key("prompt.send", "enter"),
+            newline=key("prompt.newline", "ctrl+j"),
             palette=key("app.palette", "ctrl+p"), help=key("app.help", "f1"))
 
     def refresh_sidebar(self) -> None:
@@ -244,11 +247,17 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         self.status.engine = engine.label if engine is not None else (
             "detecting engine…" if not reason else "no engine")
         self.status.remote = bool(engine is not None and engine.is_remote)
+        self.call_later(self._refresh_empty_hint)
         self.status.model = self.info.preferred_model(self.conversation)
         if engine is None and reason:
             self.notify(reason, title="No engine", severity="error", markup=False)
         self.update_context()
         self.call_later(self._drain_queue)
+
+    async def _refresh_empty_hint(self) -> None:
+        """An empty chat's privacy line follows the engine: never "stays" for a remote one."""
+        if not self.conversation.messages and self.is_attached:
+            await self.messages.show([], self._empty_hint())
 
     @work(exclusive=True, group="context")
     async def update_context(self) -> None:
@@ -333,7 +342,8 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
                           "model_window": await self.info.model_window(engine, model),
                           "engine_window": self.info.engine_window(engine)}
                 if conversation.documents:
-                    grounding = await self._ground(conversation, placeholder_id, counter, window)
+                    grounding = await self._ground(
+                        conversation, placeholder_id, counter, window, engine)
                 handle = await conversation.start_reply(
                     counter, model=model,
                     extra_tokens=grounding.extra_tokens if grounding else 0, **window)
@@ -361,7 +371,8 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
             self.call_later(self._drain_queue)
 
     async def _ground(self, conversation: Conversation, placeholder_id: str,
-                      counter: TokenCounter, window: dict[str, Any]) -> Grounding:
+                      counter: TokenCounter, window: dict[str, Any],
+                      engine: Engine) -> Grounding:
         """Search the documents for the question; the placeholder says so meanwhile.
 
         The documents pipeline is imported on the first search, not at startup.
@@ -373,7 +384,7 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
             view.set_note("Searching your documents…")
         plan = await conversation.plan_context(counter, **window)
         grounding = await ground(self.app, question_of(conversation.messages), plan,
-                                 counter.count_message)
+                                 counter.count_message, engine=engine)
         if view is not None:
             view.set_note("")
         return grounding

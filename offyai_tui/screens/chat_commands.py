@@ -153,6 +153,9 @@ class ChatCommandsMixin:
             self.save_failed(exc)
         self.status.documents = conversation.documents
         if conversation.documents:
+            from offyai_tui.screens.remote_docs import forget_declined
+
+            forget_declined(self.app, self.app.workspace)  # type: ignore[attr-defined]
             text = ("Documents on: each question searches this workspace's indexed files "
                     "and the answer lists its sources.")
         else:

@@ -2,11 +2,12 @@
 
 The chat screen calls :func:`ground` when the conversation has documents on.
 Retrieval problems never stop the question: an empty index, a damaged index,
-an embedding engine that is down or slow, or a remote one without the opt-in
-each become one line in :attr:`Grounding.note`, and the question goes out
-without sources. When the embedder fails, the documents service falls back to
-keyword search and says so in ``Retrieval.note``; what that finds is still
-cited, since it comes from the same local index.
+an embedding engine that is down or slow, or a remote engine the workspace has
+not allowed (asked once, :mod:`offyai_tui.screens.remote_docs`) each become one
+line in :attr:`Grounding.note`, and the question goes out without sources. When
+the embedder fails, the documents service falls back to keyword search and says
+so in ``Retrieval.note``; what that finds is still cited, since it comes from the
+same local index.
 
 Only the request carries the augmented prompt (:meth:`Grounding.apply`); the
 transcript keeps the user's own words, and the answer keeps its sources and
@@ -21,13 +22,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from offyai_tui.chat import ChatMessage, ContextPlan, ReplyHandle
-from offyai_tui.engines.base import Message
+from offyai_tui.engines.base import Engine, Message
 from offyai_tui.rag.errors import RemoteEmbeddingRefused
 from offyai_tui.rag.index import DocumentIndex
 from offyai_tui.rag.prompt import augment, augmented_prompt
 from offyai_tui.rag.retriever import Retrieval, Source
 from offyai_tui.rag.service import Documents
 from offyai_tui.screens.documents_job import documents_job
+from offyai_tui.screens.remote_docs import documents_allowed
 
 RETRIEVAL_TIMEOUT = 120.0
 """Seconds to wait for the search (it may start the embedding model) before
@@ -93,8 +95,13 @@ async def ground(
     count: CountFn,
     *,
     timeout: float = RETRIEVAL_TIMEOUT,
+    engine: Engine | None = None,
 ) -> Grounding:
     """Search the workspace's documents for ``question``; never raises for a search failure.
+
+    A remote engine (answering or embedding) gets nothing before the workspace
+    allowed its host: the user is asked once (:func:`documents_allowed`), and
+    a No sends the question without documents.
 
     Args:
         app: The app; its shared documents service (``documents_job``) is used.
@@ -102,8 +109,12 @@ async def ground(
         plan: The context plan without passages; it sets the passages' budget.
         count: Token counter of the answering model, to size the augmented prompt.
         timeout: Seconds before giving up on the search.
+        engine: The engine that will answer (default: the app's).
     """
     docs = documents_job(app).docs
+    chat_engine = engine if engine is not None else getattr(app, "engine", None)
+    if refused := await documents_allowed(app, docs.workspace, chat_engine, docs.engine):
+        return Grounding(question, note=refused)
     top_k = max(1, app.settings.rag.top_k)
     budget = plan.documents_budget(SHARE, PROMPT_OVERHEAD + PER_SOURCE_OVERHEAD * top_k)
     try:

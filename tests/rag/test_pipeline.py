@@ -292,8 +292,11 @@ async def test_documents_never_go_to_a_remote_engine_without_opt_in() -> None:
                                 settings)
     try:
         assert remote.is_remote
-        with pytest.raises(RemoteEmbeddingRefused, match="rag.allow_remote"):
+        with pytest.raises(RemoteEmbeddingRefused, match="is not on this machine"):
             await Embedder.for_engine(remote, settings)
+        settings.rag.allow_remote = True  # the old global switch grants nothing
+        with pytest.raises(RemoteEmbeddingRefused, match="--allow-remote-docs"):
+            await Embedder.for_engine(remote, settings, workspace=Workspace.open("default"))
     finally:
         await remote.aclose()
 

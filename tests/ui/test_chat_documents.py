@@ -25,6 +25,7 @@ from offyai_tui.engines.errors import EngineUnavailable, Unsupported
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.rag.service import Documents, index_paths
 from offyai_tui.screens.documents_job import DocumentsJob
+from offyai_tui.screens.remote_docs import RemoteDocumentsScreen
 from offyai_tui.widgets.doc_chunk import ChunkScreen
 from offyai_tui.widgets.sources_panel import SourceList, SourcesPanel
 from offyai_tui.workspace import Workspace
@@ -336,11 +337,13 @@ async def test_remote_embedding_engine_is_refused_and_the_chat_goes_on(
         use_documents(app, remote, settings)
         await documents_on(app, pilot)
         await send(pilot, QUESTION)
+        await wait_for(lambda: isinstance(app.screen, RemoteDocumentsScreen), pilot)
+        await pilot.press("n")  # the workspace does not allow that host
         await idle(app, pilot)
         assert remote.texts == []  # nothing was sent to it
         assert sent_question(engine) == QUESTION
         text = panel_text(app)
-        assert "is not on this machine" in text and "rag.allow_remote = true" in text
+        assert "is not on this machine" in text and "sent without documents" in text
         assert "From general knowledge" in screen_text(app)
         _, answer = last_events(chat(app).conversation.id)
         assert answer["status"] == "complete" and "sources" not in answer

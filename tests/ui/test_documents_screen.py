@@ -28,6 +28,7 @@ from offyai_tui.config import Settings
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Engine, Health, Message, ModelInfo
 from offyai_tui.engines.errors import Unsupported
 from offyai_tui.engines.registry import EngineRegistry
+from offyai_tui.privacy import Consent, Destination, origin_of
 from offyai_tui.rag.service import index_paths, list_documents
 from offyai_tui.screens.dialogs import ConfirmScreen
 from offyai_tui.screens.documents import DocumentsScreen, make_screen
@@ -580,14 +581,16 @@ async def test_remote_embedding_engine_is_refused_without_opt_in(tmp_path: Path)
         await add_path(pilot, folder)
         await wait_for(pilot, job_idle(app))
         line = progress_line(app)
-        assert line.startswith("Indexing stopped:") and "rag.allow_remote" in line
+        assert line.startswith("Indexing stopped:") and "documents not sent" in line
+        assert "--allow-remote-docs" in line
         assert "\n" not in line
         assert engine.texts == []
         assert rows(app) == {}
 
     settings = Settings()
-    settings.rag.allow_remote = True
-    app = Host(settings, engine=HashEmbedder(remote=True))
+    remote = HashEmbedder(remote=True)
+    Consent(Workspace.open("default")).grant(Destination("hash", origin_of(remote.endpoint)))
+    app = Host(settings, engine=remote)
     async with app.run_test(size=(120, 36)) as pilot:
         await add_path(pilot, folder)
         await wait_for(pilot, job_idle(app))
