@@ -15,7 +15,8 @@ API summary (everything below is importable from ``offyai_tui.chat``)::
     store.export_markdown(conv_id, dest=None) -> Path
     store.close()
 
-    conv.add_user(text) -> ChatMessage                        # fsynced; sets title if first
+    conv.add_user(text, images=[...]) -> ChatMessage          # fsynced; sets title if first
+    image = store.attach(path_or_bytes, name="cat.png")       # stored once: attachments/<sha>.png
     handle = await conv.start_reply(TokenCounter(engine, model), model=model,
                                     settings=settings.chat, model_window=info.context_length)
     async for event in engine.stream_chat(handle.messages, handle.options):
@@ -29,6 +30,8 @@ API summary (everything below is importable from ``offyai_tui.chat``)::
     conv.set_mode(mode), conv.set_parameter(name, value), conv.set_system(text),
     conv.reset_parameters(), conv.clear_context(), conv.rename(title),
     conv.edit_message(id, text), conv.delete_message(id), conv.to_markdown(), conv.flush()
+    conv.messages                                             # the current branch of conv.tree
+    conv.tree.children(message_id), conv.show(message_id)     # variants; pick the branch shown
 
     # Documents (RAG): the toggle is stored per conversation; the caller retrieves
     conv.set_documents(True); conv.documents                  # in "params" events
@@ -49,7 +52,10 @@ conversation: the UI queues or refuses), ``ParameterError``, ``ConversationNotFo
 ``MessageNotFound``.
 
 Transcript format (``transcript.py`` has the full list): JSONL, a ``header`` line
-then events. Documents add optional fields only, so older transcripts read as
+then events. Format 2 links each message to its parent (variants form a tree; a
+``shown`` event picks the branch) and references attachments by hash; format-1
+files open unchanged and are only ever appended to (``upgrades/v1.py``).
+Documents add optional fields only, so older transcripts read as
 documents off and older readers skip what they do not know: ``"documents": true``
 in ``params`` events, and ``sources`` + ``retrieval`` on assistant ``message``
 lines. The user ``message`` always holds the user's own words; the augmented
@@ -63,6 +69,7 @@ mid-answer; text up to the last checkpoint, at most ~1 s old).
 from __future__ import annotations
 
 from offyai_tui.chat import slash
+from offyai_tui.chat.attachments import Attachment, AttachmentError
 from offyai_tui.chat.context import ContextBudget, ContextPlan, fit_context, resolve_budget
 from offyai_tui.chat.conversation import CHECKPOINT_INTERVAL, Conversation, make_title
 from offyai_tui.chat.errors import (
@@ -83,11 +90,14 @@ from offyai_tui.chat.reply import ReplyHandle
 from offyai_tui.chat.store import ConversationStore
 from offyai_tui.chat.tokens import TokenCounter, estimate_tokens
 from offyai_tui.chat.transcript import TranscriptData, parse_transcript, read_transcript
+from offyai_tui.chat.tree import MessageTree
 
 __all__ = [
     "BUILTIN_MODES",
     "CHECKPOINT_INTERVAL",
     "PARAMETERS",
+    "Attachment",
+    "AttachmentError",
     "ChatError",
     "ChatMessage",
     "ContextBudget",
@@ -97,6 +107,7 @@ __all__ = [
     "ConversationStore",
     "ConversationSummary",
     "MessageNotFound",
+    "MessageTree",
     "Mode",
     "ModeCatalog",
     "ParameterError",

@@ -10,10 +10,12 @@ an empty "new chat" leaves nothing behind.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
+from offyai_tui.chat.attachments import Attachment
 from offyai_tui.chat.context import ContextPlan, fit_context, resolve_budget
 from offyai_tui.chat.errors import (
     MessageNotFound,
@@ -33,6 +35,7 @@ from offyai_tui.chat.records import (
 from offyai_tui.chat.reply import ReplyHandle
 from offyai_tui.chat.tokens import TokenCounter
 from offyai_tui.chat.transcript import FORMAT_VERSION, TranscriptData, TranscriptWriter
+from offyai_tui.chat.tree import MessageTree
 from offyai_tui.config import ChatSettings
 from offyai_tui.engines.base import ChatOptions, Message
 from offyai_tui.workspace import validate_name
@@ -63,6 +66,11 @@ class Conversation:
     Args:
         clock: Monotonic seconds; tests inject a fake to drive checkpoints.
         checkpoint_interval: Seconds between checkpoints while streaming.
+        attachments_root: The workspace root its attachment references are
+            relative to (default: the parent of the transcript's ``chats/``).
+
+    ``messages`` is the current branch of ``tree`` (every variant): what is
+    shown and sent. New messages go below the last one of the branch.
     """
 
     def __init__(
@@ -77,6 +85,7 @@ class Conversation:
         created: str = "",
         clock: Callable[[], float] = time.monotonic,
         checkpoint_interval: float = CHECKPOINT_INTERVAL,
+        attachments_root: Path | None = None,
     ) -> None:
         self.id = validate_name(conv_id, "conversation")
         self.modes = modes or builtin_catalog()
@@ -91,6 +100,12 @@ class Conversation:
         self.documents = False
         """Answer from the workspace's documents (stored with the parameters)."""
         self.messages: list[ChatMessage] = []
+        self.tree = MessageTree()
+        self._pointer: str | None = None
+        """The message the branch goes through (as the transcript reader tracks it)."""
+        if attachments_root is None and writer is not None:
+            attachments_root = writer.path.parent.parent
+        self.attachments_root = attachments_root
         self.warnings: list[str] = []
         """Lines skipped while loading the transcript."""
         self.active_reply: ReplyHandle | None = None
@@ -123,6 +138,8 @@ class Conversation:
             **kwargs,
         )
         conv.messages = data.messages
+        conv.tree = data.tree
+        conv._pointer = data.pointer
         conv.params = dict(data.params)
         conv.system = data.system
         conv.documents = data.documents
@@ -163,7 +180,8 @@ class Conversation:
         return self.system if self.system is not None else self.mode.system_prompt
 
     def message(self, message_id: str) -> ChatMessage | None:
-        return next((m for m in self.messages if m.id == message_id), None)
+        """Any message of the conversation, on the current branch or not."""
+        return self.tree.get(message_id)
 
     def accepts(self, request_id: str) -> bool:
         """True if ``request_id`` is the answer currently streaming here."""
@@ -185,12 +203,15 @@ class Conversation:
 
     # ---------------------------------------------------------------- changes
 
-    def add_user(self, text: str) -> ChatMessage:
-        """Add the user's prompt (fsynced); the first one also sets the title."""
+    def add_user(self, text: str, images: Sequence[Attachment] = ()) -> ChatMessage:
+        """Add the user's prompt (fsynced); the first one also sets the title.
+
+        ``images`` are references from ``ConversationStore.attach`` (stored files).
+        """
         if self.active_reply is not None:
             raise ReplyInProgress("an answer is still streaming; wait or press Esc to stop it")
-        message = ChatMessage(id=new_message_id(), role="user", content=text)
-        self.messages.append(message)
+        message = ChatMessage(id=new_message_id(), role="user", content=text, images=list(images))
+        self._append(message)
         if not self.title:
             self.title = make_title(text)
         self._write(message.to_event())
@@ -252,7 +273,7 @@ class Conversation:
             num_predict=_int(params.get("num_predict")),
             num_ctx=handle.plan.window,
         )
-        self.messages.append(message)
+        self._append(message)
         return handle
 
     async def plan_context(
@@ -290,12 +311,13 @@ class Conversation:
         interrupted ones are kept, since the user saw them.
         """
         out = []
+        root = self.attachments_root or Path(".")
         for m in self.messages:
             if not m.in_context or m.role == "system" or m.status in ("streaming", "error"):
                 continue
-            if m.role == "assistant" and not m.content.strip():
+            if m.role == "assistant" and not m.content.strip() and not m.tool_calls:
                 continue
-            out.append(Message(m.role, m.content))
+            out.append(m.to_request(root))
         return out
 
     def rename(self, title: str) -> None:
@@ -341,7 +363,7 @@ class Conversation:
 
     def clear_context(self) -> None:
         """``/clear``: earlier messages stay visible but are no longer sent."""
-        for message in self.messages:
+        for message in self.tree:
             message.in_context = False
         self._write({"type": "clear", "created": now_iso()}, create=False)
 
@@ -355,10 +377,26 @@ class Conversation:
         return message
 
     def delete_message(self, message_id: str) -> None:
-        """Remove a message (e.g. a failed answer before a retry)."""
+        """Remove a message (e.g. a failed answer before a retry); its replies move up."""
         self._require(message_id)
-        self.messages = [m for m in self.messages if m.id != message_id]
+        removed = self.tree.remove(message_id)
+        if removed is not None and self._pointer == message_id:
+            self._pointer = removed.parent_id
+        self.messages = self.tree.branch(self.tree.latest_leaf(self._pointer))
         self._write({"type": "deleted", "id": message_id, "created": now_iso()})
+
+    def show(self, message_id: str) -> list[ChatMessage]:
+        """Make the branch through ``message_id`` current (a variant); stored as ``shown``.
+
+        Below that message the branch follows the latest reply at each step.
+        """
+        if self.active_reply is not None:
+            raise ReplyInProgress("an answer is still streaming; wait or press Esc to stop it")
+        self._require(message_id)
+        self._pointer = message_id
+        self.messages = self.tree.branch(self.tree.latest_leaf(message_id))
+        self._write({"type": "shown", "id": message_id, "created": now_iso()})
+        return self.messages
 
     def flush(self) -> None:
         """Retry writing pending changes (after the user freed disk space)."""
@@ -366,6 +404,12 @@ class Conversation:
             self._write()
 
     # ------------------------------------------------------------- internals
+
+    def _append(self, message: ChatMessage) -> None:
+        """Add ``message`` below the end of the current branch, which it now ends."""
+        self.tree.add(message, self.messages[-1].id if self.messages else None)
+        self.messages.append(message)
+        self._pointer = message.id
 
     def _require(self, message_id: str) -> ChatMessage:
         if self.active_reply is not None and self.active_reply.message_id == message_id:

@@ -7,11 +7,15 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Literal
 
+from offyai_tui.chat.attachments import Attachment
+from offyai_tui.engines.base import Message
+from offyai_tui.engines.parts import ToolCall
 from offyai_tui.workspace import validate_name
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 Status = Literal["streaming", "complete", "interrupted", "stopped", "error"]
 """``streaming`` exists only in memory; transcripts hold the other four."""
 
@@ -72,12 +76,39 @@ class ChatMessage:
     """Timestamp of the last edit, empty if never edited."""
     in_context: bool = True
     """False once ``/clear`` has removed it from what the model sees."""
+    parent_id: str | None = None
+    """The message this one answers or follows; ``None`` for a first message.
+    Variants (a regenerated answer, an edited question) share a parent."""
+    images: list[Attachment] = field(default_factory=list)
+    """Images attached to a user message: references to ``attachments/`` files."""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    """Tools an assistant message asked to run."""
+    tool_call_id: str = ""
+    """On a ``tool`` message (a tool's result): the call it answers."""
+    name: str = ""
+    """On a ``tool`` message: the tool's name."""
+
+    def to_request(self, attachments_root: Path) -> Message:
+        """The message as engines take it; image references resolve under the workspace."""
+        return Message(
+            self.role,
+            self.content,
+            images=tuple(image.ref(attachments_root) for image in self.images),
+            tool_calls=tuple(self.tool_calls),
+            tool_call_id=self.tool_call_id or None,
+            name=self.name or None,
+        )
 
     def to_event(self) -> dict[str, Any]:
-        """The transcript line of this message (empty optional fields omitted)."""
+        """The transcript line of this message (empty optional fields omitted).
+
+        ``parent_id`` is always written, ``null`` for a first message: a line
+        without it is from format 1, whose messages simply followed each other.
+        """
         event: dict[str, Any] = {
             "type": "message",
             "id": self.id,
+            "parent_id": self.parent_id,
             "role": self.role,
             "status": self.status,
             "created": self.created,
@@ -95,6 +126,16 @@ class ChatMessage:
             event["retrieval"] = self.retrieval
         if self.thinking:
             event["thinking"] = self.thinking
+        if self.images:
+            event["images"] = [image.to_dict() for image in self.images]
+        if self.tool_calls:
+            event["tool_calls"] = [
+                {"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
+            ]
+        if self.tool_call_id:
+            event["tool_call_id"] = self.tool_call_id
+        if self.name:
+            event["name"] = self.name
         return event
 
 

@@ -134,6 +134,7 @@ class ReplyHandle:
         event: dict[str, Any] = {
             "type": "checkpoint",
             "id": self.message.id,
+            "parent_id": self.message.parent_id,
             "offset": self._saved_len,
             "text": content[self._saved_len :],
             "created": now_iso(),

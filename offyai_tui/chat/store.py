@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Callable
 from pathlib import Path
 
+from offyai_tui.chat.attachments import Attachment, store_attachment
 from offyai_tui.chat.conversation import CHECKPOINT_INTERVAL, Conversation
 from offyai_tui.chat.errors import ConversationNotFound, ReadOnlyWorkspace, WorkspaceLocked
 from offyai_tui.chat.listing import INDEX_NAME, IndexEntry, load_index, save_index, scan
@@ -177,6 +178,7 @@ class ConversationStore:
             mode=mode,
             clock=self._clock,
             checkpoint_interval=self._interval,
+            attachments_root=self.workspace.root,
         )
         self._live[conv_id] = conv
         return conv
@@ -198,9 +200,23 @@ class ConversationStore:
             modes=self.modes,
             clock=self._clock,
             checkpoint_interval=self._interval,
+            attachments_root=self.workspace.root,
         )
         self._live[conv_id] = conv
         return conv
+
+    def attach(self, source: Path | bytes, *, name: str = "") -> Attachment:
+        """Store an image once in the workspace's ``attachments/``; pass it to ``add_user``.
+
+        Raises:
+            AttachmentError: not an image, too large, unreadable or the disk is full.
+            ReadOnlyWorkspace: another instance owns the workspace.
+        """
+        if self.read_only:
+            raise ReadOnlyWorkspace(
+                "the workspace is open in another OffyAI instance; nothing was attached"
+            )
+        return store_attachment(self.workspace.root, source, name=name)
 
     def rename(self, conv_id: str, title: str) -> None:
         self.load(conv_id).rename(title)

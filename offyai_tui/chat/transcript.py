@@ -2,12 +2,28 @@
 
 The first line is a ``header``; every later line is one event::
 
-    {"type": "header", "v": 1, "id": "...", "title": "...", "created": "...", "mode": "default"}
-    {"type": "message", "id": "...", "role": "user", "status": "complete", "content": "..."}
-    {"type": "checkpoint", "id": "<message id>", "offset": 0, "text": "partial answer..."}
+    {"type": "header", "v": 2, "id": "...", "title": "...", "created": "...", "mode": "default"}
+    {"type": "message", "id": "...", "parent_id": null, "role": "user", "status": "complete",
+     "content": "...", "images": [{"sha256": "...", "mime": "image/png",
+                                   "file": "attachments/<sha256>.png", "name": "cat.png"}]}
+    {"type": "checkpoint", "id": "<message id>", "parent_id": "<its parent>", "offset": 0,
+     "text": "partial answer..."}
     {"type": "edit", "id": "<message id>", "content": "...", "created": "..."}
     {"type": "params", "params": {"temperature": 0.2}, "system": null, "documents": true}
+    {"type": "shown", "id": "<message id>"}
     {"type": "title" | "mode" | "deleted" | "clear", ...}
+
+Format 2: every message names its ``parent_id`` (the message it answers or
+follows; ``null`` for a first message), so regenerated or edited variants form
+a tree in the one file; ``shown`` points the current branch at a message
+(otherwise it ends in the message added last; see :mod:`.tree`). Images are
+references to files stored once in the workspace (:mod:`.attachments`), never
+bytes. Assistant messages may hold ``tool_calls`` (``id``, ``name``,
+``arguments``); a tool's result is a ``"role": "tool"`` message with
+``tool_call_id`` and ``name``. Format-1 files (no ``parent_id`` anywhere) open
+unchanged and are never rewritten; what is appended to them is format 2, and
+the reader decides line by line (:mod:`.upgrades.v1`). Older readers skip
+``shown`` with a warning and show every variant as one flat list.
 
 An assistant ``message`` answered with documents on also holds ``sources`` (the
 numbered passages, each ``Source.to_dict()``) and ``retrieval`` (query, mode,
@@ -36,21 +52,24 @@ import errno
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from offyai_tui.chat.errors import ParameterError, TranscriptError
-from offyai_tui.chat.params import ParamValue, check_param
-from offyai_tui.chat.records import FINAL_STATUSES, ChatMessage
+from offyai_tui.chat.errors import TranscriptError
+from offyai_tui.chat.replay import EVENT_TYPES, FORMAT_VERSION, Replay, TranscriptData
 from offyai_tui.fileio import fsync_dir
 from offyai_tui.locations import ensure_private_dir
 
-FORMAT_VERSION = 1
-EVENT_TYPES = frozenset(
-    {"header", "message", "checkpoint", "edit", "title", "mode", "params", "deleted", "clear"}
-)
-_ROLES = frozenset({"system", "user", "assistant"})
+__all__ = [
+    "EVENT_TYPES",
+    "FORMAT_VERSION",
+    "TranscriptData",
+    "TranscriptWriter",
+    "encode_event",
+    "iter_lines",
+    "parse_transcript",
+    "read_transcript",
+]
 
 
 def encode_event(event: dict[str, Any]) -> bytes:
@@ -169,28 +188,6 @@ def _describe(exc: OSError, path: Path) -> str:
 # --------------------------------------------------------------------- reading
 
 
-@dataclass
-class TranscriptData:
-    """A transcript replayed into its current state."""
-
-    id: str
-    title: str = ""
-    created: str = ""
-    model: str = ""
-    mode: str = ""
-    params: dict[str, ParamValue] = field(default_factory=dict)
-    system: str | None = None
-    """System prompt set with ``/set system`` (overrides the mode's)."""
-    documents: bool = False
-    """Answer from the workspace's documents (the toggle, from ``params`` events)."""
-    messages: list[ChatMessage] = field(default_factory=list)
-    updated: str = ""
-    """Timestamp of the newest event that carried one."""
-    version: int = FORMAT_VERSION
-    warnings: list[str] = field(default_factory=list)
-    """Lines skipped and why; never raised, the UI may show them."""
-
-
 def read_transcript(path: Path) -> TranscriptData:
     """Load a transcript file; unreadable lines become warnings, never errors.
 
@@ -229,7 +226,7 @@ def parse_transcript(data: bytes, conv_id: str, name: str = "") -> TranscriptDat
     """Replay transcript bytes into a :class:`TranscriptData` (pure; never raises)."""
     name = name or f"{conv_id}.jsonl"
     result = TranscriptData(id=conv_id)
-    replay = _Replay(result, name)
+    replay = Replay(result, name)
     for lineno, event in iter_lines(data, name, result.warnings):
         try:
             replay.apply(lineno, event)
@@ -238,165 +235,5 @@ def parse_transcript(data: bytes, conv_id: str, name: str = "") -> TranscriptDat
             result.warnings.append(f"{name}:{lineno}: bad {kind} event skipped ({exc})")
     if not replay.saw_header:
         result.warnings.append(f"{name}: header line missing; using defaults")
-    result.messages = list(replay.messages.values())
+    replay.finish()
     return result
-
-
-class _Replay:
-    def __init__(self, result: TranscriptData, name: str) -> None:
-        self.result = result
-        self.name = name
-        self.messages: dict[str, ChatMessage] = {}
-        self.partial: set[str] = set()
-        """Ids known only from checkpoints so far."""
-        self.saw_header = False
-
-    def apply(self, lineno: int, event: dict[str, Any]) -> None:
-        kind = event["type"]
-        stamp = event.get("created")
-        if isinstance(stamp, str) and stamp > self.result.updated:
-            self.result.updated = stamp
-        handler = getattr(self, f"_on_{kind}", None)
-        if kind not in EVENT_TYPES or handler is None:
-            self.result.warnings.append(f"{self.name}:{lineno}: unknown event {kind!r} skipped")
-            return
-        handler(lineno, event)
-
-    def _on_header(self, lineno: int, event: dict[str, Any]) -> None:
-        if self.saw_header:
-            self.result.warnings.append(f"{self.name}:{lineno}: second header ignored")
-            return
-        self.saw_header = True
-        r = self.result
-        r.title = _str(event, "title")
-        r.created = _str(event, "created")
-        r.model = _str(event, "model")
-        r.mode = _str(event, "mode")
-        version = event.get("v", FORMAT_VERSION)
-        r.version = version if isinstance(version, int) else FORMAT_VERSION
-        if r.version > FORMAT_VERSION:
-            r.warnings.append(
-                f"{self.name}: written by a newer OffyAI (format {r.version}); "
-                "unknown events are skipped"
-            )
-
-    def _on_message(self, lineno: int, event: dict[str, Any]) -> None:
-        msg_id = _required_str(event, "id")
-        role = _required_str(event, "role")
-        if role not in _ROLES:
-            raise ValueError(f"unknown role {role!r}")
-        status = event.get("status", "complete")
-        if status not in FINAL_STATUSES:
-            raise ValueError(f"unknown status {status!r}")
-        stats = event.get("stats", {})
-        message = ChatMessage(
-            id=msg_id,
-            role=role,  # type: ignore[arg-type]
-            content=_required_str(event, "content"),
-            created=_str(event, "created"),
-            model=_str(event, "model"),
-            stats=stats if isinstance(stats, dict) else {},
-            request_id=_str(event, "request_id"),
-            status=status,
-            error=_str(event, "error"),
-            sources=_sources(event),
-            thinking=_str(event, "thinking"),
-            retrieval=_dict(event, "retrieval"),
-        )
-        self.messages[msg_id] = message
-        self.partial.discard(msg_id)
-
-    def _on_checkpoint(self, lineno: int, event: dict[str, Any]) -> None:
-        msg_id = _required_str(event, "id")
-        text = _required_str(event, "text")
-        offset = event.get("offset", 0)
-        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
-            raise ValueError("bad offset")
-        current = self.messages.get(msg_id)
-        if current is None:
-            current = ChatMessage(
-                id=msg_id,
-                role="assistant",
-                content="",
-                created=_str(event, "created"),
-                model=_str(event, "model"),
-                request_id=_str(event, "request_id"),
-                status="interrupted",
-                sources=_sources(event),
-                retrieval=_dict(event, "retrieval"),
-            )
-            self.messages[msg_id] = current
-            self.partial.add(msg_id)
-        elif msg_id not in self.partial:
-            return  # already final: the message line holds the whole text
-        if offset > len(current.content):
-            self.result.warnings.append(
-                f"{self.name}:{lineno}: part of an interrupted answer is missing"
-            )
-            current.content += text
-        else:
-            current.content = current.content[:offset] + text
-
-    def _on_edit(self, lineno: int, event: dict[str, Any]) -> None:
-        msg_id = _required_str(event, "id")
-        content = _required_str(event, "content")
-        message = self.messages.get(msg_id)
-        if message is None:
-            self.result.warnings.append(f"{self.name}:{lineno}: edit of an unknown message skipped")
-            return
-        message.content = content
-        message.edited = _str(event, "created") or "edited"
-
-    def _on_title(self, lineno: int, event: dict[str, Any]) -> None:
-        self.result.title = _required_str(event, "title")
-
-    def _on_mode(self, lineno: int, event: dict[str, Any]) -> None:
-        self.result.mode = _required_str(event, "mode")
-
-    def _on_params(self, lineno: int, event: dict[str, Any]) -> None:
-        params = event.get("params", {})
-        if not isinstance(params, dict):
-            raise ValueError("params is not an object")
-        clean: dict[str, ParamValue] = {}
-        for key, value in params.items():
-            try:
-                clean[key] = check_param(key, value)
-            except ParameterError as exc:
-                self.result.warnings.append(f"{self.name}:{lineno}: {exc}; ignored")
-        self.result.params = clean
-        system = event.get("system")
-        self.result.system = system if isinstance(system, str) else None
-        documents = event.get("documents")
-        if isinstance(documents, bool):
-            self.result.documents = documents
-
-    def _on_deleted(self, lineno: int, event: dict[str, Any]) -> None:
-        msg_id = _required_str(event, "id")
-        self.messages.pop(msg_id, None)
-        self.partial.discard(msg_id)
-
-    def _on_clear(self, lineno: int, event: dict[str, Any]) -> None:
-        for message in self.messages.values():
-            message.in_context = False
-
-
-def _str(event: dict[str, Any], key: str) -> str:
-    value = event.get(key, "")
-    return value if isinstance(value, str) else ""
-
-
-def _dict(event: dict[str, Any], key: str) -> dict[str, Any]:
-    value = event.get(key, {})
-    return value if isinstance(value, dict) else {}
-
-
-def _sources(event: dict[str, Any]) -> list[dict[str, Any]]:
-    value = event.get("sources", [])
-    return [s for s in value if isinstance(s, dict)] if isinstance(value, list) else []
-
-
-def _required_str(event: dict[str, Any], key: str) -> str:
-    value = event.get(key)
-    if not isinstance(value, str):
-        raise ValueError(f"{key} missing or not a string")
-    return value
