@@ -22,7 +22,7 @@ from textual.timer import Timer
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.rag.embedder import EmbeddingIdentity
-from offyai_tui.rag.errors import RagError
+from offyai_tui.rag.errors import RagError, RemoteEmbeddingRefused
 from offyai_tui.rag.index import DocumentRecord
 from offyai_tui.rag.indexer import (
     IndexProgress,
@@ -202,6 +202,7 @@ class DocumentsJob:
                 report = IndexReport(cancelled=True)
                 progress(IndexProgress("cancelled"))
             else:
+                await self._allowed()
                 report = await run(progress)
         except (EngineError, RagError, OSError) as exc:
             self.phase, self.error = "failed", _one_line(exc)
@@ -223,6 +224,19 @@ class DocumentsJob:
                 self._late_repaint.stop()
                 self._late_repaint = None
             self.changed.publish(self)
+
+    async def _allowed(self) -> None:
+        """Ask before a remote embedding engine gets the documents (once per host).
+
+        Raises:
+            RemoteEmbeddingRefused: the user said No; nothing was sent.
+        """
+        from offyai_tui.screens.remote_docs import documents_allowed
+
+        refused = await documents_allowed(
+            self.app, self.docs.workspace, None, self.docs.engine, indexing=True)
+        if refused:
+            raise RemoteEmbeddingRefused(refused)
 
     def _repaint_late(self) -> None:
         self._late_repaint = None

@@ -8,6 +8,8 @@ remote host in a workspace, :func:`documents_allowed` shows
 stored in the workspace for those hosts (:class:`offyai_tui.privacy.Consent`);
 No sends the question without documents and is remembered until the app quits
 or Documents is turned on again, so the user is not asked before every question.
+Indexing with a remote embedding engine (the Documents screen) asks the same
+way before the run sends anything; No there stops that run.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ DECLINED_ATTRIBUTE = "remote_documents_declined"
 """App attribute: ``{(workspace, origin)}`` answered No in this session."""
 INSTEAD = "sent without documents"
 HOW = "turn Documents off and on to be asked again"
+NO_CHAT = "No: this question is sent without documents."
+NO_INDEX = "No: nothing is indexed."
 
 
 class RemoteDocumentsScreen(ModalScreen[bool]):
@@ -55,9 +59,9 @@ class RemoteDocumentsScreen(ModalScreen[bool]):
     ]
 
     def __init__(self, workspace: Workspace, chat: list[Destination],
-                 embedding: list[Destination]) -> None:
+                 embedding: list[Destination], no: str = NO_CHAT) -> None:
         super().__init__()
-        self.text = question(workspace, chat, embedding)
+        self.text = question(workspace, chat, embedding, no)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -76,7 +80,8 @@ class RemoteDocumentsScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
-def question(workspace: Workspace, chat: list[Destination], embedding: list[Destination]) -> str:
+def question(workspace: Workspace, chat: list[Destination], embedding: list[Destination],
+             no: str = NO_CHAT) -> str:
     """The dialog's text: what would be sent, where, and what each answer does."""
     lines = ["Send documents to an engine that is not on this machine?", ""]
     for dest in chat:
@@ -90,7 +95,7 @@ def question(workspace: Workspace, chat: list[Destination], embedding: list[Dest
         "",
         f"Yes: allowed for workspace {workspace.name!r} and {hosts} from now on "
         f"(stored in {privacy.CONSENT_FILE} of the workspace).",
-        "No: this question is sent without documents.",
+        no,
     ]
     return "\n".join(lines)
 
@@ -121,9 +126,10 @@ def forget_declined(app: Any, workspace: Workspace) -> None:
 
 
 async def documents_allowed(
-    app: Any, workspace: Workspace, chat: Engine | None, embedding: Engine | None
+    app: Any, workspace: Workspace, chat: Engine | None, embedding: Engine | None,
+    *, indexing: bool = False,
 ) -> str:
-    """``""`` if documents may go to every remote engine involved, else one line for the chat.
+    """``""`` if documents may go to every remote engine involved, else one line why not.
 
     Must run in a worker (the dialog is awaited). Engines on this machine and
     hosts the workspace already allowed pass without a question.
@@ -133,6 +139,8 @@ async def documents_allowed(
         workspace: Whose documents.
         chat: The engine that answers (gets the passages).
         embedding: The engine that embeds (gets the question; on indexing, the documents).
+        indexing: The user asked to index: a No stops that run and is not
+            remembered (each request to index is asked about).
     """
     consent = Consent(workspace)
     chat_dests = _pending([chat], consent)
@@ -142,9 +150,12 @@ async def documents_allowed(
     if not pending:
         return ""
     answers = declined(app)
-    if any((workspace.name, d.origin) in answers for d in pending):
+    if not indexing and any((workspace.name, d.origin) in answers for d in pending):
         return _refused(workspace, pending)
-    allowed = await app.push_screen_wait(RemoteDocumentsScreen(workspace, chat_dests, embed_dests))
+    allowed = await app.push_screen_wait(RemoteDocumentsScreen(
+        workspace, chat_dests, embed_dests, NO_INDEX if indexing else NO_CHAT))
+    if not allowed and indexing:
+        return _refused(workspace, pending, "nothing was indexed", "add them again to be asked")
     if not allowed:
         answers.update((workspace.name, d.origin) for d in pending)
         return _refused(workspace, pending)
@@ -157,7 +168,8 @@ async def documents_allowed(
     return ""
 
 
-def _refused(workspace: Workspace, pending: list[Destination]) -> str:
+def _refused(workspace: Workspace, pending: list[Destination], instead: str = INSTEAD,
+             how: str = HOW) -> str:
     where = ", ".join(d.describe() for d in pending)
     return (f"documents not sent: {where} is not on this machine and workspace "
-            f"{workspace.name!r} has not allowed its documents to go there; {INSTEAD} ({HOW})")
+            f"{workspace.name!r} has not allowed its documents to go there; {instead} ({how})")

@@ -28,11 +28,12 @@ from offyai_tui.config import Settings
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Engine, Health, Message, ModelInfo
 from offyai_tui.engines.errors import Unsupported
 from offyai_tui.engines.registry import EngineRegistry
-from offyai_tui.privacy import Consent, Destination, origin_of
+from offyai_tui.privacy import Consent, destination
 from offyai_tui.rag.service import index_paths, list_documents
 from offyai_tui.screens.dialogs import ConfirmScreen
 from offyai_tui.screens.documents import DocumentsScreen, make_screen
 from offyai_tui.screens.documents_job import documents_job
+from offyai_tui.screens.remote_docs import RemoteDocumentsScreen
 from offyai_tui.widgets import doc_table
 from offyai_tui.widgets.doc_chunk import ChunkScreen
 from offyai_tui.widgets.doc_hits import SearchHits
@@ -571,30 +572,44 @@ async def test_model_change_shows_reembedding_progress(tmp_path: Path) -> None:
         await wait_for(pilot, lambda: "hash-embed-2 via hash" in summary(app))
 
 
-async def test_remote_embedding_engine_is_refused_without_opt_in(tmp_path: Path) -> None:
+async def test_remote_embedding_engine_is_asked_about_and_no_sends_nothing(
+    tmp_path: Path,
+) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     (folder / "private.md").write_text("# Patient record\n\nConfidential.\n")
     engine = HashEmbedder(remote=True)
+    dest = destination(engine)
+    assert dest is not None
     app = Host(Settings(), engine=engine)
     async with app.run_test(size=(120, 36)) as pilot:
         await add_path(pilot, folder)
+        await wait_for(pilot, lambda: isinstance(app.screen, RemoteDocumentsScreen))
+        assert "(embeddings) would get" in app.screen.text  # type: ignore[attr-defined]
+        assert "No: nothing is indexed." in app.screen.text  # type: ignore[attr-defined]
+        await pilot.press("n")
         await wait_for(pilot, job_idle(app))
         line = progress_line(app)
         assert line.startswith("Indexing stopped:") and "documents not sent" in line
-        assert "--allow-remote-docs" in line
+        assert "nothing was indexed" in line
         assert "\n" not in line
         assert engine.texts == []
         assert rows(app) == {}
 
-    settings = Settings()
-    remote = HashEmbedder(remote=True)
-    Consent(Workspace.open("default")).grant(Destination("hash", origin_of(remote.endpoint)))
-    app = Host(settings, engine=remote)
-    async with app.run_test(size=(120, 36)) as pilot:
+        # Each request to index asks again; Yes indexes and is stored for that host.
         await add_path(pilot, folder)
+        await wait_for(pilot, lambda: isinstance(app.screen, RemoteDocumentsScreen))
+        await pilot.press("y")
         await wait_for(pilot, job_idle(app))
         await wait_for(pilot, lambda: "private.md" in rows(app))
+    assert Consent(Workspace.open("default")).allows(dest)
+
+    app = Host(Settings(), engine=HashEmbedder(remote=True))
+    async with app.run_test(size=(120, 36)) as pilot:  # not asked again
+        await pilot.press("f5")
+        await wait_for(pilot, job_idle(app))
+        assert not isinstance(app.screen, RemoteDocumentsScreen)
+        assert progress_line(app).startswith("Done:"), progress_line(app)
 
 
 async def test_missing_path_is_one_line_and_starts_nothing(tmp_path: Path) -> None:
