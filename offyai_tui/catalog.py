@@ -9,7 +9,9 @@ advice.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +26,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 from offyai_tui.hw.fit import ModelShape
 
 TIERS = ("small", "medium", "large", "embedding")
+VARIANT_BITS = {"Q4_K_M": 4.85, "Q8_0": 8.5, "F16": 16.0}
+"""Bits per weight of the variants every chat family is published in."""
 SMALL_MAX_B = 5.0
 """Below this many billion parameters a chat model is small (the 1–4B class)."""
 MEDIUM_MAX_B = 10.0
@@ -87,7 +91,25 @@ class CatalogEntry:
             weights_bytes=self.size_bytes,
             context_length=self.context_length,
             n_heads=self.n_heads,
+            params=self.params_b * 1e9,
+            quant=self.quantization,
         )
+
+    def variant(self, quant: str) -> CatalogEntry:
+        """This model in another quantization (``Q4_K_M``, ``Q8_0``, ``F16``).
+
+        The default tag's size is what Ollama lists; another variant's size is the
+        parameter count times that type's bits per weight (Q8_0 stores 8.5: 32 weights
+        and one f16 scale per block; Q4_K_M about 4.85). Llama 3.1 8B: 4.9, 8.5 and 16 GB.
+        """
+        wanted = quant.upper().replace("FP16", "F16")
+        if wanted == self.quantization.upper():
+            return self
+        if wanted not in VARIANT_BITS:
+            known = ", ".join(VARIANT_BITS)
+            raise CatalogError(f"{self.name}: no {quant} variant is known (known: {known})")
+        size = int(self.params_b * 1e9 * VARIANT_BITS[wanted] / 8)
+        return dataclasses.replace(self, size_bytes=size, quantization=wanted)
 
     def matches(self, name: str) -> bool:
         wanted = normalize_name(name)
@@ -185,6 +207,34 @@ def load_catalog() -> tuple[CatalogEntry, ...]:
 def lookup(name: str, entries: Sequence[CatalogEntry] | None = None) -> CatalogEntry | None:
     """The entry for an installed or typed name (``mistral:latest`` finds ``mistral``)."""
     return next((e for e in entries or load_catalog() if e.matches(name)), None)
+
+
+_QUANT_SUFFIX = re.compile(
+    r"-(?P<quant>q\d(?:_k)?(?:_[a-z0-9]+)?|fp16|f16|bf16)$", re.IGNORECASE
+)
+_FLAVOUR_SUFFIX = re.compile(r"-(instruct|chat|text|it)$", re.IGNORECASE)
+
+
+def resolve_tag(name: str, entries: Sequence[CatalogEntry] | None = None) -> CatalogEntry | None:
+    """A catalog entry for an Ollama tag, in the quantization the tag names.
+
+    ``llama3.1:8b`` is the default tag; ``llama3.1:8b-instruct-fp16`` and
+    ``llama3.1:70b-instruct-q4_K_M`` name a size, a flavour and a quantization.
+    Returns ``None`` for a name the catalog does not know; raises :class:`CatalogError`
+    for a quantization it has no figures for.
+    """
+    entry = lookup(name, entries)
+    if entry is not None:
+        return entry
+    base, _, tag = name.strip().partition(":")
+    match = _QUANT_SUFFIX.search(tag)
+    quant = match.group("quant") if match else ""
+    size = _FLAVOUR_SUFFIX.sub("", tag[: match.start()] if match else tag)
+    candidates = [f"{base}:{size}"] if size else [base]
+    entry = next((e for c in candidates if (e := lookup(c, entries)) is not None), None)
+    if entry is None:
+        return None
+    return entry.variant(quant) if quant else entry
 
 
 def by_tier(tier: str, entries: Sequence[CatalogEntry] | None = None) -> list[CatalogEntry]:

@@ -41,7 +41,8 @@ from offyai_tui.hardware import (
 )
 from offyai_tui.hw import detect as detect_module
 from offyai_tui.hw.fit import FIXED_OVERHEAD_BYTES, format_bytes
-from offyai_tui.hw.speed import lookup_gbps
+from offyai_tui.hw.gpus import NVIDIA_GBPS, lookup, spec_of, vendor_of
+from offyai_tui.hw.speed import LAYER_FLOOR_S
 from offyai_tui.speedlog import SpeedRun
 
 KiB, MiB, GiB = 1024, 1024**2, 1024**3
@@ -76,6 +77,12 @@ def machine(
     )
 
 
+def linux_probes(tmp_path: Path, **kwargs) -> Probes:
+    """A Linux machine whose tools are only those the test writes (no rocm-smi, no DRM)."""
+    kwargs.setdefault("rocm_smi", str(tmp_path / "rocm-smi"))
+    return Probes(system="Linux", drm=tmp_path / "drm", **kwargs)
+
+
 LAPTOP_8GB = machine(8 * GiB, cores=4)
 DESKTOP_16GB_8GB_VRAM = machine(16 * GiB, gpu="NVIDIA GeForce RTX 4060", vram_mib=8188)
 WORKSTATION_64GB_24GB_VRAM = machine(64 * GiB, gpu="NVIDIA GeForce RTX 4090", vram_mib=24564)
@@ -94,9 +101,9 @@ def test_this_machine_is_detected_without_a_gpu_tool() -> None:
 
 
 def test_missing_nvidia_smi_means_no_gpu(tmp_path: Path) -> None:
-    hw = detect_hardware(Probes(system="Linux", nvidia_smi=str(tmp_path / "nvidia-smi")))
+    hw = detect_hardware(linux_probes(tmp_path, nvidia_smi=str(tmp_path / "nvidia-smi")))
     assert hw.gpus == ()
-    assert hw.notes == ("nvidia-smi not found",)
+    assert hw.notes == ("nvidia-smi not found", "rocm-smi not found")
     assert hw.describe().endswith("no GPU")
 
 
@@ -110,12 +117,13 @@ def test_fake_nvidia_smi_output_is_parsed(tmp_path: Path) -> None:
         "echo 'NVIDIA GeForce RTX 4090, 24564, 23010'\n"
         "echo 'NVIDIA RTX A4000, 16376, [N/A]'",
     )
-    hw = detect_hardware(Probes(system="Linux", nvidia_smi=tool))
+    hw = detect_hardware(linux_probes(tmp_path, nvidia_smi=tool))
     assert hw.gpus == (
         GPU("NVIDIA GeForce RTX 4090", 24564 * MiB, 23010 * MiB),
         GPU("NVIDIA RTX A4000", 16376 * MiB, 0),
     )
-    assert hw.notes == ()
+    assert hw.notes == ("rocm-smi not found",)
+    assert hw.found == ("nvidia-smi: 2 GPUs",)
     assert args_file.read_text().split() == [
         "--query-gpu=name,memory.total,memory.free",
         "--format=csv,noheader,nounits",
@@ -127,14 +135,14 @@ def test_fake_nvidia_smi_output_is_parsed(tmp_path: Path) -> None:
 def test_hanging_nvidia_smi_is_killed_at_the_two_second_timeout(tmp_path: Path) -> None:
     child_pid = tmp_path / "child.pid"
     tool = fake_tool(tmp_path, "nvidia-smi", f"sleep 30 &\necho $! > {child_pid}\nwait")
-    probes = Probes(system="Linux", nvidia_smi=tool)
+    probes = linux_probes(tmp_path, nvidia_smi=tool)
     assert probes.timeout_s == 2.0
     started = time.monotonic()
     hw = detect_hardware(probes)
     elapsed = time.monotonic() - started
     assert 1.9 <= elapsed < 4.0
     assert hw.gpus == ()
-    assert hw.notes == ("nvidia-smi gave no answer within 2 s",)
+    assert hw.notes == ("nvidia-smi gave no answer within 2 s", "rocm-smi not found")
     pid = int(child_pid.read_text())
     deadline = time.monotonic() + 2
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
@@ -154,24 +162,24 @@ def test_hanging_nvidia_smi_is_killed_at_the_two_second_timeout(tmp_path: Path) 
 )
 def test_garbage_nvidia_smi_output_means_no_gpu(tmp_path: Path, output: str) -> None:
     tool = fake_tool(tmp_path, "nvidia-smi", f"printf '%s' '{output}'")
-    hw = detect_hardware(Probes(system="Linux", nvidia_smi=tool))
+    hw = detect_hardware(linux_probes(tmp_path, nvidia_smi=tool))
     assert hw.gpus == ()
-    assert hw.notes == ("nvidia-smi output not understood",)
+    assert hw.notes == ("nvidia-smi output not understood", "rocm-smi not found")
 
 
 @posix_only
 def test_binary_nvidia_smi_output_means_no_gpu(tmp_path: Path) -> None:
     tool = fake_tool(tmp_path, "nvidia-smi", r"printf '\377\376\000\001,\200,\201\n'")
-    hw = detect_hardware(Probes(system="Linux", nvidia_smi=tool))
+    hw = detect_hardware(linux_probes(tmp_path, nvidia_smi=tool))
     assert hw.gpus == ()
 
 
 @posix_only
 def test_failing_nvidia_smi_is_not_trusted_even_with_output(tmp_path: Path) -> None:
     tool = fake_tool(tmp_path, "nvidia-smi", "echo 'NVIDIA GeForce RTX 4090, 24564, 23010'\nexit 9")
-    hw = detect_hardware(Probes(system="Linux", nvidia_smi=tool))
+    hw = detect_hardware(linux_probes(tmp_path, nvidia_smi=tool))
     assert hw.gpus == ()
-    assert hw.notes == ("nvidia-smi exited with status 9",)
+    assert hw.notes == ("nvidia-smi exited with status 9", "rocm-smi not found")
 
 
 def test_parse_nvidia_smi_keeps_commas_in_names_and_skips_bad_lines() -> None:
@@ -307,7 +315,9 @@ LLAMA3_SHOW = {
 
 def test_shape_from_ollama_show_derives_head_size() -> None:
     shape = ModelShape.from_ollama_show(LLAMA3_SHOW, 4_920_753_328)
-    assert shape == ModelShape(32, 8, 128, 128, 4_920_753_328, 131072, n_heads=32)
+    assert shape == ModelShape(
+        32, 8, 128, 128, 4_920_753_328, 131072, n_heads=32, params=8030261248
+    )
     assert shape.kv_cache_bytes(8192) == GiB
 
 
@@ -359,7 +369,9 @@ def test_shape_from_the_bundled_gguf_header() -> None:
     path = Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
     shape = ModelShape.from_gguf_info(read_gguf_info(path))
     # SmolLM2-135M: 30 layers, 9 query heads sharing 3 KV heads of 64 dims.
-    assert shape == ModelShape(30, 3, 64, 64, path.stat().st_size, 8192, n_heads=9)
+    assert shape == ModelShape(
+        30, 3, 64, 64, path.stat().st_size, 8192, n_heads=9, params=134515008, quant="Q4_1"
+    )
     assert shape.kv_bytes_per_token() == 30 * 3 * 128 * 2
     assert fit_model(shape, LAPTOP_8GB).kind == "ram"
 
@@ -480,26 +492,54 @@ def test_unknown_shape_is_an_honest_question_mark() -> None:
 # --- speed -----------------------------------------------------------------------
 
 
-def test_cpu_speed_range_is_bandwidth_over_weights() -> None:
+def _expected(weights: float, layers: int, low_bps: float, high_bps: float, floor) -> tuple:
+    """tokens/s range from the model's own formula: floor per layer + weights / bandwidth."""
+    return 1 / (floor[1] * layers + weights / low_bps), 1 / (floor[0] * layers + weights / high_bps)
+
+
+def test_cpu_speed_is_ram_or_thread_bandwidth_over_weights_plus_a_floor() -> None:
     shape = dataclasses.replace(LLAMA3_8B, weights_bytes=4 * 10**9)
     speed = estimate_speed(fit_model(shape, LAPTOP_8GB), LAPTOP_8GB)
-    assert (speed.low_tps, speed.high_tps) == pytest.approx((5.0, 11.25))
-    assert speed.label() == "5.0–11 tok/s"
+    # Unknown RAM: 60 GB/s spec at 35–65 %; 4 threads could stream 24–48 GB/s.
+    low, high = _expected(4e9, 32, 21e9, 39e9, LAYER_FLOOR_S["cpu"])
+    assert (speed.low_tps, speed.high_tps) == pytest.approx((low, high))
+    assert speed.label() == f"{low:.1f}–{high:.1f} tok/s"
     two_cores = dataclasses.replace(LAPTOP_8GB, physical_cores=2)
     speed = estimate_speed(fit_model(shape, two_cores), two_cores)
-    assert (speed.low_tps, speed.high_tps) == pytest.approx((3.0, 6.0))
-    assert "2 cores" in speed.basis
+    # Two threads stream at most 12–24 GB/s, less than the RAM could give.
+    low, high = _expected(4e9, 32, 12e9, 24e9, LAYER_FLOOR_S["cpu"])
+    assert (speed.low_tps, speed.high_tps) == pytest.approx((low, high))
+    assert "2 threads" in speed.basis
+    known_ram = dataclasses.replace(LAPTOP_8GB, memory_gbps=25.6)
+    speed = estimate_speed(fit_model(shape, known_ram), known_ram)
+    low, high = _expected(4e9, 32, 25.6e9 * 0.35, 25.6e9 * 0.65, LAYER_FLOOR_S["cpu"])
+    assert (speed.low_tps, speed.high_tps) == pytest.approx((low, high))
 
 
 def test_gpu_speed_uses_the_card_bandwidth() -> None:
     hw = WORKSTATION_64GB_24GB_VRAM
     speed = estimate_speed(fit_model(LLAMA3_8B, hw), hw)
-    assert speed.low_tps == pytest.approx(1008e9 * 0.45 / 4.9e9)
-    assert speed.high_tps == pytest.approx(1008e9 * 0.70 / 4.9e9)
+    low, high = _expected(4.9e9, 32, 1008e9 * 0.75, 1008e9 * 0.95, LAYER_FLOOR_S["nvidia"])
+    assert (speed.low_tps, speed.high_tps) == pytest.approx((low, high))
     assert speed.basis == "NVIDIA GeForce RTX 4090 ~1008 GB/s"
     unknown = gpu_bandwidth(GPU("NVIDIA Mystery 9", 8 * GiB))
-    assert unknown.low == pytest.approx(250e9 * 0.45)
+    assert unknown.low == pytest.approx(250e9 * 0.75)
     assert unknown.basis == "unlisted GPU, assumed 250 GB/s"
+    hbm = gpu_bandwidth(GPU("NVIDIA H100 PCIe", 80 * GiB))
+    assert (hbm.low, hbm.high) == pytest.approx((2000e9 * 0.40, 2000e9 * 0.65))
+
+
+def test_a_tiny_model_is_bound_by_the_per_token_floor_not_bandwidth() -> None:
+    """The issue's H200: SmolLM2 135M must not be estimated at tens of thousands tok/s."""
+    h200 = machine(256 * GiB, gpu="NVIDIA H200", vram_mib=143771)
+    smol = ModelShape(
+        n_layers=30, n_kv_heads=3, key_length=64, value_length=64,
+        weights_bytes=98_000_000, n_heads=9, params=135e6, quant="Q4_1",
+    )  # fmt: skip
+    speed = estimate_speed(fit_model(smol, h200), h200)
+    bandwidth_only = 4800e9 * 0.65 / smol.weights_bytes
+    assert speed.high_tps < bandwidth_only / 10
+    assert speed.high_tps <= 1 / (30 * LAYER_FLOOR_S["nvidia"][0])
 
 
 @pytest.mark.parametrize(
@@ -512,33 +552,82 @@ def test_gpu_speed_uses_the_card_bandwidth() -> None:
         ("NVIDIA A100-SXM4-40GB", 1555),
         ("Tesla T4", 320),
         ("NVIDIA RTX 6000 Ada Generation", 960),
+        ("NVIDIA H200", 4800),
         ("NVIDIA GeForce GT 710", None),
     ],
 )
 def test_gpu_bandwidth_table_matches_whole_names(name: str, gbps: int | None) -> None:
-    from offyai_tui.hw.speed import NVIDIA_GBPS
+    assert lookup(name, NVIDIA_GBPS) == gbps
 
-    assert lookup_gbps(name, NVIDIA_GBPS) == gbps
+
+@pytest.mark.parametrize(
+    ("name", "vendor", "gbps"),
+    [
+        ("Radeon RX 7900 XT", "amd", 800),
+        ("Navi 31 [Radeon RX 7900 XT/7900 XTX]", "amd", 800),
+        ("AMD Instinct MI300X", "amd", 5300),
+        ("Intel Arc A770 Graphics", "intel", 560),
+        ("Apple M3 Max", "apple", 400),
+    ],
+)
+def test_other_vendors_are_recognised(name: str, vendor: str, gbps: int) -> None:
+    assert vendor_of(name) == vendor
+    assert spec_of(name).gbps == gbps
 
 
 def test_partial_offload_speed_lies_between_cpu_and_gpu() -> None:
     hw = DESKTOP_16GB_8GB_VRAM
     shape = catalog.lookup("qwen3:14b").shape()
-    partial = estimate_speed(fit_model(shape, hw), hw)
-    cpu_only = cpu_bandwidth(hw).low / shape.weights_bytes
-    gpu_only = gpu_bandwidth(hw.gpus[0]).low / shape.weights_bytes
-    assert cpu_only < partial.low_tps < gpu_only
-    assert partial.low_tps < partial.high_tps
+    fit = fit_model(shape, hw)
+    assert fit.kind == "partial"
+    partial = estimate_speed(fit, hw)
+    cpu_only = estimate_speed(dataclasses.replace(fit, kind="ram", gpu_layers=0), hw)
+    gpu_only = estimate_speed(dataclasses.replace(fit, kind="vram", gpu_layers=shape.n_layers), hw)
+    assert cpu_only.low_tps < partial.low_tps < gpu_only.low_tps
+    assert cpu_only.high_tps < partial.high_tps < gpu_only.high_tps
 
 
-def test_apple_speed_uses_the_chip_bandwidth() -> None:
+def test_several_gpus_add_their_times_like_one_gpu_of_the_same_kind() -> None:
+    one = machine(128 * GiB, gpu="NVIDIA GeForce RTX 4090", vram_mib=24564)
+    two = dataclasses.replace(one, gpus=one.gpus * 2)
+    seventy = catalog.lookup("llama3.1:70b").shape()
+    assert fit_model(seventy, one).kind == "partial"
+    fit = fit_model(seventy, two)
+    assert fit.kind == "vram"
+    speed = estimate_speed(fit, two)
+    low, high = _expected(
+        seventy.weights_bytes, 80, 1008e9 * 0.75, 1008e9 * 0.95, LAYER_FLOOR_S["nvidia"]
+    )
+    assert (speed.low_tps, speed.high_tps) == pytest.approx((low, high))
+    assert "2 GPUs, layers split" in speed.basis
+
+
+def test_apple_speed_uses_the_chip_bandwidth_and_dequantization_compute() -> None:
     mac = dataclasses.replace(
         machine(32 * GiB),
         gpus=(GPU("Apple M1 Max", 32 * GiB * 2 // 3, 0, vendor="apple", unified=True),),
+        memory_gbps=400,
     )
-    speed = estimate_speed(fit_model(LLAMA3_8B, mac), mac)
-    assert speed.high_tps == pytest.approx(400e9 * 0.70 / 4.9e9)
-    assert cpu_bandwidth(mac).high == pytest.approx(400e9 * 0.5)
+    shape = dataclasses.replace(LLAMA3_8B, params=8.0e9, quant="Q4_K_M")
+    speed = estimate_speed(fit_model(shape, mac), mac)
+    floor = LAYER_FLOOR_S["apple"]
+    bandwidth_high = 1 / (floor[0] * 32 + 4.9e9 / (400e9 * 0.95))
+    compute_high = 1 / (floor[0] * 32 + 8.0e9 * 24 / 10.4e12)
+    assert speed.high_tps == pytest.approx(min(bandwidth_high, compute_high))
+    assert compute_high < bandwidth_high  # the M1 Max GPU is compute-bound on Q4_K_M
+    f16 = dataclasses.replace(shape, weights_bytes=16_000_000_000, quant="F16")
+    speed = estimate_speed(fit_model(f16, mac), mac)
+    assert speed.high_tps == pytest.approx(1 / (floor[0] * 32 + 16e9 / (400e9 * 0.95)))
+    assert cpu_bandwidth(mac).high == pytest.approx(min(400e9 * 0.65, 8 * 12e9))
+
+
+def test_prompt_processing_gives_a_time_to_first_token() -> None:
+    hw = WORKSTATION_64GB_24GB_VRAM
+    speed = estimate_speed(fit_model(LLAMA3_8B, hw), hw)
+    fast, slow = speed.ttft_s(1000)
+    assert 0 < fast < slow
+    laptop = estimate_speed(fit_model(LLAMA3_8B, machine(16 * GiB, cores=4)), machine(16 * GiB))
+    assert laptop.ttft_s(1000)[0] > slow  # a CPU reads a prompt far slower than a 4090
 
 
 def test_no_speed_for_a_model_that_does_not_fit() -> None:
@@ -667,10 +756,11 @@ def test_pick_is_the_preferred_model_that_fits_and_runs_fast_enough() -> None:
     medium = by_tier(machine(12 * GiB), entries=entries)["medium"]
     assert medium.pick.entry.name == "good:7b"
     assert medium.pick.reason.startswith("runs on CPU: needs ")
-    assert "; about 5.0–11 tok/s" in medium.pick.reason
+    assert f"; about {medium.pick.assessment.speed.label()}" in medium.pick.reason
     best, code = medium.others
     assert best.reason.startswith("does not fit: needs 10.1 GB")
-    assert code.reason == "fits too (CPU, about 6.7–15 tok/s); good:7b is preferred"
+    label = code.assessment.speed.label()
+    assert code.reason == f"fits too (CPU, about {label}); good:7b is preferred"
     assert by_tier(machine(12 * GiB), entries=entries)["small"].summary() == (
         "small: no catalog entries"
     )

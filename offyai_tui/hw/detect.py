@@ -1,17 +1,21 @@
 """What this machine has: CPU, RAM and GPUs, found without ever hanging or crashing.
 
-External tools (``nvidia-smi``, ``sysctl``) are optional: a missing binary, a non-zero
-exit, unreadable output or a hang longer than the timeout all mean "no GPU from this
-source" plus a note saying why, so ``offyai doctor`` can explain a surprising result.
-Commands and platform facts live in :class:`Probes` so tests can point them at fakes.
+External tools (``nvidia-smi``, ``rocm-smi``, ``sysctl``) are optional: a missing binary,
+a non-zero exit, unreadable output or a hang longer than the timeout all mean "no GPU
+from this source" plus a note saying why, so ``offyai doctor`` can explain a surprising
+result. Commands and platform facts live in :class:`Probes` so tests can point them at
+fakes.
 
-AMD and Intel GPUs are not detected; such machines get CPU estimates, which are
-conservative rather than wrong.
+AMD GPUs come from ``rocm-smi`` (what Ollama's ROCm build also needs). Intel GPUs are
+listed by the kernel (``/sys/class/drm``) but not used: Ollama runs on the CPU there and
+llama.cpp needs a SYCL or Vulkan build, so estimates stay on the CPU and a note says why.
 """
 
 from __future__ import annotations
 
 import contextlib
+import csv
+import json
 import os
 import platform
 import re
@@ -28,6 +32,10 @@ MiB = 1024**2
 GiB = 1024**3
 
 NVIDIA_QUERY = ("--query-gpu=name,memory.total,memory.free", "--format=csv,noheader,nounits")
+ROCM_QUERY = ("--showproductname", "--showmeminfo", "vram", "--json")
+MIN_GPU_BYTES = GiB
+"""Smaller devices (an APU's 64 MiB carve-out) hold no useful share of a model."""
+PCI_VENDORS = {"0x10de": "NVIDIA", "0x1002": "AMD", "0x8086": "Intel"}
 APPLE_SYSCTL_KEYS = ("machdep.cpu.brand_string", "hw.memsize", "hw.optional.arm64")
 
 
@@ -60,6 +68,10 @@ class Hardware:
     machine: str = ""
     notes: tuple[str, ...] = ()
     """Why a source gave nothing (e.g. ``nvidia-smi not found``)."""
+    memory_gbps: float = 0.0
+    """Spec RAM bandwidth when known (Apple chips, a described machine); 0 = unknown."""
+    found: tuple[str, ...] = ()
+    """What each probe found, one line each, for ``offyai doctor``."""
 
     @property
     def unified_memory(self) -> bool:
@@ -90,8 +102,10 @@ class Probes:
     system: str = field(default_factory=platform.system)
     machine: str = field(default_factory=platform.machine)
     nvidia_smi: str = "nvidia-smi"
+    rocm_smi: str = "rocm-smi"
     sysctl: str = "sysctl"
     cpuinfo: Path = Path("/proc/cpuinfo")
+    drm: Path = Path("/sys/class/drm")
     timeout_s: float = 2.0
 
 
@@ -162,6 +176,72 @@ def detect_nvidia(probes: Probes) -> tuple[list[GPU], str]:
     return gpus, "" if gpus else "nvidia-smi output not understood"
 
 
+def _rocm_cards(text: str) -> list[dict[str, str]]:
+    """Per-card fields from ``rocm-smi`` JSON, CSV or plain ``GPU[i] : key: value`` lines."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        with contextlib.suppress(ValueError):
+            data = json.loads(stripped)
+            if isinstance(data, dict):
+                return [
+                    {str(k): str(v) for k, v in card.items()}
+                    for name, card in data.items()
+                    if name.startswith("card") and isinstance(card, dict)
+                ]
+        return []
+    lines = [line for line in stripped.splitlines() if line.strip()]
+    if lines and lines[0].startswith("device,"):
+        rows = list(csv.reader(lines))
+        return [dict(zip(rows[0], row)) for row in rows[1:] if row and row[0].startswith("card")]
+    cards: dict[int, dict[str, str]] = {}
+    for line in lines:
+        match = re.match(r"\s*GPU\[(\d+)\]\s*:\s*([^:]+):\s*(.*)$", line)
+        if match:
+            cards.setdefault(int(match.group(1)), {})[match.group(2).strip()] = match.group(3)
+    return [cards[i] for i in sorted(cards)]
+
+
+def parse_rocm_smi(text: str) -> list[GPU]:
+    """AMD GPUs from ``rocm-smi --showproductname --showmeminfo vram`` (JSON, CSV or text).
+
+    Field names differ between ROCm releases (``Card series``/``Card Series``); devices
+    with less than :data:`MIN_GPU_BYTES` of VRAM (an APU's carve-out) are skipped, as
+    Ollama skips them.
+    """
+    gpus = []
+    for card in _rocm_cards(text):
+        fields = {k.strip().lower(): v.strip() for k, v in card.items()}
+        name = fields.get("card series") or fields.get("card model") or "AMD GPU"
+        total = fields.get("vram total memory (b)", "")
+        used = fields.get("vram total used memory (b)", "")
+        if not total.isdigit() or int(total) < MIN_GPU_BYTES or not name.isprintable():
+            continue
+        free = int(total) - int(used) if used.isdigit() else 0
+        gpus.append(GPU(name=name, vram_total_bytes=int(total), vram_free_bytes=free, vendor="amd"))
+    return gpus
+
+
+def detect_amd(probes: Probes) -> tuple[list[GPU], str]:
+    out, why = run_probe([probes.rocm_smi, *ROCM_QUERY], probes.timeout_s)
+    if out is None:
+        return [], why
+    gpus = parse_rocm_smi(out)
+    return gpus, "" if gpus else "rocm-smi listed no GPU with 1 GiB or more of VRAM"
+
+
+def pci_display_vendors(drm: Path) -> list[str]:
+    """Vendors of the display devices the kernel knows (``/sys/class/drm/card*``)."""
+    vendors = []
+    with contextlib.suppress(OSError):
+        for card in sorted(drm.glob("card[0-9]*")):
+            if "-" in card.name:  # connectors such as card0-HDMI-A-1
+                continue
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                vendor = (card / "device" / "vendor").read_text().strip().lower()
+                vendors.append(PCI_VENDORS.get(vendor, vendor))
+    return vendors
+
+
 def parse_sysctl(text: str) -> dict[str, str]:
     """``name: value`` lines as printed by ``sysctl NAME...``."""
     values = {}
@@ -224,16 +304,30 @@ def detect_hardware(probes: Probes | None = None) -> Hardware:
         notes.append(f"RAM size unknown ({exc})")
     cpu = ""
     gpus: list[GPU] = []
+    found: list[str] = []
+    memory_gbps = 0.0
     if probes.system == "Darwin":
         apple, cpu, why = detect_apple(probes, ram_available)
         if apple is not None:
             gpus.append(apple)
+            memory_gbps = _apple_gbps(apple.name)
+            found.append(f"sysctl: {apple.name}, unified memory")
         elif why:
             notes.append(why)
     elif probes.system in ("Linux", "Windows"):
-        gpus, why = detect_nvidia(probes)
-        if why:
+        nvidia, why = detect_nvidia(probes)
+        gpus += nvidia
+        if nvidia:
+            found.append(f"nvidia-smi: {len(nvidia)} GPU{'s' if len(nvidia) > 1 else ''}")
+        elif why:
             notes.append(why)
+        amd, why = detect_amd(probes) if probes.system == "Linux" else ([], "")
+        gpus += amd
+        if amd:
+            found.append(f"rocm-smi: {len(amd)} GPU{'s' if len(amd) > 1 else ''}")
+        elif why:
+            notes.append(why)
+        notes += _unused_devices(pci_display_vendors(probes.drm), nvidia, amd)
     return Hardware(
         cpu_model=cpu or cpu_model_name(probes),
         physical_cores=physical,
@@ -244,7 +338,30 @@ def detect_hardware(probes: Probes | None = None) -> Hardware:
         system=probes.system,
         machine=probes.machine,
         notes=tuple(notes),
+        memory_gbps=memory_gbps,
+        found=tuple(found),
     )
+
+
+def _apple_gbps(chip: str) -> float:
+    from offyai_tui.hw.gpus import APPLE_GBPS, lookup
+
+    return lookup(chip, APPLE_GBPS) or 0.0
+
+
+def _unused_devices(vendors: list[str], nvidia: list[GPU], amd: list[GPU]) -> list[str]:
+    """Why a display device the kernel lists gets no estimate of its own."""
+    notes = []
+    if "Intel" in vendors:
+        notes.append(
+            "Intel GPU present but not used: Ollama runs on the CPU there, llama.cpp needs a"
+            " SYCL or Vulkan build; estimates assume the CPU"
+        )
+    if "AMD" in vendors and not amd:
+        notes.append("AMD GPU present but rocm-smi gave no VRAM figure; estimates assume the CPU")
+    if "NVIDIA" in vendors and not nvidia:
+        notes.append("NVIDIA GPU present but nvidia-smi gave nothing; is the driver installed?")
+    return notes
 
 
 _lock = threading.Lock()

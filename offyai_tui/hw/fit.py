@@ -63,6 +63,10 @@ class ModelShape:
     """Trained context window; 0 when unknown."""
     n_heads: int = 0
     """Query heads, for the compute buffer; 0 means assume 32."""
+    params: float = 0.0
+    """Parameter count, for compute-bound estimates; 0 means derive it from the size."""
+    quant: str = ""
+    """Weight type (``Q4_K_M``, ``Q8_0``, ``F16``); empty when unknown."""
 
     def kv_bytes_per_token(self, kv_type: str = "f16") -> int:
         per_element = KV_BYTES_PER_ELEMENT[kv_type]
@@ -96,6 +100,7 @@ class ModelShape:
             embedding_length=get("embedding_length"),
             context_length=get("context_length"),
             weights_bytes=size_bytes,
+            params=model_info.get("general.parameter_count"),
         )
 
     @classmethod
@@ -123,6 +128,8 @@ class ModelShape:
             embedding_length=attr("embedding_length"),
             context_length=attr("context_length"),
             weights_bytes=size,
+            params=attr("parameter_count"),
+            quant=attr("quantization"),
         )
 
 
@@ -140,7 +147,7 @@ def _count(value: Any) -> int:
     return value if isinstance(value, int) and value > 0 else 0
 
 
-def _build(source: str, **raw: Any) -> ModelShape:
+def _build(source: str, *, params: Any = None, quant: Any = None, **raw: Any) -> ModelShape:
     n_layers = _count(raw["n_layers"])
     n_heads = _count(raw["n_heads"])
     n_kv_heads = _count(raw["n_kv_heads"]) or n_heads
@@ -168,6 +175,8 @@ def _build(source: str, **raw: Any) -> ModelShape:
         weights_bytes=weights,
         context_length=_count(raw["context_length"]),
         n_heads=n_heads,
+        params=float(_count(params)),
+        quant=quant if isinstance(quant, str) else "",
     )
 
 
@@ -241,6 +250,8 @@ class Fit:
     """What lives in system RAM (all of it on CPU, the rest of a partial offload)."""
     tight: bool = False
     """It fits, but less RAM was free at detection time than it needs."""
+    shape: ModelShape | None = None
+    """The model judged, for the speed estimate (layers, parameters, quantization)."""
 
     @property
     def fits(self) -> bool:
@@ -266,7 +277,7 @@ def fit_model(
     vram, ram = usable_vram(hw), usable_ram(hw)
     base = Fit(
         "none", "", need=need, n_layers=shape.n_layers, vram_budget_bytes=vram,
-        ram_budget_bytes=ram,
+        ram_budget_bytes=ram, shape=shape,
     )  # fmt: skip
     total = need.total
     if vram and total <= vram:

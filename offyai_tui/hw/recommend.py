@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from offyai_tui.catalog import TIERS, CatalogEntry, load_catalog
 from offyai_tui.hw.detect import Hardware, detect
 from offyai_tui.hw.fit import DEFAULT_N_CTX, Fit, ModelShape, fit_model, fit_unknown
+from offyai_tui.hw.runtime import embedded_threads, for_engine, observed_fit
 from offyai_tui.hw.speed import SpeedEstimate, estimate_speed
 from offyai_tui.speedlog import SpeedLog
 
@@ -59,19 +60,36 @@ def assess(
     log: SpeedLog | None = None,
     unknown_reason: str = "no model metadata",
     embedding: bool = False,
+    engine_kind: str = "",
+    threads: int | None = None,
+    loaded: tuple[int, int] | None = None,
 ) -> Assessment:
     """Fit and speed of one model; ``shape=None`` gives an ``unknown`` fit with the reason.
 
     ``model``/``engine`` select this model's measured runs in ``log``. Embedding models
-    (``embedding=True``) get no speed: they do not generate tokens.
+    (``embedding=True``) get no speed: they do not generate tokens. ``engine_kind``
+    limits the machine to what that engine can use (the embedded engine never offloads;
+    see :mod:`offyai_tui.hw.runtime`), ``threads`` is how many CPU threads it decodes
+    with, and ``loaded`` is Ollama's ``(size, size_vram)`` for a loaded model: the
+    placement it reports replaces the predicted one.
     """
     hw = hw or detect()
-    fit = fit_model(shape, hw, n_ctx, kv_type) if shape else fit_unknown(unknown_reason)
+    usable, _why = for_engine(hw, engine_kind)
+    if engine_kind == "llamacpp" and threads is None:
+        threads = embedded_threads(hw)
+    if shape is None:
+        fit = fit_unknown(unknown_reason)
+    elif loaded is not None and loaded[0] > 0:
+        fit = observed_fit(shape, usable, loaded[0], loaded[1], n_ctx)
+    else:
+        fit = fit_model(shape, usable, n_ctx, kv_type)
     if embedding:
         return Assessment(fit, None)
     measured = log.measured(model, engine) if log and model else None
     calibrated = log.calibrated_bandwidth(fit.kind) if log and fit.fits else None
-    speed = estimate_speed(fit, hw, measured=measured, calibrated_bps=calibrated)
+    speed = estimate_speed(
+        fit, usable, measured=measured, calibrated_bps=calibrated, threads=threads
+    )
     return Assessment(fit, speed)
 
 
