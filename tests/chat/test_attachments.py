@@ -119,6 +119,16 @@ async def test_a_message_references_its_image_and_the_engine_gets_the_bytes(
     assert read_transcript(path).messages[-1].status == "complete"
 
 
+def test_grounding_in_documents_keeps_the_turns_images(tmp_path: Path) -> None:
+    from offyai_tui.engines.base import Message
+    from offyai_tui.rag.prompt import augment
+
+    image = store_attachment(tmp_path, png()).ref(tmp_path)
+    turns = [Message("user", "What is this?", images=(image,))]
+    (grounded,) = augment(turns, [])
+    assert grounded.images == (image,) and "Question: What is this?" in grounded.content
+
+
 def test_a_read_only_store_attaches_nothing(store: ConversationStore) -> None:
     with (
         ConversationStore.open(store.workspace, read_only=True) as other,
