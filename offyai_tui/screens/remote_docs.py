@@ -85,8 +85,8 @@ def question(workspace: Workspace, chat: list[Destination], embedding: list[Dest
     """The dialog's text: what would be sent, where, and what each answer does."""
     lines = ["Send documents to an engine that is not on this machine?", ""]
     for dest in chat:
-        lines.append(f"• {dest.describe()} (chat) would get {privacy.WHAT} (the "
-                     f"passages that match each question, with the question).")
+        lines.append(f"• {dest.describe()} (chat) would get {privacy.WHAT}: those "
+                     "that match each question, sent with it.")
     for dest in embedding:
         lines.append(f"• {dest.describe()} (embeddings) would get each question and, "
                      "when documents are indexed, their full text.")
