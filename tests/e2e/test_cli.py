@@ -145,3 +145,22 @@ def test_index_then_ask_with_documents_cites_the_file(app_home, user_home, tmp_p
     assert ask.returncode == 0, ask.stderr
     sources = ask.stdout.split("Sources:\n", 1)[1].splitlines()
     assert sources[0].startswith("[1] ferry.txt"), sources
+
+
+@pytest.mark.parametrize("model", ["thinking-model", "tools-model"])
+def test_ask_prints_only_the_answer_when_thinking_or_tool_calls_stream(
+    app_home, user_home, ollama_server: str, model: str
+) -> None:
+    """Events ``ask`` has no use for yet (reasoning, tool calls) are skipped, not printed."""
+    result = run_offyai(
+        ["--engine", "ollama", "--model", model, "ask", "--max-tokens", "6", "Weather?"],
+        app_home,
+        user_home,
+        OLLAMA_HOST=ollama_server,
+    )
+    assert (result.returncode, result.stderr) == (0, ""), result.stderr
+    assert "réfléchis" not in result.stdout and "get_weather" not in result.stdout
+    if model == "thinking-model":
+        assert result.stdout.strip()  # the answer itself
+    else:
+        assert result.stdout == "\n"  # the calls were the whole answer: nothing to print
