@@ -114,3 +114,54 @@ def test_appending_after_a_torn_tail_keeps_old_and_new(
             writer.append({**event, "id": f"n{i}"}, durable=False)
         data = parse_transcript(path.read_bytes(), "c1")
     assert [m.content for m in data.messages] == before + after
+
+
+@st.composite
+def _trees(draw: st.DrawFn) -> list[dict]:
+    """Format-2 events: messages below random earlier ones, with ``shown`` pointers."""
+    events: list[dict] = []
+    ids: list[str] = []
+    for i in range(draw(st.integers(min_value=1, max_value=14))):
+        if ids and draw(st.booleans()) and draw(st.booleans()):
+            events.append({"type": "shown", "id": draw(st.sampled_from(ids))})
+            continue
+        parent = draw(st.sampled_from([None, *ids]))
+        ids.append(f"m{i}")
+        events.append(
+            {
+                "type": "message",
+                "id": f"m{i}",
+                "parent_id": parent,
+                "role": "user",
+                "status": "complete",
+                "content": draw(contents),
+            }
+        )
+    return events
+
+
+@PROFILE
+@given(_trees(), st.data())
+def test_format_2_trees_torn_anywhere_keep_every_complete_line_in_place(
+    events: list[dict], draw: st.DataObject
+) -> None:
+    lines = [encode_event(e) for e in [{**HEADER, "v": 2}, *events]]
+    full = b"".join(lines)
+    cut = draw.draw(st.integers(min_value=0, max_value=len(full)))
+    torn = full[:cut]
+    data = parse_transcript(torn, "c1")
+    ends = [sum(len(line) for line in lines[: i + 1]) for i in range(len(lines))]
+    complete = [e for e, end in zip(events, ends[1:]) if end <= cut]  # whole lines that survived
+    written = [e for e in complete if e["type"] == "message"]
+    assert [m.id for m in data.tree] == [e["id"] for e in written]
+    for event in written:
+        message = data.tree.get(event["id"])
+        assert message is not None
+        assert (message.parent_id, message.content) == (event["parent_id"], event["content"])
+    branch = data.messages
+    assert bool(branch) == bool(written)
+    assert [m.parent_id for m in branch] == [None, *[m.id for m in branch]][: len(branch)]
+    assert not branch or not data.tree.children(branch[-1].id)  # it ends in a leaf
+    if written:
+        last = [e["id"] for e in complete][-1]  # the last message or shown line decides
+        assert last in {m.id for m in branch}
