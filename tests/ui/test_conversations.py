@@ -119,7 +119,10 @@ def write_long_conversation(count: int) -> str:
     for i in range(count):
         role = "user" if i % 2 == 0 else "assistant"
         text = f"message number {i}" + ("\n\n```py\nprint(1)\n```" if i % 10 == 1 else "")
-        events.append(ChatMessage(id=f"m{i:05d}", role=role, content=text).to_event())
+        parent = f"m{i - 1:05d}" if i else None  # format 2: each line names its parent
+        events.append(
+            ChatMessage(id=f"m{i:05d}", role=role, content=text, parent_id=parent).to_event()
+        )
     header = {"type": "header", "v": 1, "id": conv_id, "title": "Long one",
               "created": "2025-01-01T00:00:00.000+00:00", "model": "", "mode": "default"}
     TranscriptWriter(workspace.chats_dir / f"{conv_id}.jsonl").create(header, events)
