@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Any
 
 from offyai_tui.chat.records import ChatMessage
 
-_ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System"}
+_ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 _STATUS_NOTES = {
     "stopped": "stopped by the user",
     "interrupted": "interrupted (the app closed while answering)",
@@ -34,9 +35,19 @@ def to_markdown(
         heading = [_ROLE_NAMES.get(message.role, message.role)]
         if message.role == "assistant" and message.model:
             heading.append(message.model)
+        if message.role == "tool" and message.name:
+            heading.append(message.name)
         if message.created:
             heading.append(message.created[:16].replace("T", " "))
         lines += ["---", "", "### " + " · ".join(heading), "", message.content.rstrip("\n"), ""]
+        # Attachments are named with the workspace file that holds them, never inlined.
+        lines += [f"*Image: {_one_line(i.name) or 'unnamed'} ({i.file})*" for i in message.images]
+        lines += [
+            f"*Tool call: {c.name}({json.dumps(c.arguments, ensure_ascii=False)})*"
+            for c in message.tool_calls
+        ]
+        if message.images or message.tool_calls:
+            lines.append("")
         note = _STATUS_NOTES.get(message.status)
         if note:
             detail = f": {_one_line(message.error)}" if message.error else ""

@@ -136,3 +136,14 @@ def test_a_read_only_store_attaches_nothing(store: ConversationStore) -> None:
     ):
         other.attach(png())
     assert not (store.workspace.root / "attachments").exists()
+
+
+def test_markdown_export_names_the_stored_image_instead_of_inlining_it(
+    store: ConversationStore,
+) -> None:
+    image = store.attach(png(), name="chart.png")
+    conv = store.create()
+    conv.add_user("Explain this chart.", images=[image])
+    text = store.export_markdown(conv.id).read_text(encoding="utf-8")
+    assert f"*Image: chart.png ({image.file})*" in text
+    assert base64.b64encode(png()).decode() not in text

@@ -18,6 +18,7 @@ from offyai_tui.chat import ConversationStore, TokenCounter, read_transcript
 from offyai_tui.chat.transcript import encode_event, parse_transcript
 from offyai_tui.config import Settings
 from offyai_tui.engines.llamacpp import LlamaCppEngine
+from offyai_tui.engines.parts import ToolCall
 from offyai_tui.workspace import Workspace
 from tests.chat.conftest import FakeClock
 
@@ -108,8 +109,7 @@ def _msg(msg_id: str, parent: str | None, role: str = "user", **extra: Any) -> d
         "role": role,
         "status": "complete",
         "content": f"text of {msg_id}",
-        **extra,
-    }
+    } | extra
 
 
 def _load(*events: dict[str, Any]) -> Any:
@@ -215,3 +215,33 @@ def test_show_is_stored_and_reloads_to_the_same_branch(store: ConversationStore)
     assert [m.id for m in store.load(conv.id).messages] == shown
     lines = [json.loads(line) for line in path.read_bytes().splitlines()]
     assert {"type": "shown", "id": "a1"}.items() <= lines[-3].items()
+
+
+def test_tool_calls_and_results_round_trip_into_requests_and_exports(
+    store: ConversationStore,
+) -> None:
+    conv = store.create()
+    conv.add_user("Weather in Zürich?")
+    path = store.path_for(conv.id)
+    user_id = conv.messages[0].id
+    call = {"id": "call_1", "name": "get_weather", "arguments": {"city": "Zürich"}}
+    path.write_bytes(
+        path.read_bytes()
+        + encode_event(_msg("a1", user_id, "assistant", content="", tool_calls=[call, "junk"]))
+        + encode_event(
+            _msg("t1", "a1", "tool", content="Sunny", tool_call_id="call_1", name="get_weather")
+        )
+        + encode_event(_msg("a2", "t1", "assistant", content="It is sunny."))
+    )
+    store._live.clear()
+    conv = store.load(conv.id)
+    assert conv.warnings == [f"{path.name}:3: a malformed tool call was skipped"]
+    request = conv.history()
+    assert [m.role for m in request] == ["user", "assistant", "tool", "assistant"]
+    assert request[1].tool_calls == (ToolCall("call_1", "get_weather", {"city": "Zürich"}),)
+    assert (request[2].tool_call_id, request[2].name) == ("call_1", "get_weather")
+    again = conv.messages[1].to_event()
+    assert again["tool_calls"] == [call] and again["parent_id"] == user_id
+    text = conv.to_markdown()
+    assert '*Tool call: get_weather({"city": "Zürich"})*' in text
+    assert "### Tool · get_weather" in text
