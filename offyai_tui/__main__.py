@@ -41,6 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="let a remote engine get the documents, for this run only",
     )  # fmt: skip
     ask.add_argument("--max-tokens", type=int, dest="max_tokens", help="limit the answer length")
+    ask.add_argument(
+        "--timeout", type=float, metavar="SECONDS",
+        help="give up when the engine says nothing this long (default chat.timeout; 0: never)",
+    )  # fmt: skip
     ask.add_argument("--temperature", type=float)
     ask.add_argument("--seed", type=int)
     ask.add_argument("--stats", action="store_true", help="print token statistics to stderr")

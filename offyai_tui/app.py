@@ -119,9 +119,14 @@ class OffyApp(App[int]):
             self.store = ConversationStore.open(
                 self.workspace, modes=self.modes, read_only_fallback=True
             )
-        except OSError as exc:
-            self.startup_warnings.append(f"workspace {self.workspace.name!r}: {exc}; read-only")
+        except OSError as exc:  # not another instance: the data dir cannot be written
+            from offyai_tui.oserrors import describe
+
+            reason = describe(exc)
+            self.startup_warnings.append(f"workspace {self.workspace.name!r}: {reason}; "
+                                         "read-only: nothing is saved")
             self.store = ConversationStore.open(self.workspace, modes=self.modes, read_only=True)
+            self.store.read_only_reason = reason
         from offyai_tui.screens.chat import ChatScreen
 
         self.push_screen(ChatScreen(self.store))
@@ -162,6 +167,11 @@ class OffyApp(App[int]):
         except Exception as exc:
             self.set_engine(None, f"engine detection failed: {exc}")
             return
+        for warning in selection.warnings:  # e.g. an OLLAMA_HOST that is no address
+            self.notify(warning, severity="warning", timeout=10, markup=False)
+        if not selection.answering:  # chosen explicitly: used, and said to be down
+            self.notify(selection.reason, title="Engine not answering", severity="error",
+                        timeout=15, markup=False)
         self.set_engine(selection.engine, selection.reason)
 
     def set_engine(self, engine: Engine | None, reason: str) -> None:
@@ -193,17 +203,18 @@ class OffyApp(App[int]):
     # ------------------------------------------------------------ keys, themes
 
     def _apply_keymap(self) -> None:
+        """Apply ``[keys]`` after :func:`offyai_tui.keymap.check_keymap`: a bad or
+        clashing entry keeps the default key and is one start-up warning."""
         if not self.settings.keys:
             return  # nothing to check: knowing every binding id imports every screen
-        from offyai_tui.screens.help import binding_ids
+        from offyai_tui.keymap import Bound, check_keymap
+        from offyai_tui.screens.help import binding_groups
 
-        known = binding_ids()
-        keymap = {}
-        for binding_id, keys in self.settings.keys.items():
-            if binding_id in known:
-                keymap[binding_id] = keys
-            else:
-                self.startup_warnings.append(f"config: [keys] {binding_id!r} is not a binding id")
+        bounds = [Bound(b.id, b.key, scope, b.description)
+                  for scope, group in binding_groups() for b in group if b.id]
+        keymap, warnings = check_keymap(self.settings.keys, bounds)
+        self.startup_warnings += warnings
+        self.settings.keys = keymap  # the help screen and key hints show what is in effect
         self.set_keymap(keymap)
 
     def key_for(self, binding_id: str, default: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,8 @@ def dispatch(args: argparse.Namespace) -> int:
     for warning in settings.warnings:
         print(f"offyai: {warning}", file=sys.stderr)
     if getattr(args, "engine", None):
-        settings.engine.default = args.engine.split(":", 1)[0]
+        settings.engine.default = args.engine
+        settings.overrides["engine.default"] = "--engine"
     if getattr(args, "model", None):
         settings.chat.model = args.model
     try:
@@ -55,8 +57,12 @@ def _run(coro: Awaitable[int]) -> int:
         return asyncio.run(coro)  # type: ignore[arg-type]
     except EngineError as exc:
         raise UserError(str(exc)) from None
-    except (WorkspaceError, OSError) as exc:
+    except WorkspaceError as exc:
         raise UserError(str(exc)) from None
+    except OSError as exc:
+        from offyai_tui.oserrors import describe
+
+        raise UserError(describe(exc)) from None
     except sqlite3.Error as exc:
         hint = " (is the disk full?)" if "I/O" in str(exc) or "full" in str(exc) else ""
         raise UserError(f"the workspace index could not be written: {exc}{hint}") from None
@@ -98,13 +104,23 @@ def setup() -> int:
 async def _engine(registry: EngineRegistry, args: argparse.Namespace) -> Engine:
     if getattr(args, "engine", None):
         return registry.engine(args.engine)
-    return (await registry.detect()).engine
+    selection = await registry.detect()
+    for warning in selection.warnings:
+        print(f"offyai: {warning}", file=sys.stderr)
+    return selection.engine
 
 
 def _prompt_text(args: argparse.Namespace) -> str:
     prompt = " ".join(args.prompt).strip()
     if not sys.stdin.isatty():
-        piped = sys.stdin.read()
+        from offyai_tui.cli_guard import read_piped
+
+        try:
+            piped, note = read_piped()
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if note:
+            print(f"offyai: piped input {note}", file=sys.stderr)
         if piped.strip():
             prompt = f"{prompt}\n\n{piped}" if prompt else piped
     if not prompt.strip():
@@ -126,6 +142,13 @@ def _system_prompt(args: argparse.Namespace, settings: Settings) -> str:
 
 
 async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    from offyai_tui.cli_guard import check_options, guarded
+
+    try:
+        check_options(args)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    timeout = settings.chat.timeout if getattr(args, "timeout", None) is None else args.timeout
     prompt = _prompt_text(args)
     system = _system_prompt(args, settings)
     registry = EngineRegistry(settings)
@@ -148,7 +171,7 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
         )
         clean = strip_controls if sys.stdout.isatty() else (lambda text: text)
         wrote = False
-        async for event in engine.stream_chat(messages, options):
+        async for event in guarded(engine.stream_chat(messages, options), engine, timeout):
             if isinstance(event, TextDelta):
                 sys.stdout.write(clean(event.text))
                 sys.stdout.flush()
@@ -341,8 +364,12 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
     registry = EngineRegistry(settings)
     try:
         engine = _embedding_engine(registry, settings)
+        missing = [p for p in args.paths if not os.path.lexists(p)]
+        paths = [p for p in args.paths if p not in missing]
+        if missing and not paths:
+            raise UserError(_not_found(missing))
         report = await index_paths(
-            workspace.ensure(), engine, settings, args.paths, progress,
+            workspace.ensure(), engine, settings, paths, progress,
             remote_this_run=bool(getattr(args, "allow_remote_docs", False)),
         )  # fmt: skip
     except RagError as exc:
@@ -354,13 +381,23 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
     print(report.summary())
     for skipped in report.skipped:
         print(f"skipped {skipped}")
+    if missing:  # the others were indexed; the typo still fails the command
+        raise UserError(_not_found(missing))
     return 0
+
+
+def _not_found(paths: list[str]) -> str:
+    """One line for paths given to ``offyai index`` that do not exist (a typo)."""
+    shown = ", ".join(paths)
+    return f"no such file or folder: {shown} (check the spelling; nothing was indexed from it)"
 
 
 async def doctor(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     registry = EngineRegistry(settings)
     try:
         selection = await registry.detect()
+        for warning in selection.warnings:
+            print(f"warning    {warning}")
         print(f"engine     {selection.engine.label} ({selection.engine.endpoint})")
         print(f"why        {selection.reason}")
         for probe in selection.probes:
@@ -379,7 +416,7 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
         print(f"hardware   {line}")
     print(f"workspace  {workspace.name} ({workspace.root})")
     locate()
-    return 0
+    return 0 if selection.answering else 1  # the engine asked for is down
 
 
 HANDLERS: dict[str, Callable[..., Awaitable[int]]] = {

@@ -1,8 +1,10 @@
 """Settings: nested sections read from ``config.toml``, with env overrides.
 
 The file is optional. Unknown keys produce warnings (a typo must not silently
-do nothing); a value of the wrong type produces one :class:`ConfigError` line
-naming the key, never a traceback.
+do nothing). A bad value (wrong type, out of range, NaN) is one warning line
+naming the key, and the default is kept: one mistake in the file never stops
+the app. Only writers of the file (:mod:`offyai_tui.config_write`) parse it
+strictly, where a bad value is a :class:`ConfigError`.
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class ChatSettings:
     """0 means the model's own window (capped by the engine's n_ctx)."""
     reply_reserve: int = 512
     temperature: float = 0.7
+    timeout: float = 120.0
+    """Seconds ``offyai ask`` waits without a word from the engine before giving up
+    (0: no limit); ``--timeout`` overrides it for one run."""
 
 
 @dataclass
@@ -107,6 +112,34 @@ class Settings:
     keys: dict[str, str] = field(default_factory=dict)
     """Binding id -> key, e.g. ``stop = "ctrl+c"``."""
     warnings: list[str] = field(default_factory=list, repr=False)
+    overrides: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """Setting -> where its value came from when not from config.toml (e.g.
+    ``ollama.host`` -> ``OLLAMA_HOST``, ``engine.default`` -> ``--engine``), so
+    a message about a bad value names what the user actually set."""
+
+
+_NOT_SETTINGS = frozenset({"warnings", "overrides"})
+
+
+class _Stop(ConfigError):
+    """A bad value in strict mode: ends the parse (never turned into a warning)."""
+
+
+class _Issues:
+    """Where bad values go: raised when strict, else warnings (the default is kept)."""
+
+    def __init__(self, strict: bool, warnings: list[str], source: str = "") -> None:
+        self.strict = strict
+        self.warnings = warnings
+        self.source = source
+
+    def bad(self, message: str, default: Any = None, *, kept: str | None = None) -> None:
+        """One bad value; ``kept`` says what is used instead (else ``default``)."""
+        prefix = f"{self.source}: " if self.source else ""
+        if self.strict:
+            raise _Stop(f"{prefix}{message}")
+        instead = kept if kept is not None else f"using the default ({default!r})"
+        self.warnings.append(f"config: {message}; {instead}")
 
 
 def _check(value: Any, expected: Any, where: str) -> Any:
@@ -129,42 +162,94 @@ def _check(value: Any, expected: Any, where: str) -> Any:
     raise ConfigError(f"{where}: unsupported setting type")  # pragma: no cover
 
 
-def _build(cls: type, raw: Any, where: str, warnings: list[str]) -> Any:
+def _build(cls: type, raw: Any, where: str, warnings: list[str], issues: _Issues) -> Any:
+    """``cls`` from a TOML table; each bad key goes to ``issues`` and keeps its default."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected a table, got {type(raw).__name__}")
     hints = get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls) if f.name != "warnings"}
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in _NOT_SETTINGS}
+    defaults = cls()
     kwargs: dict[str, Any] = {}
     for key, value in raw.items():
         name = f"{where}.{key}" if where else key
-        if key not in known:
+        if key not in fields:
             warnings.append(f"config: unknown key {name} ignored")
             continue
         hint = hints[key]
-        if dataclasses.is_dataclass(hint):
-            kwargs[key] = _build(hint, value, name, warnings)
-        elif get_origin(hint) is list:
-            (item_t,) = get_args(hint)
-            if not isinstance(value, list):
-                raise ConfigError(f"{name}: expected an array of tables ([[{key}]])")
-            kwargs[key] = [_build(item_t, v, f"{name}[{i}]", warnings) for i, v in enumerate(value)]
-        else:
-            kwargs[key] = _check(value, hint, name)
+        try:
+            if dataclasses.is_dataclass(hint):
+                kwargs[key] = _build(hint, value, name, warnings, issues)
+            elif get_origin(hint) is list:
+                kwargs[key] = _build_list(get_args(hint)[0], value, name, warnings, issues)
+            elif get_origin(hint) is dict:
+                kwargs[key] = _build_dict(hint, value, name, issues)
+            else:
+                kwargs[key] = _check(value, hint, name)
+        except _Stop:
+            raise
+        except ConfigError as exc:
+            default = getattr(defaults, key)
+            if dataclasses.is_dataclass(default) or isinstance(default, (list, dict)):
+                issues.bad(str(exc), kept=f"using the defaults for [{name}]")
+            else:
+                issues.bad(str(exc), default)
     return cls(**kwargs)
 
 
-def parse_settings(text: str, source: str = "config.toml") -> Settings:
-    """Parse TOML text into :class:`Settings` (used by :func:`load_settings` and tests)."""
+def _build_list(item_t: type, value: Any, name: str, warnings: list[str],
+                issues: _Issues) -> list[Any]:
+    """An array of tables; an entry that is not a table is left out."""
+    if not isinstance(value, list):
+        raise ConfigError(f"{name}: expected an array of tables ([[{name.split('.')[-1]}]])")
+    items = []
+    for i, entry in enumerate(value):
+        try:
+            items.append(_build(item_t, entry, f"{name}[{i}]", warnings, issues))
+        except _Stop:
+            raise
+        except ConfigError as exc:
+            issues.bad(str(exc), kept="ignored")
+    return items
+
+
+def _build_dict(hint: Any, value: Any, name: str, issues: _Issues) -> dict[Any, Any]:
+    """A table of scalars (``[keys]``); a bad entry is left out, the others kept."""
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: expected a table")
+    key_t, val_t = get_args(hint)
+    result = {}
+    for k, v in value.items():
+        try:
+            result[_check(k, key_t, name)] = _check(v, val_t, f"{name}.{k}")
+        except _Stop:
+            raise
+        except ConfigError as exc:
+            issues.bad(str(exc), kept="ignored")
+    return result
+
+
+def parse_settings(text: str, source: str = "config.toml", *, strict: bool = False) -> Settings:
+    """Parse TOML text into :class:`Settings` (used by :func:`load_settings` and tests).
+
+    Not strict (the app and the CLI), a bad value is a warning in
+    ``settings.warnings`` and its default is used, and a file that is not TOML
+    at all gives the defaults: starting with one wrong setting beats not
+    starting. Strict (writers of the file), the first bad value raises.
+    """
+    warnings: list[str] = []
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})") from None
-    warnings: list[str] = []
-    try:
-        settings = _build(Settings, raw, "", warnings)
-    except ConfigError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
-    _validate(settings, source)
+        if strict:
+            raise ConfigError(f"{source}: not valid TOML ({exc})") from None
+        settings = Settings()
+        settings.warnings = [f"config: {source}: not valid TOML ({exc}); using the defaults"]
+        return settings
+    issues = _Issues(strict, warnings, source)
+    settings = _build(Settings, raw, "", warnings, issues)
+    from offyai_tui.config_checks import check_values
+
+    check_values(settings, issues.bad, warnings.append)
     if settings.rag.allow_remote:
         warnings.append(
             "config: rag.allow_remote is ignored: documents go to a remote engine only "
@@ -175,28 +260,6 @@ def parse_settings(text: str, source: str = "config.toml") -> Settings:
     return settings
 
 
-def _validate(settings: Settings, source: str) -> None:
-    if settings.engine.default not in {"auto", "ollama", "llamacpp", "openai"}:
-        raise ConfigError(
-            f"{source}: engine.default must be auto, ollama, llamacpp or openai, "
-            f"got {settings.engine.default!r}"
-        )
-    positive = {
-        "engine.probe_timeout_ms": settings.engine.probe_timeout_ms,
-        "llamacpp.n_ctx": settings.llamacpp.n_ctx,
-        "rag.chunk_tokens": settings.rag.chunk_tokens,
-        "rag.top_k": settings.rag.top_k,
-        "rag.max_file_mb": settings.rag.max_file_mb,
-    }
-    for key, value in positive.items():
-        if value <= 0:
-            raise ConfigError(f"{source}: {key} must be positive, got {value}")
-    if settings.llamacpp.n_threads < 0 or settings.chat.num_ctx < 0:
-        raise ConfigError(f"{source}: llamacpp.n_threads and chat.num_ctx must be >= 0")
-    if not 0 <= settings.rag.chunk_overlap < settings.rag.chunk_tokens:
-        raise ConfigError(f"{source}: rag.chunk_overlap must be between 0 and rag.chunk_tokens")
-
-
 def load_settings(path: Path | None = None) -> Settings:
     """Load the config file if it exists, then apply environment overrides."""
     path = path or locations.config_file()
@@ -204,11 +267,17 @@ def load_settings(path: Path | None = None) -> Settings:
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot be read ({exc})") from None
-        settings = parse_settings(text, str(path))
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            settings = Settings()
+            settings.warnings.append(
+                f"config: {path} cannot be read ({reason}); using the defaults"
+            )
+        else:
+            settings = parse_settings(text, str(path))
     else:
         settings = Settings()
     host = os.environ.get("OLLAMA_HOST")
     if host:
         settings.ollama.host = host
+        settings.overrides["ollama.host"] = "OLLAMA_HOST"
     return settings

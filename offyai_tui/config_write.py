@@ -101,7 +101,7 @@ def update_text(text: str, updates: Mapping[str, Value], source: str = "config.t
     new_text = "\n".join(lines) + "\n"
     try:
         raw = tomllib.loads(new_text)
-        parse_settings(new_text, source)
+        parse_settings(new_text, source, strict=True)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigWriteError(
             f"{source}: cannot set {', '.join(updates)} automatically ({exc}); edit it by hand"

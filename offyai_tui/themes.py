@@ -3,7 +3,11 @@
 Built-in themes live in ``themes/`` at the top of the repository (packaged as
 ``offyai_tui/_themes``); users add their own in ``<config dir>/themes``. A file
 that cannot be used is reported as one warning line and skipped, so a typo in
-a user theme never stops the app from starting.
+a user theme never stops the app from starting. A ``[variables]`` entry Textual
+could not parse (``footer-key-foreground = "#12345"``) used to pass here and
+fail later as "CSS parsing failed", exiting the app at start or when the theme
+was picked; each one is now tried in CSS like its default is used, and one that
+fails is left out with a warning naming the file and the key.
 
 The theme picked in the command palette is saved as ``ui.theme`` in
 ``config.toml`` (see :mod:`offyai_tui.config_write`, which keeps the rest of
@@ -49,8 +53,14 @@ def user_themes_dir() -> Path:
     return locations.config_dir() / "themes"
 
 
-def parse_theme(text: str, source: str) -> tuple[Theme, list[str]]:
+def parse_theme(
+    text: str, source: str, *, check_variables: bool = True
+) -> tuple[Theme, list[str]]:
     """Build a :class:`Theme` from TOML text; returns it with non-fatal warnings.
+
+    ``check_variables`` tries each ``[variables]`` value in CSS (about a
+    millisecond each); the shipped themes, tested in the suite, skip it to keep
+    the start fast.
 
     Raises:
         ThemeError: invalid TOML, a missing ``primary``, or a bad colour or value.
@@ -84,15 +94,54 @@ def parse_theme(text: str, source: str) -> tuple[Theme, list[str]]:
         isinstance(k, str) and isinstance(v, str) for k, v in variables.items()
     ):
         raise ThemeError(f"{source}: [variables] must map names to strings")
-    kwargs["variables"] = dict(variables)
     for key in raw:
         warnings.append(f"{source}: unknown key {key!r} ignored")
-    theme = Theme(**kwargs)
     try:
-        theme.to_color_system().generate()
+        defaults = Theme(**kwargs).to_color_system().generate()
     except (ColorParseError, ValueError) as exc:
         raise ThemeError(f"{source}: {exc}") from None
-    return theme, warnings
+    if check_variables:
+        variables = {k: v for k, v in variables.items()
+                     if _variable_usable(k, v, defaults, source, warnings)}
+    kwargs["variables"] = dict(variables)
+    return Theme(**kwargs), warnings
+
+
+_PROBES = ("color", "background", "text-style")
+"""Properties a theme variable is tried in: those its default value parses in."""
+
+
+def _variable_usable(
+    name: str, value: str, defaults: dict[str, str], source: str, warnings: list[str]
+) -> bool:
+    """Whether ``$name: value`` parses wherever its default does; else warn once."""
+    from textual.css.stylesheet import Stylesheet, StylesheetError
+    from textual.css.tokenize import tokenize_values
+    from textual.css.tokenizer import TokenError
+
+    def parses(prop: str, text: str) -> bool:
+        sheet = Stylesheet(variables={**defaults, name: text})
+        try:
+            sheet.add_source(f"Screen {{ {prop}: ${name}; }}", read_from=(source, name))
+            sheet.parse()
+        except (StylesheetError, TokenError, ValueError):
+            return False
+        return True
+
+    default = defaults.get(name)
+    needed = [p for p in _PROBES if default is not None and parses(p, default)]
+    if needed:
+        ok = all(parses(p, value) for p in needed)
+    else:  # a variable no CSS of Textual's uses: only its syntax matters
+        try:
+            tokenize_values({name: value})
+            ok = True
+        except (TokenError, ValueError):
+            ok = False
+    if not ok:
+        warnings.append(f"{source}: [variables] {name} = {value!r} is not a valid value "
+                        "for it; left out")
+    return ok
 
 
 def _color(value: Any, where: str) -> str:
@@ -120,7 +169,8 @@ def load_themes(directories: list[Path] | None = None) -> tuple[list[Theme], lis
         for path in sorted(directory.glob("*.toml")):
             try:
                 text = path.read_text(encoding="utf-8")
-                theme, notes = parse_theme(text, str(path))
+                trusted = directory == builtin_themes_dir()
+                theme, notes = parse_theme(text, str(path), check_variables=not trusted)
             except (OSError, UnicodeDecodeError) as exc:
                 warnings.append(f"theme {path}: cannot be read ({exc}); skipped")
                 continue

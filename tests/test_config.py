@@ -57,11 +57,36 @@ def test_unknown_keys_warn_but_load() -> None:
     ],
 )
 def test_bad_values_name_the_key(text: str, fragment: str) -> None:
+    """Strict (writers of the file): the first bad value is one line naming the key."""
     with pytest.raises(ConfigError) as info:
-        parse_settings(text, "config.toml")
+        parse_settings(text, "config.toml", strict=True)
     message = str(info.value)
     assert fragment in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[ollama]\nhost = 5\n", "ollama.host: expected str, got int 5"),
+        ('[llamacpp]\nn_ctx = "big"\n', "llamacpp.n_ctx: expected int"),
+        ("[rag]\ntop_k = 0\n", "rag.top_k must be positive"),
+        ('[engine]\ndefault = "cloud"\n', "engine.default must be auto"),
+        ("[chat]\ntemperature = nan\n", "chat.temperature must be between 0 and 2, got nan"),
+        ("[chat]\ntemperature = -5\n", "chat.temperature must be between 0 and 2"),
+        ("engine = 5\n", "engine: expected a table"),
+        ("not toml ===", "not valid TOML"),
+    ],
+)
+def test_a_bad_value_is_one_warning_and_the_default_is_kept(text: str, fragment: str) -> None:
+    """The app and the CLI: one bad value never stops them; the key is named."""
+    settings = parse_settings(text, "config.toml")
+    assert len(settings.warnings) == 1, settings.warnings
+    assert fragment in settings.warnings[0]
+    assert "\n" not in settings.warnings[0]
+    defaults = Settings()
+    assert (settings.engine, settings.ollama, settings.llamacpp, settings.chat, settings.rag) == (
+        defaults.engine, defaults.ollama, defaults.llamacpp, defaults.chat, defaults.rag)
 
 
 def test_env_overrides_ollama_host(offyai_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

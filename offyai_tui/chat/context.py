@@ -52,17 +52,18 @@ def resolve_budget(
     """Pick the window and reserve for one request.
 
     Args:
-        num_ctx: Explicit choice (conversation or mode parameter); wins.
+        num_ctx: Explicit choice (conversation or mode parameter); wins, up to the
+            model's own window (a 1M window on an 8k model is not a window).
         num_predict: Reply length limit; when set it becomes the reserve.
         configured_ctx: ``chat.num_ctx`` from config; 0 means "the model's".
         reply_reserve: ``chat.reply_reserve`` from config.
         model_window: The model's own context length (``ModelInfo.context_length``).
         engine_window: A hard engine limit (e.g. llama.cpp's ``n_ctx``); 0 if none.
     """
-    if num_ctx and num_ctx > 0:
-        window = num_ctx
-    elif configured_ctx > 0:
-        window = configured_ctx
+    if (num_ctx and num_ctx > 0) or configured_ctx > 0:
+        window = num_ctx if num_ctx and num_ctx > 0 else configured_ctx
+        if model_window > 0:  # beyond what the model was trained on is garbage
+            window = min(window, model_window)
     else:
         known = [w for w in (model_window, engine_window) if w > 0]
         window = min(known) if known else DEFAULT_WINDOW

@@ -11,6 +11,9 @@ Four modes are built in. Users add or override modes with TOML files in
     temperature = 0.2
     num_ctx = 8192
 
+``system`` is accepted for ``system_prompt`` (the name ``/set system`` and
+Ollama's Modelfile use, and what the README once documented).
+
 A file that cannot be used is reported in ``ModeCatalog.warnings`` and skipped;
 it never stops the app. A user mode whose name matches a built-in replaces it.
 """
@@ -32,7 +35,7 @@ from offyai_tui.chat.errors import ParameterError
 from offyai_tui.chat.params import ParamValue, check_params
 
 MAX_MODE_FILE_BYTES = 256 * 1024
-_KNOWN_KEYS = {"name", "description", "system_prompt", "parameters"}
+_KNOWN_KEYS = {"name", "description", "system_prompt", "system", "parameters"}
 
 
 @dataclass(frozen=True)
@@ -179,9 +182,13 @@ def mode_from_table(raw: dict[str, Any], path: Path, warnings: list[str] | None 
     name = raw.get("name", path.stem)
     if not isinstance(name, str) or not name.strip() or "\n" in name or len(name) > 40:
         raise ModeFileError("name must be one line of 1 to 40 characters")
-    prompt = raw.get("system_prompt")
+    key = "system_prompt" if "system_prompt" in raw else "system"
+    prompt = raw.get(key)
     if not isinstance(prompt, str):
-        raise ModeFileError("system_prompt is missing or not a string")
+        raise ModeFileError(f"{key} is missing or not a string (system_prompt = \"...\")")
+    if "system_prompt" in raw and "system" in raw and warnings is not None:
+        warnings.append(f"mode file {path.name}: both system and system_prompt; "
+                        "system_prompt is used")
     description = raw.get("description", "")
     if not isinstance(description, str):
         raise ModeFileError("description must be a string")

@@ -47,6 +47,9 @@ class ConversationStore:
         self.modes = modes or builtin_catalog()
         self.lock_holder_pid = lock_holder_pid
         """Pid of the instance holding the lock when this store is read-only."""
+        self.read_only_reason = ""
+        """Why the store is read-only when no other instance is the cause (one line
+        naming the path, e.g. a read-only file system); set by whoever opened it."""
         self._lock = lock
         self._clock = clock
         self._interval = checkpoint_interval

@@ -134,7 +134,9 @@ class LlamaCppEngine(Engine):
 
     @property
     def n_threads(self) -> int:
-        return self.settings.llamacpp.n_threads or default_threads()
+        """Threads for the worker; never more than the CPUs (100,000 crashed it)."""
+        wanted = self.settings.llamacpp.n_threads or default_threads()
+        return max(1, min(wanted, os.cpu_count() or 1))
 
     # -- catalog ---------------------------------------------------------------
 

@@ -222,17 +222,23 @@ class WorkerSlot:
 
 
 def _spawn() -> subprocess.Popen[bytes]:
+    """Start a worker; its stderr goes to the log, or nowhere if the log cannot be
+    written (a read-only data dir must not stop answers, only the log)."""
     log = log_path()
-    locations.ensure_private_dir(log.parent)
-    with contextlib.suppress(OSError):
-        if log.stat().st_size > LOG_LIMIT:
-            os.replace(log, log.with_name(log.name + ".1"))
+    try:
+        locations.ensure_private_dir(log.parent)
+        with contextlib.suppress(OSError):
+            if log.stat().st_size > LOG_LIMIT:
+                os.replace(log, log.with_name(log.name + ".1"))
+        stderr_cm: Any = fileio.open_private_append(log)
+    except OSError:
+        stderr_cm = open(os.devnull, "wb")  # noqa: SIM115 - closed by the with below
     extra: dict[str, Any] = {}
     if os.name == "posix":
         extra["start_new_session"] = True  # the terminal's Ctrl+C is for the parent
     else:  # pragma: no cover - Windows
         extra["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
-    with fileio.open_private_append(log) as stderr:
+    with stderr_cm as stderr:
         return subprocess.Popen(
             [sys.executable, "-m", "offyai_tui.engines.llamacpp_worker"],
             stdin=subprocess.PIPE,

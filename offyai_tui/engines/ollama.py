@@ -9,6 +9,7 @@ and the text received so far.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
@@ -51,12 +52,17 @@ def base_url(host: str) -> str:
     ``host``, ``host:port``, ``:port``, ``[v6]:port`` and ``http(s)://host[:port][/path]``
     are accepted. Without a scheme the port defaults to 11434; with one, to the
     scheme's port (as the ``ollama`` CLI does). ``0.0.0.0`` and ``::`` are bind
-    addresses, so they mean this machine.
+    addresses, so they mean this machine. ``user:pass@`` is dropped, as Ollama
+    drops it. Everything else that is not a host name or an IP address (``:::``,
+    a value with a line break, ``a b``) is refused here, before any connection
+    or name lookup is attempted.
 
     Raises:
-        ValueError: an unknown scheme or a bad port, with a readable reason.
+        ValueError: an unusable value, with a readable reason.
     """
     raw = host.strip() or f"127.0.0.1:{DEFAULT_PORT}"
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw):
+        raise ValueError("it contains a control character (a stray line break?)")
     scheme, sep, rest = raw.partition("://")
     if not sep:
         scheme, rest, default_port = "http", raw, DEFAULT_PORT
@@ -65,21 +71,47 @@ def base_url(host: str) -> str:
         if scheme not in {"http", "https"}:
             raise ValueError(f"unsupported scheme {scheme!r}; use http or https")
         default_port = 80 if scheme == "http" else 443
+    if any(c in rest for c in "?#"):
+        raise ValueError("a query or fragment has no place in a server address")
     hostport, _, path = rest.partition("/")
+    hostport = hostport.rpartition("@")[2]  # credentials: Ollama ignores them too
     name, port = _split_host_port(hostport, default_port)
     if name in {"", "0.0.0.0"}:
         name = "127.0.0.1"
     elif name == "::":
         name = "::1"
+    _check_host_name(name)
     shown = f"[{name}]" if ":" in name else name
     path = path.strip("/")
-    return f"{scheme}://{shown}:{port}" + (f"/{path}" if path else "")
+    url = f"{scheme}://{shown}:{port}" + (f"/{path}" if path else "")
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise ValueError(str(exc)) from None
+    return url
+
+
+_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+
+
+def _check_host_name(name: str) -> None:
+    """Raise ``ValueError`` unless ``name`` is an IP address or a valid host name."""
+    try:
+        ipaddress.ip_address(name.partition("%")[0])
+        return
+    except ValueError:
+        pass
+    labels = name.removesuffix(".").split(".")
+    if len(name) > 253 or not all(_LABEL.match(label) for label in labels):
+        raise ValueError(f"{name!r} is not a host name or an IP address")
 
 
 def _split_host_port(hostport: str, default_port: int) -> tuple[str, int]:
     if hostport.startswith("["):
-        name, _, after = hostport[1:].partition("]")
-        port_text = after[1:] if after.startswith(":") else ""
+        name, bracket, after = hostport[1:].partition("]")
+        if not bracket or (after and not after.startswith(":")):
+            raise ValueError(f"{hostport!r} is not a [IPv6]:port address")
+        port_text = after[1:]
     elif hostport.count(":") == 1:
         name, _, port_text = hostport.partition(":")
     else:  # a bare name, or a bare IPv6 address
@@ -140,7 +172,10 @@ class OllamaEngine(Engine):
         try:
             self._base = base_url(config.host)
         except ValueError as exc:
-            raise EngineUnavailable(f"Ollama host {config.host!r} is not usable: {exc}") from None
+            source = settings.overrides.get("ollama.host", "ollama.host")
+            raise EngineUnavailable(
+                f"{source} = {config.host!r} is not a usable Ollama address: {exc}"
+            ) from None
         self._keep_alive = config.keep_alive
         self._connect_timeout = config.connect_timeout
         self._stall_timeout = config.stall_timeout

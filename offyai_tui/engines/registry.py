@@ -5,6 +5,13 @@ concurrently and within one total budget (300 ms by default): the first in that
 order that answers wins. If none does, the embedded llama.cpp engine with the
 bundled model is used, so a first run works with no network and no server.
 The choice and the reason are recorded for ``offyai doctor`` and the status bar.
+
+An engine named explicitly (``--engine ollama``, ``engine.default = "ollama"``)
+is never swapped for another one behind the user's back: if it does not answer
+the probe it is still the one used, and the selection says it is not answering
+(``Selection.answering``), so requests fail visibly with the server's address.
+An engine whose address cannot be used (a garbled ``OLLAMA_HOST``) is skipped
+by auto-detection with one warning naming the setting.
 """
 
 from __future__ import annotations
@@ -38,6 +45,10 @@ class Selection:
     engine: Engine
     reason: str
     probes: list[Probe] = field(default_factory=list)
+    answering: bool = True
+    """False when an explicitly chosen engine did not answer its probe."""
+    warnings: list[str] = field(default_factory=list)
+    """Engines left out because their settings cannot be used (one line each)."""
 
 
 class EngineRegistry:
@@ -99,43 +110,82 @@ class EngineRegistry:
         for factory in factories:
             try:
                 engines.append(factory())
-            except EngineError:
-                continue  # an invalid address is reported by detect() and doctor
+            except Exception:  # an unusable address: detect() reports it
+                continue
         engines.append(self.llamacpp())
         return engines
 
     # -- detection ----------------------------------------------------------
 
     async def detect(self) -> Selection:
-        """Choose the engine for this run (cached after the first call)."""
+        """Choose the engine for this run (cached after the first call).
+
+        Raises:
+            EngineError: an explicitly chosen engine cannot even be built (its
+                address is unusable, an unknown endpoint name).
+        """
         if self.selection is not None:
             return self.selection
         wanted = self.settings.engine.default
-        if wanted == "llamacpp":
-            self.selection = Selection(self.llamacpp(), "engine.default = llamacpp in config")
+        kind, _, name = wanted.partition(":")
+        by = self.settings.overrides.get("engine.default", "engine.default in config")
+        if kind in {"llamacpp", "llama.cpp", "llama-cpp"}:
+            self.selection = Selection(self.llamacpp(), f"{by} = llamacpp")
             return self.selection
+        if kind != "auto":
+            return await self._explicit(kind, name or None, by)
         candidates: list[Engine] = []
         skipped: list[Probe] = []
-        factories = [("ollama", self.ollama)] if wanted in {"auto", "ollama"} else []
-        if wanted in {"auto", "openai"}:
-            factories += [
-                (e.name, lambda name=e.name: self.openai(name)) for e in self._endpoints()
-            ]
+        warnings: list[str] = []
+        factories = [("ollama", self.ollama)]
+        factories += [(e.name, lambda name=e.name: self.openai(name)) for e in self._endpoints()]
         for label, factory in factories:
             try:
                 candidates.append(factory())
-            except EngineError as exc:  # e.g. an OLLAMA_HOST that is not a valid address
+            except Exception as exc:  # e.g. an OLLAMA_HOST that is no address
                 skipped.append(Probe(label, "", False, str(exc), 0.0))
+                warnings.append(f"{exc}; {label} skipped")
         probes = await self._probe_all(candidates)
         for engine, probe in zip(candidates, probes):
             if probe.ok:
                 reason = f"{engine.label} answered at {probe.endpoint} ({probe.detail})"
-                self.selection = Selection(engine, reason, probes)
+                self.selection = Selection(engine, reason, probes, warnings=warnings)
                 return self.selection
         probes += skipped
         tried = "; ".join(f"{p.engine} at {p.endpoint}: {p.detail}" for p in probes) or "none"
         reason = f"no server answered ({tried}); using the embedded llama.cpp engine"
-        self.selection = Selection(self.llamacpp(), reason, probes)
+        self.selection = Selection(self.llamacpp(), reason, probes, warnings=warnings)
+        return self.selection
+
+    async def _explicit(self, kind: str, name: str | None, by: str) -> Selection:
+        """The engine the user named, answering or not: never a silent substitute.
+
+        ``openai`` without a name means any configured endpoint: the first that
+        answers, else the first one.
+        """
+        names: list[str | None] = [name]
+        if kind == "openai" and name is None:
+            names = [e.name for e in self._endpoints()]
+        try:
+            engines = [self.engine(kind, n) for n in names]
+        except EngineError:
+            raise
+        except Exception as exc:  # an address httpx cannot use
+            raise EngineError(f"{kind}: {exc}") from None
+        probes = await self._probe_all(engines)
+        for engine, probe in zip(engines, probes):
+            if probe.ok:
+                reason = (
+                    f"{by} = {kind}; {engine.label} answered at {probe.endpoint} ({probe.detail})"
+                )
+                self.selection = Selection(engine, reason, probes)
+                return self.selection
+        engine, probe = engines[0], probes[0]
+        reason = (
+            f"{engine.label} at {engine.endpoint} is not answering ({probe.detail}); "
+            f"it was chosen with {by} = {kind}, so no other engine is used"
+        )
+        self.selection = Selection(engine, reason, probes, answering=False)
         return self.selection
 
     async def _probe_all(self, engines: list[Engine]) -> list[Probe]:

@@ -158,9 +158,11 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
             pid = self.store.lock_holder_pid
             holder = f" (pid {pid})" if pid else ""
             banner = self.query_one("#banner", Static)
+            why = (self.store.read_only_reason
+                   or f"workspace {self.store.workspace.name!r} is open in another "
+                      f"OffyAI instance{holder}")
             banner.update(Content(
-                f"Read-only: workspace {self.store.workspace.name!r} is open in another "
-                f"OffyAI instance{holder}. You can read and chat, but nothing is saved."
+                f"Read-only: {why}. You can read and chat, but nothing is saved."
             ))
             banner.add_class("-shown")
             self.status.read_only = True
@@ -251,6 +253,8 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         self.status.model = self.info.preferred_model(self.conversation)
         if engine is None and reason:
             self.notify(reason, title="No engine", severity="error", markup=False)
+            if self.queue:  # nothing will send them: back into the prompt, not queued forever
+                self.action_stop()
         self.update_context()
         self.call_later(self._drain_queue)
 
@@ -299,7 +303,8 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
 
     async def submit(self, conversation: Conversation, text: str) -> None:
         """Send now, or queue if an answer is being written or no engine is ready."""
-        if self.generating or self.engine is None:
+        detecting = self.engine is None and not getattr(self.app, "engine_reason", "")
+        if self.generating or detecting:
             self.queue.append((conversation, text))
             self._update_busy()
             return
@@ -335,7 +340,9 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         try:
             try:
                 if engine is None:
-                    raise EngineError("no engine is available")
+                    reason = getattr(self.app, "engine_reason", "")
+                    raise EngineError(f"no engine is available ({reason})" if reason
+                                      else "no engine is available")
                 model = await self.info.model_for(engine, conversation)
                 counter = self.info.counter(engine, model)
                 window = {"settings": self.settings.chat,

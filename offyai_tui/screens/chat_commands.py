@@ -34,6 +34,22 @@ class ChatCommandsMixin:
 
     # ------------------------------------------------------------ slash commands
 
+    async def _window_note(self: ChatScreen, name: str, value: Any) -> str:
+        """`` The model ... window is N.`` when ``num_ctx`` exceeds the model's trained
+        window (the request is clamped to it, see ``chat.context.resolve_budget``)."""
+        engine = self.engine
+        if name != "num_ctx" or engine is None:
+            return ""
+        try:
+            model = await self.info.model_for(engine, self.conversation)
+            trained = await self.info.model_window(engine, model)
+        except Exception:  # the note is a courtesy; the clamp happens anyway
+            return ""
+        if not trained or value <= trained:
+            return ""
+        return (f" {model} was trained on {trained:,} tokens, so the window is {trained:,}"
+                " (a larger one would only produce garbage).")
+
     async def run_command(self: ChatScreen, command: Any) -> None:
         """Execute a parsed slash command; its output appears as a note."""
         conversation = self.conversation
@@ -44,7 +60,8 @@ class ChatCommandsMixin:
                 await messages.add_note("System prompt set for this conversation.")
             elif isinstance(command, slash.SetParameter):
                 value = conversation.set_parameter(command.name, command.value)
-                await messages.add_note(f"Parameter {command.name} set to {value}.")
+                await messages.add_note(f"Parameter {command.name} set to {value}."
+                                        + await self._window_note(command.name, value))
             elif isinstance(command, slash.Show):
                 await messages.add_note(slash.show_text(command, conversation,
                                                         self.settings.chat))

@@ -67,6 +67,11 @@ def _sources() -> list[tuple[str, list[Binding]]]:
     ]
 
 
+def binding_groups() -> list[tuple[str, list[Binding]]]:
+    """Every remappable binding by scope (``everywhere``, ``chat``, ``prompt``, ...)."""
+    return _sources()
+
+
 def binding_ids() -> set[str]:
     """Ids a user may remap in ``[keys]``."""
     return {b.id for _, group in _sources() for b in group if b.id}
