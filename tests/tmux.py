@@ -185,6 +185,22 @@ class TmuxSession:
         """Literal text, as if typed."""
         self._tmux("send-keys", "-t", self.name, "-l", text)
 
+    def send_bytes(self, data: bytes) -> None:
+        """Raw bytes as the terminal would send them, in one tmux command (a burst).
+
+        ``send-keys -H`` queues every byte before the pane reads any, so the
+        app typically gets them in one read: a paste without bracketed paste,
+        or keys typed ahead over a slow SSH link.
+        """
+        self._tmux("send-keys", "-t", self.name, "-H", *(f"{b:02x}" for b in data))
+
+    def paste(self, text: str) -> None:
+        """Paste ``text`` as a terminal does: bracketed if the app asked for it."""
+        buffer = f"paste-{uuid.uuid4().hex[:8]}"
+        subprocess.run([self.tmux, "-L", self.socket, "load-buffer", "-b", buffer, "-"],
+                       input=text.encode(), capture_output=True, timeout=30, check=True)
+        self._tmux("paste-buffer", "-p", "-d", "-b", buffer, "-t", self.name)
+
     def submit(self, text: str) -> None:
         self.type(text)
         time.sleep(0.1)  # let the app take the text before Enter arrives

@@ -13,6 +13,8 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from offyai_tui.widgets.ordered_keys import OrderedInput
+
 _CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{
@@ -70,7 +72,7 @@ class TextEntryScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(Content(self._question), classes="question")
-            yield Input(self._value, id="entry")
+            yield OrderedInput(self._value, id="entry")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

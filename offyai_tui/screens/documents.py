@@ -30,6 +30,7 @@ from offyai_tui.widgets.doc_hits import SearchHits
 from offyai_tui.widgets.doc_progress import IndexProgressPanel
 from offyai_tui.widgets.doc_summary import WorkspaceSummary, roots_phrase
 from offyai_tui.widgets.doc_table import DocumentTable
+from offyai_tui.widgets.ordered_keys import OrderedInput
 from offyai_tui.widgets.path_suggest import PathSuggester
 
 EMPTY_HINT = "No documents yet: type a file or folder path above and press Enter."
@@ -69,7 +70,7 @@ class DocumentsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield WorkspaceSummary("Reading the index…", id="summary")
-        yield Input(
+        yield OrderedInput(
             placeholder="Add a file or folder: type a path (→ completes, Enter indexes)",
             suggester=PathSuggester(),
             id="path",
@@ -78,7 +79,8 @@ class DocumentsScreen(Screen[None]):
         yield Static(id="note")
         yield DocumentTable(id="table")
         yield Static(id="detail")
-        yield Input(placeholder="Try a search in these documents (Enter searches)", id="search")
+        yield OrderedInput(placeholder="Try a search in these documents (Enter searches)",
+                           id="search")
         yield Static("Hits (Enter shows the chunk)", id="hits-title")
         yield SearchHits(id="hits")
         yield Footer()

@@ -54,6 +54,7 @@ from offyai_tui.widgets.model_import import ImportPanel
 from offyai_tui.widgets.model_pull import PullPanel
 from offyai_tui.widgets.model_summary import ModelSummary
 from offyai_tui.widgets.model_table import ModelTable
+from offyai_tui.widgets.ordered_keys import OrderedInput
 
 PaletteCommand = tuple[str, str, Callable[[], Any]]
 
@@ -149,7 +150,7 @@ class ModelsScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield HardwarePanel(id="models-hardware")
-        yield Input(
+        yield OrderedInput(
             placeholder="/ filter: name, engine, family, quant, loaded…", id="models-filter"
         )
         yield ModelTable(id="models-table")

@@ -17,6 +17,7 @@ from textual.widgets.option_list import Option
 
 from offyai_tui.chat import ConversationStore, SearchHit
 from offyai_tui.textsafe import strip_controls
+from offyai_tui.widgets.ordered_keys import OrderedInput
 
 
 class SearchScreen(ModalScreen[SearchHit | None]):
@@ -45,7 +46,7 @@ class SearchScreen(ModalScreen[SearchHit | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Input(self._query, placeholder="Search all conversations", id="query")
+            yield OrderedInput(self._query, placeholder="Search all conversations", id="query")
             yield Static(id="summary")
             yield OptionList(id="hits")
 

@@ -24,6 +24,7 @@ from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from offyai_tui.textsafe import strip_controls
+from offyai_tui.widgets.ordered_keys import OrderedInput, is_plain_character
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class _Conversations(OptionList):
 
     def on_key(self, event: Key) -> None:
         # Spaces too: keys typed fast can arrive before the filter box has focus.
-        if event.is_printable and event.character:
+        if is_plain_character(event) and event.character:  # not Alt+D (ESC d)
             sidebar = self.query_ancestor(ConversationSidebar)
             event.stop()
             event.prevent_default()
@@ -84,7 +85,7 @@ class ConversationSidebar(Vertical):
         async with self._building:
             if self._built or not self.is_attached:
                 return
-            box = Input(
+            box = OrderedInput(
                 placeholder="Filter conversations", id="filter", compact=True,
                 select_on_focus=False,
             )

@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
+from offyai_tui.widgets.ordered_keys import OrderedInput
 from offyai_tui.widgets.path_suggest import PathSuggester
 
 
@@ -42,7 +43,7 @@ class ImportPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Import a GGUF file (llama.cpp)", classes="title")
         with Horizontal():
-            yield Input(
+            yield OrderedInput(
                 placeholder="path to a .gguf file, e.g. ~/Downloads/model.gguf",
                 suggester=PathSuggester(suffix=".gguf", files_first=True),
                 id="import-path",

@@ -18,6 +18,7 @@ from offyai_tui.hardware import format_bytes
 from offyai_tui.manage.pull_track import Layer, PullTracker
 from offyai_tui.widgets.model_layer import LayerBar
 from offyai_tui.widgets.model_suggest import CatalogSuggester
+from offyai_tui.widgets.ordered_keys import OrderedInput
 
 HINTS = 3
 
@@ -75,7 +76,7 @@ class PullPanel(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Pull from Ollama", classes="title")
         with Horizontal():
-            yield Input(
+            yield OrderedInput(
                 placeholder="model name, e.g. llama3.2:3b",
                 suggester=CatalogSuggester(),
                 id="pull-name",

@@ -3,18 +3,24 @@
 Shift+Enter does not reach applications in most terminals, so it is not used.
 Up in an empty prompt walks back through earlier prompts (Down walks forward,
 back to what was being typed). Pastes of any size go in as text, newlines
-included, without sending.
+included, without sending; control characters in them show inert (``␛[31m``).
+
+Every key, Enter included, is applied in the prompt's own key handler in the
+order it arrived (:mod:`offyai_tui.widgets.ordered_keys`), and sending empties
+the prompt there and then: "text⏎more⏎" typed in one burst sends "text" and
+then "more", whatever the screen is busy with.
 """
 
 from __future__ import annotations
 
-from textual import events
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from offyai_tui.widgets.ordered_keys import OrderedKeys
 
-class PromptInput(TextArea):
+
+class PromptInput(OrderedKeys, TextArea):
     """Where the user types; posts :class:`PromptInput.Submitted`."""
 
     DEFAULT_CSS = """
@@ -29,7 +35,7 @@ class PromptInput(TextArea):
     """
 
     BINDINGS = [
-        Binding("enter", "submit", "Send", id="prompt.send", priority=True),
+        Binding("enter", "submit", "Send", id="prompt.send"),
         Binding("ctrl+j,alt+enter", "newline", "New line", id="prompt.newline"),
         Binding("up", "history_previous", "Earlier prompt", id="prompt.history_previous",
                 show=False),
@@ -62,16 +68,23 @@ class PromptInput(TextArea):
         self._history_index: int | None = None
         self._draft = ""
 
-    async def _on_key(self, event: events.Key) -> None:
-        """Type the key, then paint it at once (a streaming answer's layout can wait)."""
-        await super()._on_key(event)
+    def key_applied(self) -> None:
+        """Paint the key at once (a streaming answer's layout can wait)."""
         paint = getattr(self.screen, "paint_now", None)
         if paint is not None and self.is_attached:
             paint(self)
 
     def action_submit(self) -> None:
+        """Send: the text goes in the message and the prompt is emptied now.
+
+        Emptying it later (when the screen handles the message) would also
+        wipe keys typed after Enter in the meantime.
+        """
         self._history_index = None
-        self.post_message(self.Submitted(self, self.text))
+        text = self.text
+        if text.strip():
+            self.load_text("")
+        self.post_message(self.Submitted(self, text))
 
     def action_newline(self) -> None:
         self._history_index = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -30,9 +31,11 @@ class ScriptedOllama(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, reply: list[str]) -> None:
+    def __init__(self, reply: list[str], delay: float = 0.0) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.reply = reply
+        self.delay = delay
+        """Seconds between pieces (a test may change it between answers)."""
         self.chats: list[dict[str, Any]] = []
 
     @property
@@ -89,6 +92,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         for piece in self.server.reply:
+            if self.server.delay:
+                time.sleep(self.server.delay)
             self._chunk({"model": MODEL, "message": {"role": "assistant", "content": piece},
                          "done": False})
         self._chunk({"model": MODEL, "message": {"role": "assistant", "content": ""},
@@ -104,9 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def scripted_ollama(reply: list[str]) -> Iterator[ScriptedOllama]:
+def scripted_ollama(reply: list[str], delay: float = 0.0) -> Iterator[ScriptedOllama]:
     """Serve ``reply`` on a free loopback port for the duration of the block."""
-    server = ScriptedOllama(reply)
+    server = ScriptedOllama(reply, delay)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
