@@ -16,7 +16,7 @@ from offyai_tui import __version__
 if TYPE_CHECKING:
     import argparse
 
-COMMANDS = ("ask", "models", "pull", "rm", "index", "doctor", "locate", "setup")
+COMMANDS = ("ask", "models", "fit", "pull", "rm", "index", "doctor", "locate", "setup")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--seed", type=int)
     ask.add_argument("--stats", action="store_true", help="print token statistics to stderr")
 
-    sub.add_parser("models", help="list models of every reachable engine")
+    models = sub.add_parser("models", help="list models of every reachable engine")
+    models.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_fit_parser(sub)
     pull = sub.add_parser("pull", help="download a model through Ollama")
     pull.add_argument("name")
     rm = sub.add_parser("rm", help="delete a model")
@@ -62,17 +64,40 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-remote-docs", action="store_true", dest="allow_remote_docs",
         help="let a remote embedding engine get the documents, for this run only",
     )  # fmt: skip
-    sub.add_parser("doctor", help="show the chosen engine and why, hardware and paths")
+    doctor = sub.add_parser("doctor", help="show the chosen engine and why, hardware and paths")
+    doctor.add_argument("--json", action="store_true", help="print JSON for scripts")
     sub.add_parser("locate", help="print where config, data and cache live")
     sub.add_parser("setup", help="prepare the bundled models (run once by make)")
 
-    for command in ("ask", "models", "pull", "rm", "index", "doctor"):
+    for command in ("ask", "models", "fit", "pull", "rm", "index", "doctor"):
         # Global options are also accepted after the subcommand.
         p = sub.choices[command]
         p.add_argument("-w", "--workspace", default=argparse.SUPPRESS)
         p.add_argument("--engine", default=argparse.SUPPRESS)
         p.add_argument("--model", default=argparse.SUPPRESS)
     return parser
+
+
+def add_fit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``offyai fit MODEL``: will it run here, or on the machine the flags describe?"""
+    fit = sub.add_parser(
+        "fit", help="will a model fit and how fast will it run, here or on a described machine"
+    )
+    fit.add_argument("model", help="catalog name, Ollama tag (llama3.1:8b-instruct-q8_0) or .gguf")
+    fit.add_argument(
+        "--gpu", action="append", metavar="NAME:GiB",
+        help="a GPU and its memory, e.g. 'NVIDIA GeForce RTX 4090:24' (repeat for several;"
+        " 'none' for no GPU)",
+    )  # fmt: skip
+    fit.add_argument("--apple", metavar="CHIP", help="a Mac's chip, e.g. 'M3 Max' (with --ram)")
+    fit.add_argument("--ram", type=float, metavar="GiB", help="system (or unified) memory")
+    fit.add_argument("--cores", type=int, help="CPU cores the engine may use")
+    fit.add_argument(
+        "--ram-gbps", type=float, dest="ram_gbps", metavar="GB/s",
+        help="the RAM's bandwidth, if known (dual-channel DDR5-5600: 89.6)",
+    )  # fmt: skip
+    fit.add_argument("--ctx", type=int, metavar="TOKENS", help="context size (default 4096)")
+    fit.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
 def main(argv: list[str] | None = None) -> int:

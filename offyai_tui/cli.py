@@ -187,6 +187,9 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
                     sys.stdout.write("\nSources:\n")
                     sys.stdout.writelines(f"[{s.number}] {clean(s.label)}\n" for s in sources)
                 sys.stdout.flush()
+                from offyai_tui.manage.speed_record import record_answer
+
+                await record_answer(engine, event.stats)  # for `offyai models`
                 if args.stats:
                     s = event.stats
                     print(
@@ -200,12 +203,9 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
 
 
 async def models(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
     from offyai_tui import hardware
-    from offyai_tui.manage.rows import COLUMNS, collect, display_values
+    from offyai_tui.cli_tables import print_models
+    from offyai_tui.manage.rows import collect
 
     registry = EngineRegistry(settings)
     try:
@@ -217,20 +217,7 @@ async def models(args: argparse.Namespace, settings: Settings, workspace: Worksp
         inventory = await collect(engines, hw, log=hardware.SpeedLog(), n_ctx=n_ctx)
     finally:
         await registry.aclose()
-    table = Table(*(label.lower() for _, label in COLUMNS))
-    for row in inventory.rows:
-        values = display_values(row)
-        table.add_row(*(Text(values[key]) for key, _ in COLUMNS))
-    console = Console()
-    console.print(table)
-    plain = {"markup": False, "highlight": False, "style": "dim"}
-    console.print(f"fit and speed: {hw.describe()}, {n_ctx:,}-token context", **plain)
-    for row in inventory.rows:
-        if error := row.info.details.get("error"):
-            console.print(f"cannot use {row.info.name}: {error}", **plain)
-    for note in inventory.notes:
-        console.print(f"not reachable: {note}", **plain)
-    return 0
+    return print_models(inventory, hw, n_ctx, as_json=bool(getattr(args, "json", False)))
 
 
 async def pull(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
@@ -393,6 +380,10 @@ def _not_found(paths: list[str]) -> str:
 
 
 async def doctor(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    if getattr(args, "json", False):
+        from offyai_tui.cli_hw import doctor_json
+
+        return await doctor_json(settings, workspace)
     registry = EngineRegistry(settings)
     try:
         selection = await registry.detect()
@@ -412,15 +403,22 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
         await registry.aclose()
     from offyai_tui import hardware
 
-    for line in hardware.describe(hardware.detect()):
+    for line in hardware.describe(hardware.detect(), engines=True):
         print(f"hardware   {line}")
     print(f"workspace  {workspace.name} ({workspace.root})")
     locate()
     return 0 if selection.answering else 1  # the engine asked for is down
 
 
+async def fit(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    from offyai_tui.cli_hw import fit as what_if
+
+    return await what_if(args, settings, workspace)
+
+
 HANDLERS: dict[str, Callable[..., Awaitable[int]]] = {
     "ask": ask,
+    "fit": fit,
     "models": models,
     "pull": pull,
     "rm": rm,

@@ -81,8 +81,12 @@ from offyai_tui.hw.speed import (
 from offyai_tui.speedlog import Measured, SpeedLog, sparkline
 
 
-def describe(hw: Hardware | None = None) -> list[str]:
-    """Lines for ``offyai doctor``: CPU, RAM, each GPU, and why a probe found nothing."""
+def describe(hw: Hardware | None = None, *, engines: bool = False) -> list[str]:
+    """Lines for ``offyai doctor``: CPU, RAM, each GPU, what was detected and what not, why.
+
+    ``engines=True`` adds what the embedded engine can use (it imports llama-cpp-python,
+    so only ``doctor`` asks).
+    """
     hw = hw or detect()
     lines = [
         f"CPU {hw.cpu_model}, {hw.physical_cores} cores / {hw.logical_cores} threads",
@@ -95,8 +99,14 @@ def describe(hw: Hardware | None = None) -> list[str]:
         lines.append(f"GPU {gpu.name}, {gpu.vram_total_bytes / GiB:.1f} GiB {kind}{free}")
     if not hw.gpus:
         lines.append("GPU none" + (f" ({'; '.join(hw.notes)})" if hw.notes else ""))
-    elif hw.notes:
-        lines.append(f"note {'; '.join(hw.notes)}")
+    lines += [f"detected by {found}" for found in hw.found]
+    if hw.gpus:
+        lines += [f"not detected: {note}" for note in hw.notes]
+    if engines:
+        from offyai_tui.hw.runtime import embedded_gpu_offload
+
+        reach = embedded_gpu_offload()
+        lines.append(f"embedded engine {'GPU' if reach.gpu else 'CPU only'}: {reach.why}")
     return lines
 
 

@@ -1,8 +1,10 @@
 """Decode speeds this machine actually measured, per model.
 
-Bandwidth estimates are rough; a real run is not. Each finished answer records its
-tokens/s here (the engine's ``ChatStats`` carry it), and the Models screen shows the
-median of recent runs beside the estimate, with a sparkline. Runs of large models also
+Bandwidth estimates are rough; a real run is not. Each finished answer, in the chat
+screen and in ``offyai ask``, records its decode and prompt tokens/s, the engine, the
+model and where it ran (:mod:`offyai_tui.manage.speed_record` finds the placement), and
+the Models screen and ``offyai models`` show the median of recent runs beside the
+estimate, with a sparkline. Runs of large models also
 calibrate the estimates of models never run here (see :meth:`SpeedLog.calibrated_bandwidth`).
 
 Stored as JSON lines in the data dir, mode 0600. When the file passes ``MAX_BYTES`` it
@@ -82,6 +84,8 @@ class SpeedRun:
     """``vram``, ``partial`` or ``ram`` (a :class:`~offyai_tui.hw.fit.Fit` kind); may be empty."""
     at: float = 0.0
     """Unix time of the run."""
+    prompt_tokens_per_s: float = 0.0
+    """Prompt tokens over the time to the first token (so a lower bound); 0 if unknown."""
 
     def valid(self) -> bool:
         return (
@@ -89,6 +93,8 @@ class SpeedRun:
             and math.isfinite(self.tokens_per_s)
             and 0 < self.tokens_per_s < 1e6
             and self.size_bytes >= 0
+            and math.isfinite(self.prompt_tokens_per_s)
+            and 0 <= self.prompt_tokens_per_s < 1e7
         )
 
     @classmethod
@@ -103,6 +109,7 @@ class SpeedRun:
                 size_bytes=int(raw.get("size_bytes", 0)),
                 placement=str(raw.get("placement", "")),
                 at=float(raw.get("at", 0.0)),
+                prompt_tokens_per_s=float(raw.get("prompt_tokens_per_s", 0.0)),
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
@@ -118,6 +125,8 @@ class Measured:
     runs: int
     recent: tuple[float, ...]
     """Newest last, at most ``RECENT``."""
+    prompt_median_tps: float = 0.0
+    """Median prompt tokens/s of the recent runs that measured it; 0 when none did."""
 
     @property
     def sparkline(self) -> str:
@@ -164,9 +173,14 @@ class SpeedLog:
     def record_stats(
         self, stats: ChatStats, *, engine: str = "", size_bytes: int = 0, placement: str = ""
     ) -> bool:
-        """Record a finished answer; short or speedless answers are ignored."""
-        if stats.completion_tokens < MIN_TOKENS:
+        """Record a finished answer; short, stopped or speedless answers are ignored.
+
+        Prompt speed is the prompt's tokens over the time to the first token, which also
+        holds the request's own latency: a slight underestimate, never an overestimate.
+        """
+        if stats.completion_tokens < MIN_TOKENS or stats.done_reason == "cancelled":
             return False
+        prompt_tps = stats.prompt_tokens / stats.ttft_s if stats.ttft_s > 0 else 0.0
         return self.record(
             SpeedRun(
                 model=stats.model,
@@ -175,6 +189,7 @@ class SpeedLog:
                 completion_tokens=stats.completion_tokens,
                 size_bytes=size_bytes,
                 placement=placement,
+                prompt_tokens_per_s=prompt_tps if math.isfinite(prompt_tps) else 0.0,
             )
         )
 
@@ -190,12 +205,15 @@ class SpeedLog:
         runs = self.runs(model, engine)
         if not runs:
             return None
-        speeds = tuple(r.tokens_per_s for r in runs[-RECENT:])
+        recent = runs[-RECENT:]
+        speeds = tuple(r.tokens_per_s for r in recent)
+        prompts = [r.prompt_tokens_per_s for r in recent if r.prompt_tokens_per_s > 0]
         return Measured(
             median_tps=statistics.median(speeds),
             last_tps=speeds[-1],
             runs=len(runs),
             recent=speeds,
+            prompt_median_tps=statistics.median(prompts) if prompts else 0.0,
         )
 
     def calibrated_bandwidth(self, placement: str) -> float | None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from offyai_tui import locations
 from offyai_tui.__main__ import main
+from offyai_tui.speedlog import SpeedLog, SpeedRun
 
 
 @pytest.fixture
@@ -19,28 +22,64 @@ def test_models_lists_every_engine_with_fit_and_speed(
     ollama_env: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["models"]) == 0
-    out = capsys.readouterr().out
-    lines = out.splitlines()
-    header = next(line for line in lines if "name" in line and "fit" in line)
-    assert all(word in header for word in ("engine", "context", "loaded", "speed"))
-    ollama = next(line for line in lines if "smollm2:135m" in line)
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    header = lines[0]
+    assert header.split() == [
+        "NAME", "ENGINE", "FAMILY", "PARAMS", "QUANT", "SIZE", "CONTEXT", "CAPS", "LOADED",
+        "FIT", "SPEED",
+    ]  # fmt: skip
+    ollama = next(line for line in lines if line.startswith("smollm2:135m "))
     assert "ollama" in ollama and "8k" in ollama and "tok/s" in ollama
-    local = next(line for line in lines if "smollm2-135m-instruct" in line)
+    local = next(line for line in lines if line.startswith("smollm2-135m-instruct "))
     assert "llama.cpp" in local and "Q4_1" in local
-    assert "fit and speed:" in out
+    # Piped: rows only on stdout, the notes on stderr.
+    assert "fit and speed:" in captured.err and "fit and speed:" not in captured.out
+
+
+def test_piped_models_print_whole_names_in_aligned_columns(
+    ollama_env: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")  # a pipe has no width: nothing may be cut to fit one
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = [line.split("  ")[0].strip() for line in lines[1:]]
+    assert "smollm2-135m-instruct" in names and "smollm2:135m" in names
+    assert not any("…" in line for line in lines)
+    fit_at = lines[0].index("FIT")
+    assert all(line[fit_at - 2 : fit_at] == "  " for line in lines[1:] if len(line) > fit_at)
+
+
+def test_models_json_has_raw_figures_estimates_and_measured_runs(
+    ollama_env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    SpeedLog().record(SpeedRun("smollm2:135m", 41.5, engine="ollama", completion_tokens=30))
+    assert main(["models", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["n_ctx"] == 4096 and doc["machine"]
+    by_name = {m["name"]: m for m in doc["models"]}
+    ollama = by_name["smollm2:135m"]
+    assert ollama["engine"] == "ollama" and ollama["size_bytes"] > 0
+    low, high = ollama["tokens_per_s"]
+    assert 0 < low < high
+    assert ollama["measured"]["median_tokens_per_s"] == 41.5
+    assert ollama["measured"]["runs"] == 1
+    local = by_name["smollm2-135m-instruct"]
+    assert local["fit"] == "ram"  # the embedded engine never offloads
+    assert local["measured"] is None
 
 
 def test_models_says_why_a_gguf_cannot_be_used(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("COLUMNS", "220")
     folder = locations.ensure_private_dir(locations.models_dir())
     (folder / "broken.gguf").write_text("not a model at all")
     assert main(["models", "--engine", "llamacpp"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    row = next(line for line in lines if line.lstrip("│ ").startswith("broken"))
+    captured = capsys.readouterr()
+    row = next(line for line in captured.out.splitlines() if line.startswith("broken"))
     assert "unreadable" in row
-    reason = next(line for line in lines if line.startswith("cannot use broken"))
+    err = captured.err.splitlines()
+    reason = next(line for line in err if line.startswith("cannot use broken"))
     assert "GGUF" in reason or "gguf" in reason
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from offyai_tui.catalog import TIERS, CatalogEntry, load_catalog
 from offyai_tui.hw.detect import Hardware, detect
 from offyai_tui.hw.fit import DEFAULT_N_CTX, Fit, ModelShape, fit_model, fit_unknown
-from offyai_tui.hw.runtime import embedded_threads, for_engine, observed_fit
+from offyai_tui.hw.runtime import embedded_threads, for_engine, observed_fit, token_overhead
 from offyai_tui.hw.speed import SpeedEstimate, estimate_speed
 from offyai_tui.speedlog import SpeedLog
 
@@ -88,8 +88,9 @@ def assess(
     measured = log.measured(model, engine) if log and model else None
     calibrated = log.calibrated_bandwidth(fit.kind) if log and fit.fits else None
     speed = estimate_speed(
-        fit, usable, measured=measured, calibrated_bps=calibrated, threads=threads
-    )
+        fit, usable, measured=measured, calibrated_bps=calibrated, threads=threads,
+        token_overhead_s=token_overhead(engine_kind),
+    )  # fmt: skip
     return Assessment(fit, speed)
 
 

@@ -20,6 +20,15 @@ import math
 from offyai_tui.hw.detect import Hardware
 from offyai_tui.hw.fit import DEFAULT_N_CTX, Fit, ModelShape, fit_model, format_bytes
 
+EMBEDDED_TOKEN_OVERHEAD_S = (0.002, 0.006)
+"""What llama-cpp-python adds to every token: its sampler runs in Python over the whole
+vocabulary's logits. SmolLM2-135M on one thread measures 45–69 tok/s where bandwidth and
+the layer floor alone would allow 53–114."""
+
+
+def token_overhead(engine_kind: str) -> tuple[float, float]:
+    return EMBEDDED_TOKEN_OVERHEAD_S if engine_kind == "llamacpp" else (0.0, 0.0)
+
 
 @dataclasses.dataclass(frozen=True)
 class EngineReach:

@@ -23,7 +23,7 @@ and tokens/s = 1 / t. Every factor is a range, and the estimate is the range it 
 * **Partial offload**: GPU layers at GPU speed plus the rest at CPU speed.
 
 Prompt processing is compute-bound: 2 FLOPs per parameter per prompt token, at 30–90 %
-of the GPU's dense FP16 throughput (45–80 % of FP32 on Apple GPUs, 25–60 GFLOPS per CPU
+of the GPU's dense FP16 throughput (45–80 % of FP32 on Apple GPUs, 40–100 GFLOPS per CPU
 thread). The time to first token is the prompt at that rate plus one decoded token.
 
 These constants are physical, not fitted per row: ``tests/hw/test_accuracy.py`` checks
@@ -68,7 +68,7 @@ DEFAULT_RAM_GBPS = 60.0
 
 PROMPT_GPU_EFFICIENCY = (0.30, 0.90)
 PROMPT_APPLE_EFFICIENCY = (0.45, 0.80)
-PROMPT_CPU_GFLOPS_PER_THREAD = (25.0, 60.0)
+PROMPT_CPU_GFLOPS_PER_THREAD = (40.0, 100.0)
 BITS_PER_WEIGHT = {"F32": 32, "F16": 16, "BF16": 16, "Q8_0": 8.5, "Q6_K": 6.56, "Q5_K_M": 5.7,
                    "Q5_0": 5.5, "Q4_K_M": 4.85, "Q4_K_S": 4.6, "Q4_0": 4.55, "Q4_1": 5.0,
                    "Q3_K_M": 3.9, "Q2_K": 3.0}  # fmt: skip
@@ -114,7 +114,8 @@ def cpu_bandwidth(hw: Hardware, threads: int | None = None) -> Bandwidth:
     low = min(spec * CPU_MEMORY_EFFICIENCY[0], n * CPU_GBPS_PER_THREAD[0])
     high = min(spec * CPU_MEMORY_EFFICIENCY[1], n * CPU_GBPS_PER_THREAD[1])
     known = f"{spec:g} GB/s RAM" if hw.memory_gbps else f"RAM assumed {spec:g} GB/s"
-    return Bandwidth(low * GB, high * GB, f"CPU, {n} threads, {known}")
+    threads = f"{n} thread" if n == 1 else f"{n} threads"
+    return Bandwidth(low * GB, high * GB, f"CPU, {threads}, {known}")
 
 
 def _fmt(tps: float) -> str:
@@ -234,8 +235,12 @@ def estimate_speed(
     measured: Measured | None = None,
     calibrated_bps: float | None = None,
     threads: int | None = None,
+    token_overhead_s: tuple[float, float] = (0.0, 0.0),
 ) -> SpeedEstimate | None:
     """Decode tokens/s range for a model placed as ``fit`` says; ``None`` if it cannot run.
+
+    ``token_overhead_s`` is what the engine itself adds per token (the embedded engine
+    samples in Python: :data:`offyai_tui.hw.runtime.EMBEDDED_TOKEN_OVERHEAD_S`).
 
     ``threads`` is how many CPU threads the engine uses (the embedded engine leaves one
     core free); ``calibrated_bps`` is the effective bandwidth measured here for the same
@@ -271,7 +276,7 @@ def estimate_speed(
             parts.append((cpu, weights * rest, params * rest, layers * rest))
         names = sorted({d.bandwidth.basis for d, *_ in parts})
         basis = " + ".join(names) + (f" ({len(gpus)} GPUs, layers split)" if len(gpus) > 1 else "")
-    fast = slow = 0.0
+    fast, slow = token_overhead_s
     for device, w, p, n in parts:
         f, s = _token_time(device, w, p, n, bits)
         fast, slow = fast + f, slow + s

@@ -19,7 +19,7 @@ from offyai_tui import catalog
 from offyai_tui.hw.detect import GPU, GiB, Hardware, apple_gpu_share
 from offyai_tui.hw.fit import DEFAULT_N_CTX, Fit, ModelShape, ShapeError, fit_model, format_bytes
 from offyai_tui.hw.gpus import APPLE_GBPS, lookup, vendor_of
-from offyai_tui.hw.runtime import embedded_threads, for_engine
+from offyai_tui.hw.runtime import embedded_threads, for_engine, token_overhead
 from offyai_tui.hw.speed import SpeedEstimate, estimate_speed
 
 VERDICTS = {"vram": "gpu", "partial": "partial", "ram": "cpu", "none": "too big"}
@@ -50,9 +50,9 @@ def apple_chip(text: str) -> str:
     words = re.sub(r"(?i)^apple\s*", "", text.strip())
     words = re.sub(r"(?i)(m\d+)\s*(pro|max|ultra)?", r"\1 \2", words).strip().upper()
     if lookup(words, APPLE_GBPS) is None:
-        known = ", ".join(k.title().replace("M", "M", 1) for k in APPLE_GBPS)
+        known = ", ".join(APPLE_GBPS)
         raise WhatIfError(f"unknown Apple chip {text!r}; known: {known}")
-    return "Apple " + " ".join(w if w.startswith("M") else w.title() for w in words.split())
+    return "Apple " + " ".join(w if re.fullmatch(r"M\d+", w) else w.title() for w in words.split())
 
 
 def described_machine(
@@ -204,7 +204,11 @@ def what_if(
     usable, why = for_engine(hw, engine_kind)
     threads = embedded_threads(hw) if engine_kind == "llamacpp" else None
     fit = fit_model(shape, usable, n_ctx)
-    speed = estimate_speed(fit, usable, threads=threads) if fit.fits else None
+    speed = (
+        estimate_speed(fit, usable, threads=threads, token_overhead_s=token_overhead(engine_kind))
+        if fit.fits
+        else None
+    )
     note = why if engine_kind == "llamacpp" else ""
     if fit.kind == "none" and usable.gpus:
         total = sum(g.vram_total_bytes for g in usable.gpus)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from offyai_tui import catalog
-from offyai_tui.engines.base import Engine, ModelInfo
+from offyai_tui.engines.base import Engine, LoadedModel, ModelInfo
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
 from offyai_tui.hardware import (
@@ -179,7 +179,7 @@ def _from_catalog(info: ModelInfo) -> ModelShape | None:
 async def _row(
     engine: Engine,
     info: ModelInfo,
-    loaded: set[str],
+    loaded: dict[str, LoadedModel],
     hw: Hardware,
     log: SpeedLog | None,
     n_ctx: int,
@@ -193,6 +193,8 @@ async def _row(
         shape, details, why = None, dict(info.details), "the engine does not describe the model"
     if shape is None:
         shape = _from_catalog(info)
+    running = loaded.get(info.name)
+    threads = getattr(engine, "n_threads", None) if engine.kind == "llamacpp" else None
     judged = assess(
         shape,
         hw,
@@ -202,15 +204,21 @@ async def _row(
         log=log,
         unknown_reason=why or "no model metadata",
         embedding="embedding" in capabilities_of(info),
+        engine_kind=engine.kind,
+        threads=threads if isinstance(threads, int) else None,
+        # Where Ollama put a loaded model beats where it would probably put it.
+        loaded=(running.size_bytes, running.vram_bytes)
+        if running is not None and engine.kind == "ollama"
+        else None,
     )
-    return ModelRow(info, engine, info.name in loaded, judged, details)
+    return ModelRow(info, engine, running is not None, judged, details)
 
 
-async def _loaded_names(engine: Engine) -> set[str]:
+async def _loaded_names(engine: Engine) -> dict[str, LoadedModel]:
     try:
-        return {m.name for m in await engine.loaded()}
+        return {m.name: m for m in await engine.loaded()}
     except Exception:  # a failed /api/ps must not hide the models
-        return set()
+        return {}
 
 
 async def _scan(

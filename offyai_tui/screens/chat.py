@@ -413,6 +413,8 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
                         await view.write(event.text)
                 if ended or handle.done:
                     break
+            if handle.done and handle.message.status == "complete":
+                self._record_speed(engine, handle)
             if not handle.done:
                 error = StreamInterrupted("the engine ended the answer without finishing it")
                 self._end_safely(partial(handle.fail, error))
@@ -423,6 +425,14 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         finally:
             timer.stop()
             gc.unfreeze()
+
+    def _record_speed(self, engine: Engine, handle: ReplyHandle) -> None:
+        """Log the answer's speeds for the Models screen, in the background."""
+        from offyai_tui.manage.speed_record import record_answer, stats_from_dict
+
+        stats = stats_from_dict(handle.message.stats)
+        if stats is not None:
+            self.run_worker(record_answer(engine, stats), group="speedlog", exit_on_error=False)
 
     @staticmethod
     def _tick(handle: ReplyHandle) -> None:
