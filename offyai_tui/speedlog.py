@@ -133,8 +133,10 @@ class Measured:
         return sparkline(self.recent, lo=0)
 
     def label(self) -> str:
+        """``measured 38.0 tok/s (3 runs; prompt 51 tok/s)`` (prompt part when known)."""
         runs = f"{self.runs} run" if self.runs == 1 else f"{self.runs} runs"
-        return f"measured {self.median_tps:.1f} tok/s ({runs})"
+        prompt = f"; prompt {self.prompt_median_tps:.0f} tok/s" if self.prompt_median_tps else ""
+        return f"measured {self.median_tps:.1f} tok/s ({runs}{prompt})"
 
 
 class SpeedLog:

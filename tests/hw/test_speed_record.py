@@ -32,6 +32,7 @@ def test_prompt_speed_is_recorded_and_stopped_answers_are_not(tmp_path: Path) ->
     (run,) = log.runs("m")
     assert run.prompt_tokens_per_s == 600.0
     assert log.measured("m").prompt_median_tps == 600.0
+    assert log.measured("m").label() == "measured 20.0 tok/s (1 run; prompt 600 tok/s)"
     stopped = ChatStats(model="m", completion_tokens=40, tokens_per_s=5.0, done_reason="cancelled")
     assert not log.record_stats(stopped)
     assert len(log.runs("m")) == 1
