@@ -108,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
     else:  # the TUI with defaults: building the parser would delay its first frame
         args = SimpleNamespace(command=None, workspace="default", engine=None, model=None)
     if args.command is None:
+        # Keys typed while the app starts are read raw from now on, not echoed or
+        # turned into line feeds by the terminal (see term_input).
+        from offyai_tui.term_input import claim_terminal
+
+        claim_terminal()
         # Starting the TUI allocates much and frees little, so collections only
         # slow it down (by about a tenth); the app re-enables them after its
         # first frame (OffyApp._after_first_frame).

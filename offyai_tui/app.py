@@ -29,6 +29,7 @@ from offyai_tui.chat import ConversationStore, load_modes
 from offyai_tui.config import Settings
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.registry import EngineRegistry
+from offyai_tui.key_gate import KeyGate
 from offyai_tui.themes import load_themes
 from offyai_tui.workspace import Workspace
 
@@ -64,8 +65,8 @@ class OffyCommands(Provider):
                 yield Hit(score, display, callback, text=title, help=escape(help_text))
 
 
-class OffyApp(App[int]):
-    """The OffyAI terminal app."""
+class OffyApp(KeyGate, App[int]):
+    """The OffyAI terminal app (keys in arrival order: :mod:`offyai_tui.key_gate`)."""
 
     TITLE = "OffyAI"
     COMMANDS = App.COMMANDS | {OffyCommands}

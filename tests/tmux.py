@@ -194,6 +194,14 @@ class TmuxSession:
         """
         self._tmux("send-keys", "-t", self.name, "-H", *(f"{b:02x}" for b in data))
 
+    def set_option(self, *args: str) -> None:
+        """A tmux server option, e.g. ``set_option("set-clipboard", "on")``."""
+        self._tmux("set-option", "-g", *args)
+
+    def buffer(self) -> str:
+        """The newest paste buffer (where tmux keeps what an app copied with OSC 52)."""
+        return self._tmux("show-buffer")
+
     def paste(self, text: str) -> None:
         """Paste ``text`` as a terminal does: bracketed if the app asked for it."""
         buffer = f"paste-{uuid.uuid4().hex[:8]}"

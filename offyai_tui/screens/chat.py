@@ -112,6 +112,8 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         self._info: EngineInfo | None = None
         self._code_cursor = 0
         self._ready = False
+        self.keys_ready = False
+        """True once the prompt has focus: the app holds keys typed before that."""
 
     # ---------------------------------------------------------------- layout
 
@@ -170,9 +172,17 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         await self.open_conversation(self.conversation)
         self.engine_changed()
         self.prompt.focus()
+        self.app.call_later(self._open_keys)  # after the focus, which is queued too
         # Through the app's queue: that runs after Textual's startup batch, so
         # "after refresh" then means after the first frame is on the terminal.
         self.app.call_later(self.call_after_refresh, self._mount_footer)
+
+    def _open_keys(self) -> None:
+        """The prompt has focus: keys typed since launch are replayed into it, in order."""
+        self.keys_ready = True
+        open_keys = getattr(self.app, "open_keys", None)
+        if open_keys is not None:
+            open_keys()
 
     async def _mount_footer(self) -> None:
         await self.mount(Footer())
@@ -293,8 +303,7 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         text = event.text
         if not text.strip():
             return
-        self.prompt.load_text("")
-        self.prompt.remember(text)
+        self.prompt.remember(text)  # the prompt emptied itself as Enter was applied
         command = slash.parse(text)
         if not isinstance(command, slash.Prompt):
             await self.run_command(command)
@@ -304,9 +313,13 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
     async def submit(self, conversation: Conversation, text: str) -> None:
         """Send now, or queue if an answer is being written or no engine is ready."""
         detecting = self.engine is None and not getattr(self.app, "engine_reason", "")
-        if self.generating or detecting:
+        if self.generating or detecting or self.queue:
+            # Behind prompts already queued, even if the answer just ended and
+            # their drain is still on its way: prompts go out in the order typed.
             self.queue.append((conversation, text))
             self._update_busy()
+            if not (self.generating or detecting):
+                self.call_later(self._drain_queue)
             return
         await self._send(conversation, text)
 
