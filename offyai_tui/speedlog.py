@@ -218,16 +218,20 @@ class SpeedLog:
             prompt_median_tps=statistics.median(prompts) if prompts else 0.0,
         )
 
-    def calibrated_bandwidth(self, placement: str) -> float | None:
+    def calibrated_bandwidth(self, placement: str, engine: str | None = None) -> float | None:
         """Effective bytes/s this machine reached for ``placement``, or ``None``.
 
         tokens/s × model size is the memory bandwidth a run actually achieved; the median
         over recent runs of models of at least 1 GB replaces the guessed bandwidth.
+        ``engine`` keeps only that engine's runs: the embedded engine leaves a core free
+        and samples in Python, so its CPU runs say little about Ollama's, and back.
         """
         samples = [
             r.tokens_per_s * r.size_bytes
             for r in self._load()
-            if r.placement == placement and r.size_bytes >= CALIBRATION_MIN_BYTES
+            if r.placement == placement
+            and r.size_bytes >= CALIBRATION_MIN_BYTES
+            and (engine is None or r.engine == engine)
         ][-50:]
         return statistics.median(samples) if samples else None
 

@@ -86,7 +86,7 @@ def assess(
     if embedding:
         return Assessment(fit, None)
     measured = log.measured(model, engine) if log and model else None
-    calibrated = log.calibrated_bandwidth(fit.kind) if log and fit.fits else None
+    calibrated = log.calibrated_bandwidth(fit.kind, engine) if log and fit.fits else None
     speed = estimate_speed(
         fit, usable, measured=measured, calibrated_bps=calibrated, threads=threads,
         token_overhead_s=token_overhead(engine_kind),

@@ -7,6 +7,8 @@ measured must come back beside the estimate, in the table and in ``--json``.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -50,3 +52,30 @@ def test_ask_records_its_speed_and_models_shows_it_beside_the_estimate(
     assert smol["measured"]["runs"] == 1
     assert smol["measured"]["median_tokens_per_s"] == pytest.approx(run.tokens_per_s, abs=0.01)
     assert smol["fit"] == "ram" and smol["tokens_per_s"][0] > 0
+
+
+def test_on_an_h200_the_embedded_cpu_engine_is_not_estimated_on_the_gpu(
+    app_home, user_home, tmp_path
+) -> None:
+    """The issue's report: "GPU · 21960–34159 tok/s" for SmolLM2 on the embedded engine."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    capture = Path(__file__).parents[1] / "hw" / "data" / "captured" / "nvidia-smi-h200.txt"
+    fake = bin_dir / "nvidia-smi"
+    fake.write_text(f"#!/bin/sh\ncat '{capture}'\n", encoding="utf-8")
+    fake.chmod(0o755)
+    path = f"{bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+    doctor = run_offyai(["doctor"], app_home, user_home, PATH=path)
+    assert "hardware   GPU NVIDIA H200, 140.4 GiB VRAM (139.8 GiB free)" in doctor.stdout
+    assert "hardware   detected by nvidia-smi: 1 GPU" in doctor.stdout
+    assert "hardware   embedded engine CPU only: " in doctor.stdout
+    args = ["models", "--engine", "llamacpp", "--json"]
+    listed = run_offyai(args, app_home, user_home, PATH=path)
+    assert listed.returncode == 0, listed.stderr
+    doc = json.loads(listed.stdout)
+    assert "NVIDIA H200" in doc["machine"]
+    smol = next(m for m in doc["models"] if m["name"] == MODEL)
+    assert smol["fit"] == "ram" and smol["fit_label"] == "CPU"
+    low, high = smol["tokens_per_s"]
+    assert 0 < low < high < 500
+    assert smol["speed_basis"].startswith("CPU, ")

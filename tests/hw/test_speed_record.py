@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from offyai_tui.config import Settings
 from offyai_tui.engines.base import ChatOptions, ChatStats, Done, Message
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.ollama import OllamaEngine
+from offyai_tui.hw.fit import ModelShape
 from offyai_tui.manage.speed_record import placement_of, record_answer, stats_from_dict
 from offyai_tui.speedlog import SpeedLog
 from tests.ollama_server import CHAT_MODEL
@@ -91,3 +94,22 @@ async def test_an_unreachable_engine_never_breaks_the_answer(tmp_path: Path) -> 
         assert (run.placement, run.size_bytes) == ("", 0)
     finally:
         await engine.aclose()
+
+
+def test_calibration_uses_the_same_engines_runs(tmp_path: Path) -> None:
+    from offyai_tui.hardware import Hardware, assess
+    from offyai_tui.hw.detect import GiB
+    from offyai_tui.speedlog import SpeedRun
+
+    hw = Hardware("Test CPU", 4, 8, 32 * GiB, 32 * GiB, system="Linux", machine="x86_64")
+    log = SpeedLog(tmp_path / "speedlog.jsonl")
+    for engine, tps in (("llamacpp", 5.0), ("ollama", 20.0)):
+        log.record(SpeedRun("big:7b", tps, engine=engine, size_bytes=2 * 10**9, placement="ram"))
+    shape = ModelShape(n_layers=32, n_kv_heads=8, key_length=128, value_length=128,
+                       weights_bytes=4 * 10**9, n_heads=32)  # fmt: skip
+    embedded = assess(shape, hw, model="other", engine="llamacpp", engine_kind="llamacpp", log=log)
+    ollama = assess(shape, hw, model="other", engine="ollama", engine_kind="ollama", log=log)
+    assert embedded.speed.basis == ollama.speed.basis == "calibrated by runs on this machine"
+    # 10 GB/s measured for the embedded engine, 40 GB/s for Ollama: 4 GB of weights.
+    assert ollama.speed.high_tps == pytest.approx(40e9 * 1.15 / 4e9)
+    assert embedded.speed.high_tps < 10e9 * 1.15 / 4e9 < ollama.speed.low_tps
