@@ -431,7 +431,9 @@ def test_ram_boundary_on_a_machine_without_gpu() -> None:
     over = fit_model(shape_needing(usable_ram(hw) + 1), hw)
     assert (over.kind, over.label, over.fits) == ("none", "too big", False)
     assert over.explanation.startswith("does not fit: needs 5.6 GB (")
-    assert over.explanation.endswith("only 5.6 GB usable RAM")
+    assert over.explanation.endswith(
+        "only 5.6 GB usable RAM; 1 B more usable RAM would run it on the CPU"
+    )
 
 
 def test_partial_offload_counts_layers() -> None:
@@ -451,7 +453,8 @@ def test_partial_offload_needs_room_for_the_rest_in_ram() -> None:
     small_ram = machine(8 * GiB, gpu="NVIDIA GeForce RTX 4060", vram_mib=8188)
     fit = fit_model(catalog.lookup("qwen3:32b").shape(), small_ram)
     assert fit.kind == "none"
-    assert fit.explanation.endswith("only 5.6 GB usable RAM + 8.2 GB VRAM")
+    assert "only 5.6 GB usable RAM + 8.2 GB VRAM; 8.5 GB more usable RAM" in fit.explanation
+    assert fit.explanation.endswith("would run it partly on the GPU")
 
 
 def test_gpu_too_small_to_hold_a_layer_falls_back_to_cpu() -> None:

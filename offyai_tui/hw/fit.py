@@ -292,6 +292,7 @@ def fit_model(
         )
         return _with_tightness(fit, hw)
     layers = _offloadable_layers(shape, need, vram) if vram and not hw.unified_memory else 0
+    ram_part = total
     if layers:
         per_layer = (need.weights_bytes + need.kv_bytes) / shape.n_layers
         ram_part = math.ceil(per_layer * (shape.n_layers - layers)) + FIXED_OVERHEAD_BYTES
@@ -314,6 +315,9 @@ def fit_model(
     if vram and not hw.unified_memory:
         budget += f" + {format_bytes(vram)} VRAM"
     text = f"does not fit: needs {format_bytes(total)} ({need.breakdown()}), only {budget}"
+    # What would make it run: the RAM missing for the best placement (partial, else CPU).
+    where = "partly on the GPU" if layers and ram_part < total else "on the CPU"
+    text += f"; {format_bytes(min(ram_part, total) - ram)} more usable RAM would run it {where}"
     return dataclasses.replace(base, explanation=text)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from offyai_tui import catalog
 from offyai_tui.hw.detect import GPU, GiB, Hardware, apple_gpu_share
-from offyai_tui.hw.fit import DEFAULT_N_CTX, Fit, ModelShape, ShapeError, fit_model, format_bytes
+from offyai_tui.hw.fit import DEFAULT_N_CTX, Fit, ModelShape, ShapeError, fit_model
 from offyai_tui.hw.gpus import APPLE_GBPS, lookup, vendor_of
 from offyai_tui.hw.runtime import embedded_threads, for_engine, token_overhead
 from offyai_tui.hw.speed import SpeedEstimate, estimate_speed
@@ -210,7 +210,4 @@ def what_if(
         else None
     )
     note = why if engine_kind == "llamacpp" else ""
-    if fit.kind == "none" and usable.gpus:
-        total = sum(g.vram_total_bytes for g in usable.gpus)
-        note = note or f"{format_bytes(total)} of GPU memory in all"
     return FitReport(label, usable if engine_kind == "llamacpp" else hw, fit, speed, note)

@@ -122,3 +122,15 @@ def test_text_output_says_fit_speed_and_first_token(capsys) -> None:
 )
 def test_bad_input_is_one_line(capsys, args: list[str], message: str) -> None:
     assert message in one_line_error(capsys, *args)
+
+
+def test_too_big_says_how_much_more_memory_would_run_it(capsys) -> None:
+    partial = fit_json(capsys, "llama3.1:70b", "--gpu", RTX_4090, "--ram", "24")
+    assert partial["fit"] == "too big"
+    assert partial["explanation"].endswith("more usable RAM would run it partly on the GPU")
+    cpu = fit_json(capsys, "llama3.1:70b", "--gpu", "none", "--ram", "32")
+    assert cpu["explanation"].endswith("more usable RAM would run it on the CPU")
+    short = float(cpu["explanation"].split("; ")[-1].split(" GB")[0])
+    memory = cpu["memory"]
+    missing = memory["total_bytes"] - memory["ram_budget_bytes"]
+    assert short == pytest.approx(missing / 1e9, abs=0.1)
