@@ -30,6 +30,7 @@ from offyai_tui.hardware import (
     assess,
     format_bytes,
 )
+from offyai_tui.hw.runtime import engine_reach
 
 SHOW_CONCURRENCY = 4
 """Detail requests in flight per engine (Ollama answers them one by one anyway)."""
@@ -249,6 +250,10 @@ async def collect(
         log: Measured speeds to show beside the estimates.
         n_ctx: The context size the fit verdict assumes.
     """
+    if any(e.kind == "llamacpp" for e in engines):
+        # Judging the embedded engine's models asks llama-cpp-python what it can do; the
+        # first ask imports it (~0.2 s), which must not happen on the UI's event loop.
+        await asyncio.to_thread(engine_reach, "llamacpp")
     results = await asyncio.gather(*(_scan(e, hw, log, n_ctx) for e in engines))
     inventory = Inventory()
     for engine, (rows, note) in zip(engines, results):

@@ -38,7 +38,9 @@ async def _where(engine: Engine, model: str) -> tuple[str, int]:
         listed = await asyncio.wait_for(engine.list_models(), ASK_TIMEOUT_S)
         size = next((m.size_bytes for m in listed if m.name == model), 0)
     if engine.kind == "llamacpp":
-        return ("ram" if not engine_reach("llamacpp").gpu else ""), size
+        # The first call imports llama-cpp-python (~0.2 s): never on the UI's loop.
+        reach = await asyncio.to_thread(engine_reach, "llamacpp")
+        return ("ram" if not reach.gpu else ""), size
     if engine.kind != "ollama":
         return "", size
     with contextlib.suppress(Exception):
