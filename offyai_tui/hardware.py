@@ -34,10 +34,17 @@ Recommendations for the detected machine (small, medium, large, embedding)::
         rec.summary()                   # "medium: qwen3:8b: fits in GPU memory ..."
         rec.pick, rec.others            # Candidate(entry, assessment, reason)
 
-Recording a finished answer (chat screen, on ``Done``)::
+Recording a finished answer (the chat screen and ``offyai ask`` do, on ``Done``; the
+placement and size come from the engine)::
 
-    SpeedLog().record_stats(stats, engine="ollama", size_bytes=info.size_bytes,
-                            placement=assessment.fit.kind)
+    await offyai_tui.manage.speed_record.record_answer(engine, stats)
+
+What an engine can use and where Ollama put a model (:mod:`offyai_tui.hw.runtime`),
+and the what-if of ``offyai fit`` (:mod:`offyai_tui.hw.whatif`)::
+
+    assess(shape, hw, engine_kind="llamacpp")          # the embedded engine: CPU only
+    assess(shape, hw, engine_kind="ollama", loaded=(size, size_vram))   # from /api/ps
+    what_if("llama3.1:70b", described_machine(hw, gpus=["NVIDIA GeForce RTX 4090:24"]))
 """
 
 from __future__ import annotations
