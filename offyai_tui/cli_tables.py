@@ -15,6 +15,7 @@ import sys
 from typing import IO, Any
 
 from offyai_tui.hardware import Hardware
+from offyai_tui.hw.whatif import VERDICTS
 from offyai_tui.manage.rows import COLUMNS, Inventory, ModelRow, display_values
 from offyai_tui.textsafe import strip_controls
 
@@ -39,7 +40,7 @@ def model_json(row: ModelRow) -> dict[str, Any]:
         "context_length": info.context_length,
         "capabilities": list(row.capabilities),
         "loaded": row.loaded,
-        "fit": judged.fit.kind,
+        "fit": VERDICTS.get(judged.fit.kind, "unknown"),  # the words `offyai fit` uses
         "fit_label": judged.fit.label,
         "needs_bytes": need.total if need else None,
         "explanation": judged.fit.explanation,

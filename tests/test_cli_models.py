@@ -65,7 +65,7 @@ def test_models_json_has_raw_figures_estimates_and_measured_runs(
     assert ollama["measured"]["median_tokens_per_s"] == 41.5
     assert ollama["measured"]["runs"] == 1
     local = by_name["smollm2-135m-instruct"]
-    assert local["fit"] == "ram"  # the embedded engine never offloads
+    assert local["fit"] == "cpu"  # the embedded engine never offloads
     assert local["measured"] is None
 
 
