@@ -113,9 +113,7 @@ class ChatTurn:
         thinking, content = message.get("thinking") or "", message.get("content") or ""
         if not isinstance(thinking, str) or not isinstance(content, str):
             return [self.fail(StreamInterrupted(f"malformed line from Ollama: {line!r:.80}"))]
-        calls = message.get("tool_calls") or []
-        if not isinstance(calls, list):
-            return [self.fail(StreamInterrupted(f"malformed tool calls from Ollama: {line!r:.80}"))]
+        calls = message.get("tool_calls")  # one lookup: most lines have none
         events: list[ChatEvent] = []
         if (thinking or content or calls) and not self.first_token_at:
             self.first_token_at = time.perf_counter()
@@ -124,16 +122,24 @@ class ChatTurn:
         if content:
             self.parts.append(content)
             events.append(TextDelta(content))
+        if calls and (failed := self._tool_calls(calls, events)) is not None:
+            return [*events, failed]
+        if line.get("done"):
+            events.append(Done(self.stats(line)))
+        return events
+
+    def _tool_calls(self, calls: Any, events: list[ChatEvent]) -> ErrorEvent | None:
+        """Add a line's tool calls to ``events``; an error if they make no sense."""
+        if not isinstance(calls, list):
+            return self.fail(StreamInterrupted(f"malformed tool calls from Ollama: {calls!r:.80}"))
         for entry in calls:
             try:
                 call = tool_call(entry, self.tool_calls)
             except ValueError as exc:
-                return [*events, self.fail(StreamInterrupted(f"Ollama sent {exc}: {entry!r:.80}"))]
+                return self.fail(StreamInterrupted(f"Ollama sent {exc}: {entry!r:.80}"))
             self.tool_calls += 1
             events.append(ToolCallEvent(call))
-        if line.get("done"):
-            events.append(Done(self.stats(line)))
-        return events
+        return None
 
     def stats(self, final: dict[str, Any]) -> ChatStats:
         now = time.perf_counter()
