@@ -128,9 +128,10 @@ class EngineRegistry:
             return self.selection
         wanted = self.settings.engine.default
         kind, _, name = wanted.partition(":")
-        by = self.settings.overrides.get("engine.default", "engine.default in config")
+        by = (f"--engine {wanted}" if "engine.default" in self.settings.overrides
+              else f'engine.default = "{wanted}" in config.toml')
         if kind in {"llamacpp", "llama.cpp", "llama-cpp"}:
-            self.selection = Selection(self.llamacpp(), f"{by} = llamacpp")
+            self.selection = Selection(self.llamacpp(), by)
             return self.selection
         if kind != "auto":
             return await self._explicit(kind, name or None, by)
@@ -176,14 +177,14 @@ class EngineRegistry:
         for engine, probe in zip(engines, probes):
             if probe.ok:
                 reason = (
-                    f"{by} = {kind}; {engine.label} answered at {probe.endpoint} ({probe.detail})"
+                    f"{by}; {engine.label} answered at {probe.endpoint} ({probe.detail})"
                 )
                 self.selection = Selection(engine, reason, probes)
                 return self.selection
         engine, probe = engines[0], probes[0]
         reason = (
             f"{engine.label} at {engine.endpoint} is not answering ({probe.detail}); "
-            f"it was chosen with {by} = {kind}, so no other engine is used"
+            f"it was chosen with {by}, so no other engine is used"
         )
         self.selection = Selection(engine, reason, probes, answering=False)
         return self.selection
