@@ -97,6 +97,10 @@ def add_fit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="the RAM's bandwidth, if known (dual-channel DDR5-5600: 89.6)",
     )  # fmt: skip
     fit.add_argument("--ctx", type=int, metavar="TOKENS", help="context size (default 4096)")
+    fit.add_argument(
+        "--prompt", type=int, metavar="TOKENS",
+        help="prompt length for the time-to-first-token estimate (default 1000)",
+    )  # fmt: skip
     fit.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 

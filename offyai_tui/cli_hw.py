@@ -31,6 +31,9 @@ async def fit(args: argparse.Namespace, settings: Settings, workspace: Workspace
             raise WhatIfError("--ram-gbps wants a positive number")
         if args.ctx is not None and args.ctx <= 0:
             raise WhatIfError("--ctx wants a positive number of tokens")
+        prompt = 1000 if getattr(args, "prompt", None) is None else args.prompt
+        if prompt <= 0:
+            raise WhatIfError("--prompt wants a positive number of tokens")
         base = await asyncio.to_thread(detect)
         hw = described_machine(
             base,
@@ -42,7 +45,9 @@ async def fit(args: argparse.Namespace, settings: Settings, workspace: Workspace
         )
         engine = (getattr(args, "engine", None) or "").split(":", 1)[0]
         n_ctx = args.ctx or settings.chat.num_ctx or 4096
-        report = await asyncio.to_thread(what_if, args.model, hw, n_ctx=n_ctx, engine_kind=engine)
+        report = await asyncio.to_thread(
+            what_if, args.model, hw, n_ctx=n_ctx, engine_kind=engine, prompt_tokens=prompt
+        )
     except WhatIfError as exc:
         raise UserError(str(exc)) from None
     if args.json:

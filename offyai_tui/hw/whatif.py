@@ -25,7 +25,7 @@ from offyai_tui.hw.speed import SpeedEstimate, estimate_speed
 VERDICTS = {"vram": "gpu", "partial": "partial", "ram": "cpu", "none": "too big"}
 """The JSON ``fit`` values, by :class:`~offyai_tui.hw.fit.Fit` kind."""
 PROMPT_TOKENS = 1000
-"""The prompt length the time-to-first-token figure assumes."""
+"""The prompt length the time-to-first-token figure assumes by default."""
 
 
 class WhatIfError(ValueError):
@@ -132,6 +132,7 @@ class FitReport:
     fit: Fit
     speed: SpeedEstimate | None
     engine_note: str = ""
+    prompt_tokens: int = PROMPT_TOKENS
 
     @property
     def verdict(self) -> str:
@@ -162,7 +163,7 @@ class FitReport:
             }
         speed = self.speed
         tps = [round(speed.low_tps, 1), round(speed.high_tps, 1)] if speed else None
-        ttft = speed.ttft_s(PROMPT_TOKENS) if speed else (0.0, 0.0)
+        ttft = speed.ttft_s(self.prompt_tokens) if speed else (0.0, 0.0)
         return {
             "model": self.model,
             "fit": self.verdict,
@@ -171,7 +172,7 @@ class FitReport:
             "gpu_layers": self.fit.gpu_layers,
             "layers": self.fit.n_layers,
             "time_to_first_token_s": {
-                "prompt_tokens": PROMPT_TOKENS,
+                "prompt_tokens": self.prompt_tokens,
                 "range": [round(ttft[0], 2), round(ttft[1], 2)] if ttft[1] else None,
             },
             "machine": self.hw.describe(),
@@ -185,8 +186,9 @@ class FitReport:
         out.append(f"fit        {self.verdict}: {self.fit.explanation}")
         if self.speed is not None and self.speed.high_tps:
             out.append(f"speed      {self.speed.label()} ({self.speed.basis})")
-            fast, slow = self.speed.ttft_s(PROMPT_TOKENS)
-            out.append(f"first tok  {fast:.1f}–{slow:.1f} s after a {PROMPT_TOKENS:,}-token prompt")
+            fast, slow = self.speed.ttft_s(self.prompt_tokens)
+            tokens = f"{self.prompt_tokens:,}-token prompt"
+            out.append(f"first tok  {fast:.1f}–{slow:.1f} s after a {tokens}")
         if self.engine_note:
             out.append(f"engine     {self.engine_note}")
         return out
@@ -198,6 +200,7 @@ def what_if(
     *,
     n_ctx: int = DEFAULT_N_CTX,
     engine_kind: str = "",
+    prompt_tokens: int = PROMPT_TOKENS,
 ) -> FitReport:
     """Judge ``model`` on ``hw`` as ``engine_kind`` would run it (default: GPU-capable)."""
     label, shape = resolve_model(model)
@@ -210,4 +213,5 @@ def what_if(
         else None
     )
     note = why if engine_kind == "llamacpp" else ""
-    return FitReport(label, usable if engine_kind == "llamacpp" else hw, fit, speed, note)
+    shown = usable if engine_kind == "llamacpp" else hw
+    return FitReport(label, shown, fit, speed, note, prompt_tokens)

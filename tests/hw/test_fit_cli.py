@@ -134,3 +134,14 @@ def test_too_big_says_how_much_more_memory_would_run_it(capsys) -> None:
     memory = cpu["memory"]
     missing = memory["total_bytes"] - memory["ram_budget_bytes"]
     assert short == pytest.approx(missing / 1e9, abs=0.1)
+
+
+def test_time_to_first_token_grows_with_the_prompt(capsys) -> None:
+    short = fit_json(capsys, "qwen3:8b", "--gpu", RTX_4090, "--ram", "32", "--prompt", "200")
+    long = fit_json(capsys, "qwen3:8b", "--gpu", RTX_4090, "--ram", "32", "--prompt", "8000")
+    assert short["time_to_first_token_s"]["prompt_tokens"] == 200
+    assert long["time_to_first_token_s"]["prompt_tokens"] == 8000
+    fast, slow = long["time_to_first_token_s"]["range"]
+    assert 0 < fast < slow
+    assert short["time_to_first_token_s"]["range"][1] < slow
+    assert "--prompt wants a positive number" in one_line_error(capsys, "qwen3:8b", "--prompt", "0")
