@@ -30,6 +30,7 @@ from offyai_tui.config import Settings
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.registry import EngineRegistry
 from offyai_tui.key_gate import KeyGate
+from offyai_tui.textsafe import visible
 from offyai_tui.themes import load_themes
 from offyai_tui.workspace import Workspace
 
@@ -43,12 +44,19 @@ FALLBACK_THEME = "offyai-dark"
 
 
 class OffyCommands(Provider):
-    """Palette entries from the app and the screen it was opened on ("Mode: …", …)."""
+    """Palette entries from the app and the screen it was opened on ("Mode: …", …).
+
+    Titles and help lines carry names from outside (models a server lists, mode
+    and theme files): every entry is made inert here, once, for all screens.
+    """
 
     async def startup(self) -> None:
         app = self.app
         assert isinstance(app, OffyApp)
-        self._commands = await app.palette_commands(self.screen)
+        self._commands = [
+            (visible(title), visible(help_text), callback)
+            for title, help_text, callback in await app.palette_commands(self.screen)
+        ]
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands:
@@ -200,6 +208,25 @@ class OffyApp(KeyGate, App[int]):
             self.store.close()
         if self.registry is not None:
             await self.registry.aclose()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: Any = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification (screens and widgets call the app's): escapes made inert.
+
+        Messages carry server errors, file and model names; a control character
+        in them is shown (``\\x1b``), never sent to the terminal.
+        """
+        super().notify(
+            visible(message, multiline=True), title=visible(title), severity=severity,
+            timeout=timeout, markup=markup,
+        )  # fmt: skip
 
     # ------------------------------------------------------------ keys, themes
 

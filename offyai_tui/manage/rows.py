@@ -31,6 +31,7 @@ from offyai_tui.hardware import (
     format_bytes,
 )
 from offyai_tui.hw.runtime import engine_reach
+from offyai_tui.textsafe import visible
 
 SHOW_CONCURRENCY = 4
 """Detail requests in flight per engine (Ollama answers them one by one anyway)."""
@@ -290,14 +291,18 @@ def _context(tokens: int) -> str:
 
 
 def display_values(row: ModelRow) -> dict[str, str]:
-    """Each column's text for ``row`` (speed: estimate, measured median, sparkline)."""
+    """Each column's text for ``row`` (speed: estimate, measured median, sparkline).
+
+    Names and details come from servers and files: control characters are made
+    visible here, for the Models table and ``offyai models`` alike.
+    """
     info, judged = row.info, row.assessment
     speed = ""
     if judged.speed is not None:
         speed = judged.speed.label()
         if judged.speed.sparkline:
             speed += f" {judged.speed.sparkline}"
-    return {
+    values = {
         "name": info.name,
         "engine": row.engine.label,
         "family": info.family,
@@ -310,6 +315,7 @@ def display_values(row: ModelRow) -> dict[str, str]:
         "fit": "unreadable" if info.details.get("error") else judged.fit.label,
         "speed": speed,
     }
+    return {key: visible(value) for key, value in values.items()}  # names come from servers
 
 
 _FIT_RANK = {"vram": 0, "partial": 1, "ram": 2, "unknown": 3, "none": 4}

@@ -13,6 +13,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
+from offyai_tui.textsafe import visible
 from offyai_tui.widgets.ordered_keys import OrderedInput
 
 _CSS = """
@@ -43,7 +44,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Content(self._question), classes="question")
+            yield Static(Content(visible(self._question)), classes="question")
             with Horizontal():
                 yield Button("Cancel (n)", id="no")
                 yield Button(f"{self._yes} (y)", id="yes", variant="error")
@@ -71,7 +72,7 @@ class TextEntryScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Content(self._question), classes="question")
+            yield Static(Content(visible(self._question)), classes="question")
             yield OrderedInput(self._value, id="entry")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

@@ -24,7 +24,7 @@ from offyai_tui.engines.errors import EngineError
 from offyai_tui.rag.errors import RagError
 from offyai_tui.screens.dialogs import ConfirmScreen
 from offyai_tui.screens.documents_job import DocumentsJob, WorkspaceState, documents_job
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 from offyai_tui.widgets.doc_chunk import ChunkScreen
 from offyai_tui.widgets.doc_hits import SearchHits
 from offyai_tui.widgets.doc_progress import IndexProgressPanel
@@ -138,7 +138,7 @@ class DocumentsScreen(Screen[None]):
     def note(self, text: str, *, error: bool = False) -> None:
         """One line under the progress panel (what just happened, or what went wrong)."""
         note = self.query_one("#note", Static)
-        note.update(Content(strip_controls(" ".join(text.split()))))
+        note.update(Content(visible(" ".join(text.split()))))
         note.set_class(error, "-error")
         note.set_class(bool(text), "-shown")
 
@@ -159,7 +159,7 @@ class DocumentsScreen(Screen[None]):
                 line += " · " + "; ".join(record.notes)
         else:
             line = f"{record.path} · skipped: {record.reason}"
-        detail.update(Content(strip_controls(line)))
+        detail.update(Content(visible(line)))
         detail.add_class("-shown")
 
     # ------------------------------------------------------------ add, index
@@ -221,7 +221,7 @@ class DocumentsScreen(Screen[None]):
             self.note("indexing is running; wait for it or cancel it (Esc) first", error=True)
             return
         name = Path(path).name
-        question = f"Remove {strip_controls(name)} from the index? The file itself stays."
+        question = f"Remove {visible(name)} from the index? The file itself stays."
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -48,6 +48,7 @@ from offyai_tui.manage.gguf_import import import_gguf
 from offyai_tui.manage.pull_track import PullTracker
 from offyai_tui.manage.rows import COLUMNS, Inventory, ModelRow, collect
 from offyai_tui.screens.dialogs import ConfirmScreen
+from offyai_tui.textsafe import visible
 from offyai_tui.widgets.model_details import ModelDetailsScreen
 from offyai_tui.widgets.model_hardware import HardwarePanel
 from offyai_tui.widgets.model_import import ImportPanel
@@ -187,7 +188,7 @@ class ModelsScreen(Screen[None]):
     def say(self, text: str, *, error: bool = False) -> None:
         """Show one line of outcome in the status bar."""
         status = self.query_one("#models-status", Static)
-        status.update(Text(text))
+        status.update(Text(visible(text)))  # names and server messages: inert
         status.set_class(error, "-error")
 
     def _engines(self) -> list[Engine]:
@@ -233,7 +234,7 @@ class ModelsScreen(Screen[None]):
             self.say(f"{len(inventory.rows)} models from {len(inventory.answered)} engines")
         notes = "; ".join(inventory.notes)
         self.query_one("#models-notes", Static).update(
-            Text(f"not reachable: {notes}" if notes else "")
+            Text(visible(f"not reachable: {notes}") if notes else "")
         )
         self.pull_engine = next((e for e in engines if e.IMPLEMENTS_PULL), None)
         self._update_pull_availability(inventory)

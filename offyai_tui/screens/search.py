@@ -16,7 +16,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from offyai_tui.chat import ConversationStore, SearchHit
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import strip_controls, visible
 from offyai_tui.widgets.ordered_keys import OrderedInput
 
 
@@ -75,7 +75,7 @@ class SearchScreen(ModalScreen[SearchHit | None]):
         options.clear_options()
         options.add_options(
             Option(Content.assemble(
-                (strip_controls(hit.title), "bold"), "  ",
+                (visible(hit.title), "bold"), "  ",
                 (hit.role, "dim"), "  ", strip_controls(hit.snippet),
             ), id=str(index))
             for index, hit in enumerate(hits)

@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 from offyai_tui.widgets.ordered_keys import OrderedInput, is_plain_character
 
 
@@ -139,7 +139,7 @@ class ConversationSidebar(Vertical):
         shown = [e for e in self._entries if wanted in e.title.casefold()]
         options.clear_options()
         options.add_options(
-            Option(Content(("● " if e.id == self._current else "  ") + strip_controls(e.title)),
+            Option(Content(("● " if e.id == self._current else "  ") + visible(e.title)),
                    id=e.id)
             for e in shown
         )

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from offyai_tui.rag.retriever import Source
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 
 
 class ChunkScreen(ModalScreen[None]):
@@ -46,11 +46,11 @@ class ChunkScreen(ModalScreen[None]):
             meta += f" · {source.tokens} tokens"
         with Vertical():
             yield Static(
-                Content(strip_controls(f"[{source.number}] {source.label}")), id="chunk-where"
+                Content(visible(f"[{source.number}] {source.label}")), id="chunk-where"
             )
-            yield Static(Content(strip_controls(meta)), id="chunk-meta")
+            yield Static(Content(visible(meta)), id="chunk-meta")
             with VerticalScroll(id="chunk-scroll"):
-                yield Static(Content(strip_controls(source.text)), id="chunk-text")
+                yield Static(Content(visible(source.text, multiline=True)), id="chunk-text")
             yield Static("Esc closes", id="chunk-hint")
 
     def on_mount(self) -> None:

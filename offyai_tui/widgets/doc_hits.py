@@ -15,7 +15,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from offyai_tui.rag.retriever import Source
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 
 
 def hit_line(source: Source) -> Content:
@@ -24,7 +24,7 @@ def hit_line(source: Source) -> Content:
     return Content.assemble(
         (f"[{source.number}] ", "bold"),
         (f"{source.score:.3f}  ", "$text-muted"),
-        strip_controls(place),
+        visible(place),
         (f" · {source.location}", "$text-muted"),
     )
 

@@ -15,7 +15,7 @@ from textual.widget import Widget
 from textual.widgets import Button, ProgressBar, Static
 
 from offyai_tui.rag.indexer import IndexProgress, IndexReport
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 
 
 def duration(seconds: float) -> str:
@@ -145,7 +145,7 @@ class IndexProgressPanel(Widget):
             bar.update(total=total, progress=done)
         else:
             line = "Cancelled (finished files kept)" if phase == "cancelled" else ""
-        self.query_one("#progress-line", Static).update(Content(strip_controls(line)))
+        self.query_one("#progress-line", Static).update(Content(visible(line, multiline=True)))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "cancel":

@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from offyai_tui.rag.embedder import EmbeddingIdentity
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 
 SavedRoot = tuple[str, bool]
 """A saved file or folder: ``(path, is a folder)``."""
@@ -92,6 +92,6 @@ class WorkspaceSummary(Static):
         roots: Sequence[SavedRoot] = (),
     ) -> None:
         line = summary_line(workspace, documents, skipped, chunks, identity, problem, roots)
-        self.update(Content(strip_controls(line)))
-        paths = "\n".join(strip_controls(path) for path, _ in roots)
+        self.update(Content(visible(line, multiline=True)))
+        paths = "\n".join(visible(path) for path, _ in roots)
         self.tooltip = Content(f"Re-index (F5) walks:\n{paths}") if roots else None

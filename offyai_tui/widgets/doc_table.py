@@ -15,7 +15,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist
 
 from offyai_tui.rag.index import DocumentRecord
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 
 COLUMNS = ("Name", "Type", "Pages/lines", "Chunks", "Size", "Indexed", "Status")
 MAX_WIDTH = 60
@@ -65,15 +65,15 @@ def status(record: DocumentRecord) -> Text:
         label = "indexed"
         if record.notes:
             label += " (" + "; ".join(record.notes) + ")"
-        return Text(strip_controls(label), style="green" if not record.notes else "yellow")
+        return Text(visible(label), style="green" if not record.notes else "yellow")
     reason = record.reason or record.status
-    return Text(strip_controls(f"skipped: {reason}"), style="yellow")
+    return Text(visible(f"skipped: {reason}"), style="yellow")
 
 
 def _cells(record: DocumentRecord) -> list[Text]:
     indexed = record.status == "indexed"
     return [
-        Text(strip_controls(Path(record.path).name or record.path)),
+        Text(visible(Path(record.path).name or record.path)),
         Text(record.kind),
         Text(extent(record), justify="right"),
         Text(str(record.chunks) if indexed else "–", justify="right"),

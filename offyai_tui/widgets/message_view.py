@@ -19,7 +19,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from offyai_tui.chat.records import ChatMessage
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import strip_controls, visible
 from offyai_tui.widgets.sources_panel import SourcesPanel, stored_sources
 
 if TYPE_CHECKING:  # imported when first composed: it loads the Markdown parser
@@ -45,7 +45,7 @@ def stats_text(stats: dict[str, Any], model: str = "") -> str:
         parts.append(f"first token {number('ttft_s'):.2f} s")
     name = stats.get("model") or model
     if isinstance(name, str) and name:
-        parts.append(strip_controls(name))
+        parts.append(visible(name))
     return " · ".join(parts)
 
 
@@ -135,7 +135,7 @@ class MessageView(Vertical):
             return Content("You")
         if self.message.role == "system":
             return Content("System")
-        model = strip_controls(self.message.model)
+        model = visible(self.message.model)
         return Content(f"Assistant · {model}" if model else "Assistant")
 
     def set_note(self, note: str) -> None:
@@ -245,6 +245,6 @@ class MessageView(Vertical):
         if self.status == "interrupted":
             return Content("⚠ Interrupted: the app closed while this answer was written")
         if self.status == "error":
-            error = strip_controls(message.error) or "the engine failed"
+            error = visible(message.error) or "the engine failed"
             return Content(f"✗ Error: {error}  ·  {self._key('chat.retry', 'ctrl+r')} retries")
         return Content(stats)

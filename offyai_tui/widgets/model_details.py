@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Static
 
 from offyai_tui.hardware import format_bytes
 from offyai_tui.manage.rows import ModelRow
+from offyai_tui.textsafe import visible
 
 MAX_VALUE = 160
 MAX_BLOCK_LINES = 40
@@ -27,7 +28,7 @@ def _short(value: Any) -> str:
         return f"[{value[1]:,} items]"
     if isinstance(value, list) and len(value) > 8:
         return f"[{', '.join(map(str, value[:8]))}, … {len(value):,} items]"
-    text = str(value).replace("\n", "⏎")
+    text = visible(str(value).replace("\n", "⏎"))
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
@@ -35,7 +36,7 @@ def _block(text: str) -> str:
     lines = text.strip().splitlines()
     if len(lines) > MAX_BLOCK_LINES:
         lines = [*lines[:MAX_BLOCK_LINES], f"… {len(lines) - MAX_BLOCK_LINES} more lines"]
-    return "\n".join(lines) or "(none)"
+    return visible("\n".join(lines), multiline=True) or "(none)"
 
 
 def overview(row: ModelRow) -> Text:
@@ -55,9 +56,9 @@ def overview(row: ModelRow) -> Text:
     for label, value in facts:
         if value:
             text.append(f"{label:<13}", style="bold")
-            text.append(f"{value}\n")
+            text.append(f"{visible(value)}\n")
     text.append(f"{'fit':<13}", style="bold")
-    text.append(row.assessment.summary())
+    text.append(visible(row.assessment.summary()))
     return text
 
 
@@ -84,7 +85,7 @@ class ModelDetailsScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         details = self.row.details
         with VerticalScroll():
-            yield Static(Text(self.row.info.name, style="bold"), classes="heading")
+            yield Static(Text(visible(self.row.info.name), style="bold"), classes="heading")
             yield Static(overview(self.row), id="details-overview")
             for key, title in (
                 ("template", "Chat template"),
@@ -104,7 +105,7 @@ class ModelDetailsScreen(ModalScreen[None]):
         table.add_columns("Key", "Value")
         metadata = self.row.details.get("metadata") or {}
         for key in sorted(metadata):
-            table.add_row(Text(key), Text(_short(metadata[key])))
+            table.add_row(Text(visible(key)), Text(_short(metadata[key])))
         if not metadata:
             table.add_row(Text("(none)"), Text("the engine gave no metadata for this model"))
         self.query_one(VerticalScroll).focus()

@@ -11,6 +11,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from offyai_tui.hardware import DEFAULT_N_CTX, Hardware, Recommendation
+from offyai_tui.textsafe import visible
 
 
 def _tier_line(rec: Recommendation) -> Text:
@@ -73,4 +74,4 @@ class HardwarePanel(Static):
         self.tooltip = hardware_tooltip(hw, recommendations)
 
     def failed(self, reason: str) -> None:
-        self.update(Text(f"Hardware detection failed: {reason}", style="red"))
+        self.update(Text(visible(f"Hardware detection failed: {reason}"), style="red"))

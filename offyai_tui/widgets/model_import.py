@@ -12,6 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
+from offyai_tui.textsafe import visible
 from offyai_tui.widgets.ordered_keys import OrderedInput
 from offyai_tui.widgets.path_suggest import PathSuggester
 
@@ -71,7 +72,7 @@ class ImportPanel(Vertical):
 
     def set_status(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#import-status", Static)
-        status.update(Text(text))
+        status.update(Text(visible(text)))  # file names: inert
         status.set_class(error, "-error")
 
     @property

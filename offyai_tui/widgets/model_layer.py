@@ -8,6 +8,7 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar
 
 from offyai_tui.manage.pull_track import Layer
+from offyai_tui.textsafe import visible
 
 
 class LayerBar(Horizontal):
@@ -26,7 +27,7 @@ class LayerBar(Horizontal):
         self._layer = layer
 
     def compose(self) -> ComposeResult:
-        yield Label(Text(self._layer.short), classes="digest")
+        yield Label(Text(visible(self._layer.short)), classes="digest")
         yield ProgressBar(total=self._layer.total or None, show_eta=False)
         yield Label(Text(self._layer.describe()), classes="detail")
 

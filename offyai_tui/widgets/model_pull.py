@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Static
 from offyai_tui import catalog
 from offyai_tui.hardware import format_bytes
 from offyai_tui.manage.pull_track import Layer, PullTracker
+from offyai_tui.textsafe import visible
 from offyai_tui.widgets.model_layer import LayerBar
 from offyai_tui.widgets.model_suggest import CatalogSuggester
 from offyai_tui.widgets.ordered_keys import OrderedInput
@@ -128,7 +129,7 @@ class PullPanel(Vertical):
 
     def set_status(self, text: str, *, error: bool = False) -> None:
         status = self.query_one("#pull-status", Static)
-        status.update(Text(text))
+        status.update(Text(visible(text)))  # server messages: inert
         status.set_class(error, "-error")
 
     @property

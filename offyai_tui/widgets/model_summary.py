@@ -11,23 +11,25 @@ from rich.text import Text
 from textual.widgets import Static
 
 from offyai_tui.manage.rows import ModelRow
+from offyai_tui.textsafe import visible
 
 
 def summary_text(row: ModelRow | None) -> Text:
     if row is None:
         return Text("No model selected.", style="dim")
     judged = row.assessment
-    text = Text(row.info.name, style="bold")
-    text.append(f" ({row.engine.label})")
+    text = Text(visible(row.info.name), style="bold")
+    text.append(visible(f" ({row.engine.label})"))
     if row.loaded:
         text.append(" · loaded", style="green")
     text.append("\n")
-    text.append(judged.fit.explanation)
+    text.append(visible(judged.fit.explanation))
     speed = judged.speed
     if speed is not None:
         text.append("\n")
         if speed.high_tps > 0:
-            text.append(f"about {speed.low_tps:.1f}–{speed.high_tps:.1f} tok/s ({speed.basis})")
+            about = f"about {speed.low_tps:.1f}–{speed.high_tps:.1f} tok/s ({speed.basis})"
+            text.append(visible(about))
         if speed.measured is not None:
             text.append(" · " if speed.high_tps > 0 else "")
             text.append(speed.measured.label(), style="bold")

@@ -23,7 +23,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from offyai_tui.chat.records import ChatMessage
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 
 if TYPE_CHECKING:
     from offyai_tui.rag.retriever import Source
@@ -34,7 +34,7 @@ def source_line(source: Source) -> Content:
     place = " > ".join([Path(source.path).name, *source.heading_path])
     return Content.assemble(
         (f"[{source.number}] ", "bold"),
-        strip_controls(place),
+        visible(place),
         (f" · {source.location}", "$text-muted"),
     )
 
@@ -99,7 +99,7 @@ class SourcesPanel(Vertical):
             title += f" · {self.hint}"
         yield Static(Content(title), classes="title")
         if self.note:
-            yield Static(Content(strip_controls(self.note)), classes="note")
+            yield Static(Content(visible(self.note, multiline=True)), classes="note")
         if self.sources:
             yield SourceList(*(Option(source_line(s), id=str(i))
                                for i, s in enumerate(self.sources)))

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 
 
 class StatusBar(Static):
@@ -47,9 +47,9 @@ class StatusBar(Static):
     """Short note such as ``answering`` or ``1 queued``."""
 
     def render(self) -> Content:
-        parts = [strip_controls(self.engine)]
+        parts = [self.engine]
         if self.model:
-            parts.append(strip_controls(self.model))
+            parts.append(self.model)
         parts.append(self.mode)
         if self.documents:
             parts.append("docs on")
@@ -67,7 +67,7 @@ class StatusBar(Static):
             parts.append("⚠ REMOTE")
         if self.read_only:
             parts.append("READ-ONLY")
-        return Content(" · ".join(parts))
+        return Content(visible(" · ".join(parts)))  # names from servers and files
 
     def watch_remote(self, remote: bool) -> None:
         self.set_class(remote, "-remote")
