@@ -7,8 +7,9 @@ result. Commands and platform facts live in :class:`Probes` so tests can point t
 fakes.
 
 AMD GPUs come from ``rocm-smi`` (what Ollama's ROCm build also needs). Intel GPUs are
-listed by the kernel (``/sys/class/drm``) but not used: Ollama runs on the CPU there and
-llama.cpp needs a SYCL or Vulkan build, so estimates stay on the CPU and a note says why.
+listed by the kernel (``/sys/class/drm``) but not used: Ollama reaches them only through
+its experimental, opt-in Vulkan backend and llama.cpp only in a SYCL or Vulkan build, so
+estimates stay on the CPU and a note says why.
 """
 
 from __future__ import annotations
@@ -354,8 +355,9 @@ def _unused_devices(vendors: list[str], nvidia: list[GPU], amd: list[GPU]) -> li
     notes = []
     if "Intel" in vendors:
         notes.append(
-            "Intel GPU present but not used: Ollama runs on the CPU there, llama.cpp needs a"
-            " SYCL or Vulkan build; estimates assume the CPU"
+            "Intel GPU present but not used: Ollama uses it only with its experimental"
+            " Vulkan backend (OLLAMA_VULKAN=1), llama.cpp only in a SYCL or Vulkan build;"
+            " estimates assume the CPU"
         )
     if "AMD" in vendors and not amd:
         notes.append("AMD GPU present but rocm-smi gave no VRAM figure; estimates assume the CPU")

@@ -123,7 +123,6 @@ def test_intel_and_silent_amd_gpus_listed_by_the_kernel_are_explained(tmp_path: 
     probes = linux(tmp_path)
     hw = detect_hardware(Probes(**{**probes.__dict__, "drm": drm}))
     assert hw.gpus == ()
-    assert any(
-        n.startswith("Intel GPU present but not used: Ollama runs on the CPU") for n in hw.notes
-    )
+    intel = "Intel GPU present but not used: Ollama uses it only with its experimental Vulkan"
+    assert any(n.startswith(intel) for n in hw.notes)
     assert any(n.startswith("AMD GPU present but rocm-smi gave no VRAM figure") for n in hw.notes)
