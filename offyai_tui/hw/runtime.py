@@ -66,11 +66,19 @@ def engine_reach(engine_kind: str) -> EngineReach:
 
 
 def for_engine(hw: Hardware, engine_kind: str) -> tuple[Hardware, str]:
-    """The machine as ``engine_kind`` can use it: without GPUs when it cannot offload."""
+    """The machine as ``engine_kind`` can use it: without GPUs when it cannot offload.
+
+    Ollama (and an unnamed engine, which ``offyai fit`` takes to be Ollama) leaves Intel
+    GPUs alone unless its experimental Vulkan backend is switched on.
+    """
     reach = engine_reach(engine_kind)
-    if reach.gpu or not hw.gpus:
-        return hw, reach.why
-    return dataclasses.replace(hw, gpus=()), reach.why
+    if not reach.gpu and hw.gpus:
+        return dataclasses.replace(hw, gpus=()), reach.why
+    if engine_kind in ("", "ollama") and any(g.vendor == "intel" for g in hw.gpus):
+        kept = tuple(g for g in hw.gpus if g.vendor != "intel")
+        why = "Ollama uses Intel GPUs only with OLLAMA_VULKAN=1 (experimental)"
+        return dataclasses.replace(hw, gpus=kept), why
+    return hw, reach.why
 
 
 def embedded_threads(hw: Hardware, configured: int = 0) -> int:

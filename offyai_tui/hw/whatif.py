@@ -212,6 +212,6 @@ def what_if(
         if fit.fits
         else None
     )
-    note = why if engine_kind == "llamacpp" else ""
+    note = why if engine_kind == "llamacpp" or len(usable.gpus) < len(hw.gpus) else ""
     shown = usable if engine_kind == "llamacpp" else hw
     return FitReport(label, shown, fit, speed, note, prompt_tokens)

@@ -145,3 +145,14 @@ def test_time_to_first_token_grows_with_the_prompt(capsys) -> None:
     assert 0 < fast < slow
     assert short["time_to_first_token_s"]["range"][1] < slow
     assert "--prompt wants a positive number" in one_line_error(capsys, "qwen3:8b", "--prompt", "0")
+
+
+def test_an_intel_gpu_is_not_counted_on_for_ollama(capsys) -> None:
+    doc = fit_json(capsys, "llama3.1:8b", "--gpu", "Intel Arc A770 Graphics:16", "--ram", "32")
+    assert doc["fit"] == "cpu"
+    assert "OLLAMA_VULKAN=1" in doc["explanation"]
+    served = fit_json(
+        capsys, "--engine", "openai", "llama3.1:8b", "--gpu", "Intel Arc A770 Graphics:16"
+    )
+    assert served["fit"] == "gpu"  # a llama.cpp server built with SYCL or Vulkan can use it
+    assert "Intel Arc A770 Graphics ~560 GB/s" in served["basis"]
