@@ -47,7 +47,10 @@ def hardware_text(
 
 
 def hardware_tooltip(hw: Hardware, recommendations: list[Recommendation]) -> str:
-    lines = [hw.describe(), *hw.notes, ""]
+    """What was detected and how, what was not and why, then every tier's reasons."""
+    found = [f"detected by {how}" for how in hw.found]
+    missing = [f"not detected: {why}" for why in hw.notes]
+    lines = [hw.describe(), *found, *missing, ""]
     for rec in recommendations:
         lines.append(rec.summary())
         lines += [f"  {c.entry.name}: {c.reason}" for c in rec.others]

@@ -67,3 +67,14 @@ def test_doctor_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
     assert isinstance(hardware["detected"], list) and isinstance(hardware["not_detected"], list)
     assert any(line.startswith("embedded engine ") for line in hardware["lines"])
     assert set(doc["paths"]) >= {"config", "data"}
+
+
+def test_the_models_screen_hardware_tooltip_says_what_was_detected_and_what_not() -> None:
+    from offyai_tui.widgets.model_hardware import hardware_tooltip
+
+    hw = Hardware(
+        "Test CPU", 8, 16, 64 * GiB, 64 * GiB, gpus=BOX.gpus, system="Linux",
+        found=("nvidia-smi: 1 GPU",), notes=("rocm-smi not found",),
+    )  # fmt: skip
+    lines = hardware_tooltip(hw, []).splitlines()
+    assert lines[1:3] == ["detected by nvidia-smi: 1 GPU", "not detected: rocm-smi not found"]
