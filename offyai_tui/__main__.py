@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     index.add_argument("paths", nargs="*", help="files or folders; none re-checks the saved ones")
     index.add_argument(
+        "--follow-symlinks", action="store_true", dest="follow_symlinks",
+        help="also follow links out of the folders (hidden targets stay skipped)",
+    )  # fmt: skip
+    index.add_argument(
         "--allow-remote-docs", action="store_true", dest="allow_remote_docs",
         help="let a remote embedding engine get the documents, for this run only",
     )  # fmt: skip
@@ -129,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\nstopped", file=sys.stderr)
         return 130
     except cli.UserError as exc:
-        print(f"offyai: {exc}", file=sys.stderr)
+        # Errors quote names, paths and server messages: never raw escapes.
+        from offyai_tui.textsafe import visible
+
+        print(f"offyai: {visible(exc)}", file=sys.stderr)
         return 1
 
 

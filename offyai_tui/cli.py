@@ -14,7 +14,7 @@ from offyai_tui.config import ConfigError, Settings, load_settings
 from offyai_tui.engines.base import ChatOptions, Done, Engine, ErrorEvent, Message, TextDelta
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.engines.registry import EngineRegistry
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import strip_controls, visible
 from offyai_tui.workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ def dispatch(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     for warning in settings.warnings:
-        print(f"offyai: {warning}", file=sys.stderr)
+        print(f"offyai: {visible(warning)}", file=sys.stderr)
     if getattr(args, "engine", None):
         settings.engine.default = args.engine
         settings.overrides["engine.default"] = "--engine"
@@ -80,7 +80,7 @@ def run_tui(settings: Settings, workspace: Workspace) -> int:
 def locate() -> int:
     width = max(len(name) for name in locations.all_locations())
     for name, path in locations.all_locations().items():
-        print(f"{name:<{width}}  {path}")
+        print(visible(f"{name:<{width}}  {path}"))
     return 0
 
 
@@ -106,7 +106,7 @@ async def _engine(registry: EngineRegistry, args: argparse.Namespace) -> Engine:
         return registry.engine(args.engine)
     selection = await registry.detect()
     for warning in selection.warnings:
-        print(f"offyai: {warning}", file=sys.stderr)
+        print(f"offyai: {visible(warning)}", file=sys.stderr)
     return selection.engine
 
 
@@ -185,7 +185,7 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
                 sys.stdout.write("\n")
                 if sources:
                     sys.stdout.write("\nSources:\n")
-                    sys.stdout.writelines(f"[{s.number}] {clean(s.label)}\n" for s in sources)
+                    sys.stdout.writelines(f"[{s.number}] {visible(s.label)}\n" for s in sources)
                 sys.stdout.flush()
                 from offyai_tui.manage.speed_record import record_answer
 
@@ -193,8 +193,10 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
                 if args.stats:
                     s = event.stats
                     print(
-                        f"{s.model} · {s.completion_tokens} tokens · {s.tokens_per_s:.1f} tok/s"
-                        f" · first token {s.ttft_s * 1000:.0f} ms · {s.done_reason}",
+                        visible(
+                            f"{s.model} · {s.completion_tokens} tokens · {s.tokens_per_s:.1f}"
+                            f" tok/s · first token {s.ttft_s * 1000:.0f} ms · {s.done_reason}"
+                        ),
                         file=sys.stderr,
                     )
         return 0
@@ -255,7 +257,7 @@ async def pull(args: argparse.Namespace, settings: Settings, workspace: Workspac
                 layer = tracker.update(step)
                 if layer is None:
                     if step.status not in (said, "success"):
-                        progress.console.print(step.status, markup=False, highlight=False)
+                        progress.console.print(visible(step.status), markup=False, highlight=False)
                     said = step.status
                     continue
                 if layer.digest not in tasks:
@@ -263,7 +265,7 @@ async def pull(args: argparse.Namespace, settings: Settings, workspace: Workspac
                 progress.update(
                     tasks[layer.digest], total=layer.total or None, completed=layer.completed
                 )
-        print(tracker.summary())
+        print(visible(tracker.summary()))
         return 0
     finally:
         await registry.aclose()
@@ -287,7 +289,7 @@ async def rm(args: argparse.Namespace, settings: Settings, workspace: Workspace)
         line += " (unloaded first)"
     if info.size_bytes:
         line += f"; freed {'' if info.path else 'up to '}{format_bytes(info.size_bytes)}"
-    print(line)
+    print(visible(line))
     return 0
 
 
@@ -327,7 +329,7 @@ async def _with_documents(
     except RagError as exc:
         raise UserError(str(exc)) from None
     if retrieval.note:
-        print(f"offyai: {retrieval.note}", file=sys.stderr)
+        print(f"offyai: {visible(retrieval.note)}", file=sys.stderr)
     if not retrieval.sources:
         print("offyai: no document matched; answering without sources", file=sys.stderr)
     return augment(messages, retrieval.sources), list(retrieval.sources)
@@ -336,6 +338,8 @@ async def _with_documents(
 async def index(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     from offyai_tui.rag import RagError, index_paths
 
+    if getattr(args, "follow_symlinks", False):
+        settings.rag.follow_symlinks = True
     tty = sys.stderr.isatty()
 
     def progress(step: Any) -> None:
@@ -365,9 +369,9 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
         if tty:
             sys.stderr.write("\r\x1b[2K")
         await registry.aclose()
-    print(report.summary())
+    print(visible(report.summary()))
     for skipped in report.skipped:
-        print(f"skipped {skipped}")
+        print(f"skipped {visible(skipped)}")
     if missing:  # the others were indexed; the typo still fails the command
         raise UserError(_not_found(missing))
     return 0
@@ -388,24 +392,25 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
     try:
         selection = await registry.detect()
         for warning in selection.warnings:
-            print(f"warning    {warning}")
-        print(f"engine     {selection.engine.label} ({selection.engine.endpoint})")
-        print(f"why        {selection.reason}")
+            print(visible(f"warning    {warning}"))
+        print(visible(f"engine     {selection.engine.label} ({selection.engine.endpoint})"))
+        print(visible(f"why        {selection.reason}"))
         for probe in selection.probes:
             state = "ok" if probe.ok else "no"
-            print(f"probe      {probe.engine:<10} {probe.endpoint:<32} {state:<3} {probe.detail}")
+            line = f"probe      {probe.engine:<10} {probe.endpoint:<32} {state:<3} {probe.detail}"
+            print(visible(line))
         try:
             model = settings.chat.model or await selection.engine.default_model()
-            print(f"model      {model}")
+            print(visible(f"model      {model}"))
         except EngineError as exc:
-            print(f"model      none ({exc})")
+            print(visible(f"model      none ({exc})"))
     finally:
         await registry.aclose()
     from offyai_tui import hardware
 
     for line in hardware.describe(hardware.detect(), engines=True):
-        print(f"hardware   {line}")
-    print(f"workspace  {workspace.name} ({workspace.root})")
+        print(visible(f"hardware   {line}"))
+    print(visible(f"workspace  {workspace.name} ({workspace.root})"))
     locate()
     return 0 if selection.answering else 1  # the engine asked for is down
 

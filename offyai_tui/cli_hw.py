@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from offyai_tui.config import Settings
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import inert_json, visible
 from offyai_tui.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -51,10 +51,10 @@ async def fit(args: argparse.Namespace, settings: Settings, workspace: Workspace
     except WhatIfError as exc:
         raise UserError(str(exc)) from None
     if args.json:
-        print(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+        print(inert_json(json.dumps(report.to_json(), indent=2, ensure_ascii=False)))
     else:
         for line in report.lines():
-            print(strip_controls(line))
+            print(visible(line))
     return 0
 
 
@@ -123,4 +123,4 @@ def doctor_document(
 
 
 def print_json(doc: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(inert_json(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n")

@@ -17,7 +17,7 @@ from typing import IO, Any
 from offyai_tui.hardware import Hardware
 from offyai_tui.hw.whatif import VERDICTS
 from offyai_tui.manage.rows import COLUMNS, Inventory, ModelRow, display_values
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import inert_json, visible
 
 DROP_ORDER = ("caps", "context", "family", "params", "loaded", "quant", "size", "engine")
 """Columns left out, in this order, when the terminal is too narrow for all of them."""
@@ -68,7 +68,7 @@ def _cells(row: ModelRow, sparkline: bool) -> dict[str, str]:
     values = display_values(row)
     if not sparkline and row.assessment.speed is not None:
         values["speed"] = row.assessment.speed.label()
-    return {key: strip_controls(value) for key, value in values.items()}
+    return {key: visible(value) for key, value in values.items()}
 
 
 def plain_lines(rows: list[ModelRow]) -> list[str]:
@@ -126,13 +126,13 @@ def print_models(
             "n_ctx": n_ctx,
             "notes": footer[1:],
         }
-        out.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+        out.write(inert_json(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n")
         return 0
     if not out.isatty():
         out.writelines(line + "\n" for line in plain_lines(inventory.rows))
         out.flush()
         for line in footer:
-            print(strip_controls(line), file=sys.stderr)
+            print(visible(line), file=sys.stderr)
         return 0
     from rich.console import Console
     from rich.table import Table
@@ -151,5 +151,5 @@ def print_models(
     console.print(table)
     plain = {"markup": False, "highlight": False, "style": "dim"}
     for line in footer:
-        console.print(strip_controls(line), **plain)
+        console.print(visible(line), **plain)
     return 0

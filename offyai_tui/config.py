@@ -95,6 +95,9 @@ class RagSettings:
     chunk_overlap: int = 32
     top_k: int = 6
     max_file_mb: int = 50
+    follow_symlinks: bool = False
+    """Follow links out of an added folder (hidden and ignored targets stay skipped);
+    off, such a link is listed as skipped with its target (:mod:`offyai_tui.confine`)."""
     allow_remote: bool = False
     """No longer used: a global switch is not the per-workspace, per-host opt-in
     documents need (:mod:`offyai_tui.privacy`); ``true`` only produces a warning."""

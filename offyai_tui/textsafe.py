@@ -37,6 +37,7 @@ _OTHERS = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 """DEL, C1, bidirectional marks and overrides, line and paragraph separators."""
 _UNSAFE_ONE_LINE = re.compile(f"[\x00-\x1f{_OTHERS}]")
 _UNSAFE_MULTILINE = re.compile(f"[\x00-\x08\x0b-\x1f{_OTHERS}]")
+_UNSAFE_JSON = re.compile(f"[{_OTHERS}]")
 _SHORT = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
@@ -61,6 +62,16 @@ def visible(text: object, *, multiline: bool = False) -> str:
     if multiline:
         return _UNSAFE_MULTILINE.sub(_escape, text.replace("\r\n", "\n"))
     return _UNSAFE_ONE_LINE.sub(_escape, text)
+
+
+def inert_json(document: str) -> str:
+    """JSON text (from ``json.dumps``) with DEL, C1 and bidi characters as ``\\uXXXX``.
+
+    ``json.dumps`` escapes C0 controls but, with ``ensure_ascii=False``, writes
+    the others raw; escaped, a script reads the very same strings and a
+    terminal sees nothing it would obey.
+    """
+    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", document)
 
 
 def strip_controls(text: str) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import unicodedata
 
 import pytest
 
-from offyai_tui.textsafe import strip_controls, visible
+from offyai_tui.textsafe import inert_json, strip_controls, visible
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,11 @@ def test_visible_takes_any_object() -> None:
 
 def test_model_replies_drop_controls_and_keep_their_lines() -> None:
     assert strip_controls("Look: \x1b]0;pwned\x07and\nthe end.") == "Look: ]0;pwnedand\nthe end."
+
+
+def test_json_keeps_its_strings_and_shows_no_control() -> None:
+    doc = {"name": "\x1b]0;x\x07 \x9b2J \u202e é", "n": 1}
+    text = inert_json(json.dumps(doc, ensure_ascii=False))
+    assert json.loads(text) == doc  # a script reads the very same strings
+    assert not any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
+    assert "é" in text

@@ -385,7 +385,10 @@ class Indexer:
             e for e in self.index.excluded()
             if not (remember and any(is_under(e, g) for g in given))
         ]
-        found = await asyncio.to_thread(lambda: list(iter_files(paths, excluded)))
+        follow = self.settings.rag.follow_symlinks
+        found = await asyncio.to_thread(
+            lambda: list(iter_files(paths, excluded, follow_symlinks=follow))
+        )
         if self.cancelled:
             return
         files = [f for f in found if isinstance(f, Path)]
