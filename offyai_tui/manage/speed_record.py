@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 
+from offyai_tui.catalog import normalize_name
 from offyai_tui.engines.base import ChatStats, Engine
 from offyai_tui.hw.runtime import engine_reach
 from offyai_tui.speedlog import SpeedLog
@@ -31,35 +33,53 @@ def placement_of(size_bytes: int, vram_bytes: int) -> str:
     return "vram" if share >= 0.99 else "ram" if share <= 0.01 else "partial"
 
 
-async def _where(engine: Engine, model: str) -> tuple[str, int]:
-    """(placement, model size on disk) as the engine reports them; ("", 0) if unknown."""
-    size = 0
+def _same(a: str, b: str) -> bool:
+    """Ollama's view: ``llama3.1`` and ``llama3.1:latest`` are one model."""
+    return normalize_name(a) == normalize_name(b)
+
+
+async def _where(engine: Engine, model: str) -> tuple[str, str, int]:
+    """(listed name, placement, size on disk) as the engine reports them.
+
+    The name is the one the engine's model list uses (a request for ``llama3.1`` runs
+    ``llama3.1:latest``), so the Models table finds the run under its row; placement and
+    size are empty when the engine does not say.
+    """
+    name, size = model, 0
     with contextlib.suppress(Exception):
         listed = await asyncio.wait_for(engine.list_models(), ASK_TIMEOUT_S)
-        size = next((m.size_bytes for m in listed if m.name == model), 0)
+        found = next((m for m in listed if m.name == model), None) or next(
+            (m for m in listed if _same(m.name, model)), None
+        )
+        if found is not None:
+            name, size = found.name, found.size_bytes
     if engine.kind == "llamacpp":
         # The first call imports llama-cpp-python (~0.2 s): never on the UI's loop.
         reach = await asyncio.to_thread(engine_reach, "llamacpp")
-        return ("ram" if not reach.gpu else ""), size
+        return name, ("ram" if not reach.gpu else ""), size
     if engine.kind != "ollama":
-        return "", size
+        return name, "", size
     with contextlib.suppress(Exception):
         loaded = await asyncio.wait_for(engine.loaded(), ASK_TIMEOUT_S)
-        entry = next((m for m in loaded if m.name == model), None)
+        entry = next((m for m in loaded if _same(m.name, name)), None)
         if entry is not None:
-            return placement_of(entry.size_bytes, entry.vram_bytes), size
-    return "", size
+            return name, placement_of(entry.size_bytes, entry.vram_bytes), size
+    return name, "", size
 
 
 async def record_answer(engine: Engine, stats: ChatStats, log: SpeedLog | None = None) -> bool:
     """Append this answer's speeds to the log; ``False`` when nothing was recorded."""
     try:
-        placement, size = await _where(engine, stats.model)
+        name, placement, size = await _where(engine, stats.model)
         log = log or SpeedLog()
-        # Logged under the name the engine's model list uses, so that rows find it.
-        name = engine.kind if engine.kind in ("ollama", "llamacpp") else engine.label
+        # Logged under the engine name the model list uses, so that rows find it.
+        engine_name = engine.kind if engine.kind in ("ollama", "llamacpp") else engine.label
         return await asyncio.to_thread(
-            log.record_stats, stats, engine=name, size_bytes=size, placement=placement
+            log.record_stats,
+            dataclasses.replace(stats, model=name),
+            engine=engine_name,
+            size_bytes=size,
+            placement=placement,
         )
     except asyncio.CancelledError:
         raise

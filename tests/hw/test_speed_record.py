@@ -113,3 +113,24 @@ def test_calibration_uses_the_same_engines_runs(tmp_path: Path) -> None:
     # 10 GB/s measured for the embedded engine, 40 GB/s for Ollama: 4 GB of weights.
     assert ollama.speed.high_tps == pytest.approx(40e9 * 1.15 / 4e9)
     assert embedded.speed.high_tps < 10e9 * 1.15 / 4e9 < ollama.speed.low_tps
+
+
+async def test_a_run_is_logged_under_the_name_the_model_list_uses(
+    private_ollama_server: str, tmp_path: Path
+) -> None:
+    """Asked as ``aliasmodel`` (no tag), the run belongs to the listed ``aliasmodel:latest``."""
+    from tests.ollama_fixtures import ollama_settings
+
+    engine = OllamaEngine(ollama_settings(private_ollama_server))
+    try:
+        async for _ in engine.pull("aliasmodel"):
+            pass
+        listed = {m.name: m.size_bytes for m in await engine.list_models()}
+        assert "aliasmodel:latest" in listed
+        stats = ChatStats(model="aliasmodel", completion_tokens=16, tokens_per_s=10.0)
+        log = SpeedLog(tmp_path / "speedlog.jsonl")
+        assert await record_answer(engine, stats, log)
+        (run,) = log.runs()
+        assert (run.model, run.size_bytes) == ("aliasmodel:latest", listed["aliasmodel:latest"])
+    finally:
+        await engine.aclose()
