@@ -6,7 +6,7 @@ real HTTP client, as a hostile or broken llamafile, LM Studio or vLLM could
 send them. ``/v1/models`` lists ``models``; ``/v1/chat/completions`` streams a
 short answer, or, when ``error`` is set, fails with HTTP 500 and that message
 in the usual ``{"error": {"message": …}}`` body. The server runs in a thread of
-the test process and records what it was asked.
+the test process and records what it was asked (chat bodies included).
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class ScriptedOpenAI(ThreadingHTTPServer):
         self.reply = reply
         self.error = error
         self.requests: list[tuple[str, str]] = []
+        self.bodies: list[dict[str, Any]] = []
+        """The JSON bodies of the chat requests, as received."""
 
     @property
     def url(self) -> str:
@@ -64,6 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")
         self.server.requests.append(("POST", self.path))
+        self.server.bodies.append(body)
         if self.path != "/v1/chat/completions":
             self._json({"error": {"message": "not found"}}, 404)
         elif self.server.error:
