@@ -74,7 +74,8 @@ class HardwarePanel(Static):
         self, hw: Hardware, recommendations: list[Recommendation], n_ctx: int = DEFAULT_N_CTX
     ) -> None:
         self.update(hardware_text(hw, recommendations, n_ctx))
-        self.tooltip = hardware_tooltip(hw, recommendations)
+        # Plain text: device names come from drivers and tools, never read as markup.
+        self.tooltip = Text(visible(hardware_tooltip(hw, recommendations), multiline=True))
 
     def failed(self, reason: str) -> None:
         self.update(Text(visible(f"Hardware detection failed: {reason}"), style="red"))

@@ -31,7 +31,7 @@ from tests.tmux import OFFYAI, TmuxSession, base_env
 
 EVIL_MODEL = "\x1b]0;MODELPWN\x07evil"
 EVIL_ERROR = "\x1b]0;ERRPWN\x07\x1b[2Jthe model crashed"
-EVIL_MODE = "\x1b]0;MODEPWN\x07Evil"
+EVIL_MODE = "\x1b]0;MODEPWN\x07[b]Evil[/b]"  # and markup, to show literally
 EVIL_FILE = "bin\x1b]0;PWNED\x07\x1b[2J.txt"
 EVIL_MISSING = "missing\x1b]0;PWNED\x07\x1b[2J"
 EVIL_THEME = "dark\x1b]0;THEMEPWN\x07.toml"
@@ -239,8 +239,8 @@ def _mode_name_palette_notification_status(tui: TmuxSession, source: Source) -> 
     _open_palette(tui, "MODEPWN", "a hostile mode")
     tui.send("Enter")  # switch to it: a notification and the status bar name it
     tui.wait_for("Mode: ", timeout=10)
-    _check(tui, "Mode: \\x1b]0;MODEPWN\\x07Evil")
-    _check(tui, "· \\x1b]0;MODEPWN\\x07Evil ·")  # the status bar
+    _check(tui, "Mode: \\x1b]0;MODEPWN\\x07[b]Evil[/b]")
+    _check(tui, "· \\x1b]0;MODEPWN\\x07[b]Evil[/b] ·")  # the status bar
 
 
 def _theme_file_warning(tui: TmuxSession, source: Source) -> None:
