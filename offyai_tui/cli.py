@@ -336,7 +336,9 @@ async def _with_documents(
 
 
 async def index(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui.rag import RagError, index_paths
+    from offyai_tui.cli_interrupt import EXIT_CODE, ctrl_c_stops
+    from offyai_tui.rag import Documents, RagError
+    from offyai_tui.rag.progress import progress_line
 
     if getattr(args, "follow_symlinks", False):
         settings.rag.follow_symlinks = True
@@ -344,12 +346,7 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
 
     def progress(step: Any) -> None:
         if tty:
-            eta = f", {step.eta_s:.0f} s left" if getattr(step, "eta_s", None) else ""
-            line = (
-                f"{step.phase}: {step.files_done}/{step.files_total} files, "
-                f"{step.chunks_done} chunks{eta}"
-            )
-            sys.stderr.write(f"\r\x1b[2K{line[:120]}")
+            sys.stderr.write(f"\r\x1b[2K{progress_line(step)[:120]}")
             sys.stderr.flush()
 
     registry = EngineRegistry(settings)
@@ -359,10 +356,15 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
         paths = [p for p in args.paths if p not in missing]
         if missing and not paths:
             raise UserError(_not_found(missing))
-        report = await index_paths(
-            workspace.ensure(), engine, settings, paths, progress,
+        docs = Documents(
+            workspace.ensure(), engine, settings,
             remote_this_run=bool(getattr(args, "allow_remote_docs", False)),
         )  # fmt: skip
+        try:  # Ctrl+C: stop within a second, keep what is stored; twice: exit now
+            with ctrl_c_stops(docs.cancel):
+                report = await docs.add(paths, progress)
+        finally:
+            docs.close()
     except RagError as exc:
         raise UserError(str(exc)) from None
     finally:
@@ -372,6 +374,8 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
     print(visible(report.summary()))
     for skipped in report.skipped:
         print(f"skipped {visible(skipped)}")
+    if report.cancelled:
+        return EXIT_CODE
     if missing:  # the others were indexed; the typo still fails the command
         raise UserError(_not_found(missing))
     return 0

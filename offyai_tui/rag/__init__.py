@@ -21,7 +21,8 @@ API for the CLI and the Documents screen::
     # Long-lived (the screen): one object per workspace, shared with the chat
     docs = Documents(workspace, engine, settings)
     report = await docs.add(paths, progress=callback)  # IndexProgress: phase, files_done/total,
-    docs.cancel()  # -> bool, works at any moment      #   chunks_done(_total), chunks_per_s,
+    docs.cancel()  # -> bool, works at any moment      #   chunks_done(_total), bytes_done(_total),
+                                                       #   chunks_per_s,
     await docs.refresh(progress=callback)              #   eta_s, current, skipped, finished
     roots = await docs.roots()                         # what add() was given, kept across restarts
     await docs.remove([path])                          # a folder removes everything under it
@@ -46,8 +47,12 @@ Behaviour worth knowing:
   last (``done``/``cancelled``) carries the run's final counts.
 - ``rag.embedding_model`` names the embedding model on any engine (empty: the
   engine's default; llama.cpp: ``llamacpp.embedding_model``, then MiniLM).
-- A cancelled or killed run keeps the files it finished; the index on disk is
-  always a committed state (see ``index.py``).
+- ``cancel()`` stops at once (the batch being embedded is dropped). A cancelled
+  or killed run keeps the files it finished; the index on disk is always a
+  committed state (see ``index.py``).
+- Text files over 1 MB are streamed with bounded memory and committed in
+  batches; one stopped part-way is listed as ``partial`` (what it has is
+  searchable) and the next run goes on from there (see ``bigfile.py``).
 - The index records its embedding model; ``retrieve`` with another model falls
   back to keyword search and says so in ``Retrieval.note``; ``add``/``reembed``
   re-embed every stored chunk with the new model before adding anything.

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from offyai_tui.rag import tokens
 from offyai_tui.rag.documents import Block, Chunk, LoadedDocument
 
 _SEPARATORS = (re.compile(r"\n+"), re.compile(r"(?<=[.!?;:])\s+"), re.compile(r"\s+"))
+_WORD_START = re.compile(r"(?<=\s)\S")
 _JOIN_COST = 1
 """Tokens reserved per separator when estimating a chunk from its pieces."""
 
@@ -64,17 +66,28 @@ def _strip(text: str, start: int, end: int) -> tuple[int, int]:
 
 def split_spans(text: str, budget: int, level: int = 0) -> list[tuple[int, int]]:
     """Character spans covering all non-space text, each of at most ``budget`` tokens."""
-    return _split(text, 0, len(text), budget, level)
+    return [(start, end) for start, end, _ in _split(text, 0, len(text), budget, level)]
 
 
-def _split(text: str, start: int, end: int, budget: int, level: int) -> list[tuple[int, int]]:
-    start, end = _strip(text, start, end)
+def _split(
+    text: str, start: int, end: int, budget: int, level: int, known: int | None = None
+) -> list[tuple[int, int, int]]:
+    """Spans as :func:`split_spans`, each with its token count.
+
+    ``known`` is the count of ``text[start:end]`` when the caller has it: counting
+    is most of the chunker's time, so no text is counted twice when avoidable.
+    """
+    bounds = _strip(text, start, end)
+    if bounds != (start, end):
+        known = None
+    start, end = bounds
     if start >= end:
         return []
-    if tokens.count(text[start:end]) <= budget:
-        return [(start, end)]
+    count = known if known is not None else tokens.count(text[start:end])
+    if count <= budget:
+        return [(start, end, count)]
     if level >= len(_SEPARATORS):
-        return _hard_cut(text, start, end, budget)
+        return [(a, b, tokens.count(text[a:b])) for a, b in _hard_cut(text, start, end, budget)]
     units: list[tuple[int, int]] = []
     cursor = start
     for match in _SEPARATORS[level].finditer(text, start, end):
@@ -85,27 +98,33 @@ def _split(text: str, start: int, end: int, budget: int, level: int) -> list[tup
         units.append((cursor, end))
     if len(units) <= 1:
         return _split(text, start, end, budget, level + 1)
-    spans: list[tuple[int, int]] = []
-    pack_start, pack_tokens = -1, 0
+    spans: list[tuple[int, int, int]] = []
+    pack_start, pack_tokens, pack_units = -1, 0, 0
     pack_end = start
+
+    def close_pack() -> None:
+        known = pack_tokens if pack_units == 1 else None  # one unit: already counted
+        spans.extend(_split(text, pack_start, pack_end, budget, level + 1, known))
+
     for unit_start, unit_end in units:
         unit_tokens = tokens.count(text[unit_start:unit_end])
         if unit_tokens > budget:
             if pack_start >= 0:
-                spans.extend(_split(text, pack_start, pack_end, budget, level + 1))
+                close_pack()
                 pack_start = -1
-            spans.extend(_split(text, unit_start, unit_end, budget, level + 1))
+            spans.extend(_split(text, unit_start, unit_end, budget, level + 1, unit_tokens))
             continue
         if pack_start >= 0 and pack_tokens + _JOIN_COST + unit_tokens > budget:
-            spans.extend(_split(text, pack_start, pack_end, budget, level + 1))
+            close_pack()
             pack_start = -1
         if pack_start < 0:
-            pack_start, pack_tokens = unit_start, unit_tokens
+            pack_start, pack_tokens, pack_units = unit_start, unit_tokens, 1
         else:
             pack_tokens += _JOIN_COST + unit_tokens
+            pack_units += 1
         pack_end = unit_end
     if pack_start >= 0:
-        spans.extend(_split(text, pack_start, pack_end, budget, level + 1))
+        close_pack()
     return spans
 
 
@@ -114,17 +133,17 @@ def _pieces(block: Block, budget: int) -> list[_Piece]:
     whole = tokens.count(text)
     if whole <= budget:
         return [_Piece(text.strip(), whole, "\n\n", block.line_start, block.line_end, block.page)]
-    newlines = [i for i, ch in enumerate(text) if ch == "\n"]
+    newlines = [m.start() for m in re.finditer("\n", text)]
     pieces = []
     previous_end = None
-    for start, end in split_spans(text, budget):
+    for start, end, count in _split(text, 0, len(text), budget, 0, whole):
         gap = "\n\n" if previous_end is None else text[previous_end:start]
         sep = "\n\n" if previous_end is None else ("\n" if "\n" in gap else " ")
         first = block.line_start + bisect.bisect_left(newlines, start)
         last = block.line_start + bisect.bisect_left(newlines, end)
         piece_text = text[start:end]
         pieces.append(
-            _Piece(piece_text, tokens.count(piece_text), sep, first,
+            _Piece(piece_text, count, sep, first,
                    min(last, block.line_end), block.page)
         )
         previous_end = end
@@ -137,10 +156,7 @@ def overlap_suffix(text: str, limit: int) -> str:
     if limit <= 0:
         return ""
     window = max(len(text) // 2, 0)
-    starts = [
-        i for i in range(len(text) - window, len(text))
-        if i > 0 and not text[i].isspace() and text[i - 1].isspace()
-    ]
+    starts = [m.start() for m in _WORD_START.finditer(text, max(len(text) - window, 0))]
     lo, hi, best = 0, len(starts) - 1, ""
     while lo <= hi:
         mid = (lo + hi) // 2
@@ -155,8 +171,9 @@ def overlap_suffix(text: str, limit: int) -> str:
 class _Packer:
     """Accumulates pieces of one section and emits chunks."""
 
-    def __init__(self, doc: LoadedDocument, max_tokens: int, overlap: int) -> None:
-        self.doc = doc
+    def __init__(self, path: str, title: str, max_tokens: int, overlap: int) -> None:
+        self.path = path
+        self.title = title
         self.max_tokens = max_tokens
         self.overlap = overlap
         self.chunks: list[Chunk] = []
@@ -200,7 +217,7 @@ class _Packer:
         last = self._pieces[-1]
         self.chunks.append(
             Chunk(
-                path=self.doc.path,
+                path=self.path,
                 text=text,
                 heading_path=self.heading_path,
                 line_start=line_start,
@@ -209,7 +226,7 @@ class _Packer:
                 page_end=last.page if page_start is not None else None,
                 overlap_chars=overlap_chars,
                 tokens=count,
-                title=self.doc.title,
+                title=self.title,
             )
         )
         self._carry, self._carry_tokens = None, 0
@@ -255,15 +272,30 @@ def chunk_document(doc: LoadedDocument, max_tokens: int = 256, overlap: int = 32
             embedding model's window: MiniLM reads 512 of its own tokens).
         overlap: Tokens repeated from the previous chunk of the same section.
     """
+    return list(iter_chunks(doc.blocks, doc.path, doc.title, max_tokens, overlap))
+
+
+def iter_chunks(
+    blocks: Iterable[Block], path: str, title: str, max_tokens: int = 256, overlap: int = 32
+) -> Iterator[Chunk]:
+    """The chunks of :func:`chunk_document`, made as ``blocks`` arrive.
+
+    A large file streams through here (see ``textstream``): only the current
+    section's pieces are held, never the document's blocks or chunks.
+    """
     if max_tokens < 8:
         raise ValueError("max_tokens must be at least 8")
     overlap = max(0, min(overlap, max_tokens // 4))
     budget = max_tokens - overlap - 2 * _JOIN_COST
-    packer = _Packer(doc, max_tokens, overlap)
+    packer = _Packer(path, title, max_tokens, overlap)
     stack: list[tuple[int, str]] = []
     headings: list[Block] = []
-    page = doc.blocks[0].page if doc.blocks else None
-    for block in doc.blocks:
+    """Kept until a chunk is made: a document of headings only becomes its outline."""
+    emitted = False
+    page: int | None = None
+    for number, block in enumerate(blocks):
+        if number == 0:
+            page = block.page
         if block.page != page:
             packer.emit(carry=False)  # a chunk cites one page: "p. 4", never "pp. 3-4"
             page = block.page
@@ -272,13 +304,18 @@ def chunk_document(doc: LoadedDocument, max_tokens: int = 256, overlap: int = 32
             while stack and stack[-1][0] >= block.level:
                 stack.pop()
             stack.append((block.level, block.text))
-            packer.heading_path = tuple(title for _, title in stack)
-            headings.append(block)
-            continue
-        for piece in _pieces(block, budget):
-            packer.add(piece)
+            packer.heading_path = tuple(text for _, text in stack)
+            if not emitted:
+                headings.append(block)
+        else:
+            for piece in _pieces(block, budget):
+                packer.add(piece)
+        if packer.chunks:
+            emitted, headings = True, []
+            done, packer.chunks = packer.chunks, []
+            yield from done
     packer.emit(carry=False)
-    if not packer.chunks and headings:
+    if not packer.chunks and not emitted and headings:
         outline = Block(
             "\n".join(h.text for h in headings), "paragraph",
             headings[0].line_start, headings[-1].line_end, headings[0].page,
@@ -287,4 +324,4 @@ def chunk_document(doc: LoadedDocument, max_tokens: int = 256, overlap: int = 32
         for piece in _pieces(outline, budget):
             packer.add(piece)
         packer.emit(carry=False)
-    return packer.chunks
+    yield from packer.chunks

@@ -249,6 +249,16 @@ class DocumentIndex:
             ).fetchall()
         return [row_to_chunk(row) for row in rows]
 
+    def chunk_at(self, path: str, ordinal: int) -> StoredChunk | None:
+        """One chunk of a document by its position (a resumed large file checks
+        that its last stored chunk is the one it would make again)."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE path = ? AND ordinal = ?",
+                (path, ordinal),
+            ).fetchone()
+        return row_to_chunk(row) if row else None
+
     def iter_chunks(self, batch: int = 512) -> Iterator[list[StoredChunk]]:
         last = 0
         while True:

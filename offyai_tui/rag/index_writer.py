@@ -151,6 +151,45 @@ class IndexWriter:
         """
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk is required")
+        self._adopt_identity(identity)
+        self.remove_document(record.path)
+        ids = self._insert_chunks(record.path, 0, chunks, vectors)
+        self._write_record(record, len(ids))
+        return ids
+
+    def begin_document(self, record: DocumentRecord) -> None:
+        """Start storing a document in parts (a large file, see ``bigfile``): its old
+        chunks go and ``record`` (status ``partial``) is written with none yet."""
+        self.remove_document(record.path)
+        self._write_record(record, 0)
+
+    def add_chunks(
+        self,
+        record: DocumentRecord,
+        first_ordinal: int,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        identity: EmbeddingIdentity,
+    ) -> list[int]:
+        """Append the next part of a document begun with :meth:`begin_document`.
+
+        ``record`` is written again with the count so far, so every commit leaves
+        a row that matches the chunks stored; the last part's record says
+        ``indexed``. Returns the new chunk ids.
+        """
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk is required")
+        self._adopt_identity(identity)
+        ids = self._insert_chunks(record.path, first_ordinal, chunks, vectors)
+        self._write_record(record, first_ordinal + len(ids))
+        return ids
+
+    def end_document(self, record: DocumentRecord, chunks: int) -> None:
+        """Write the final record of a document stored in parts (``chunks`` in all)."""
+        self._write_record(record, chunks)
+
+    def _adopt_identity(self, identity: EmbeddingIdentity) -> None:
+        """Take ``identity`` for an empty index; refuse vectors of another model."""
         if self._identity is None or (self._identity != identity and self._is_empty()):
             self._vectors = empty_vectors(identity.dim)
             self._set_identity(identity)
@@ -158,9 +197,16 @@ class IndexWriter:
             raise IndexModelMismatch(self._identity.describe(), identity.describe())
         if self._vectors is None:
             raise IndexCorrupt(self.index.problem or "the index has no vectors; re-embed it")
-        self.remove_document(record.path)
+
+    def _insert_chunks(
+        self,
+        path: str,
+        first_ordinal: int,
+        chunks: Sequence[Chunk] | Sequence[StoredChunk],
+        vectors: np.ndarray,
+    ) -> list[int]:
         ids = []
-        for ordinal, chunk in enumerate(chunks):
+        for ordinal, chunk in enumerate(chunks, first_ordinal):
             if isinstance(chunk, Chunk):
                 header, body, heading = chunk.header(), chunk.text, chunk.heading_path
                 overlap = chunk.overlap_chars
@@ -170,7 +216,7 @@ class IndexWriter:
                 "INSERT INTO chunks (path, ordinal, header, body, heading, title, line_start, "
                 "line_end, page_start, page_end, tokens, overlap_chars) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (record.path, ordinal, header, body, json.dumps(list(heading), ensure_ascii=False),
+                (path, ordinal, header, body, json.dumps(list(heading), ensure_ascii=False),
                  chunk.title, chunk.line_start, chunk.line_end, chunk.page_start,
                  chunk.page_end, chunk.tokens, overlap),
             )
@@ -180,11 +226,10 @@ class IndexWriter:
                 (chunk_id, header, body),
             )
             ids.append(chunk_id)
-        if ids:
+        if ids and self._vectors is not None:
             self._vectors.add_with_ids(
                 np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
             )
-        self._write_record(record, len(ids))
         return ids
 
     def put_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:

@@ -1,11 +1,19 @@
 """The indexing service: files in, chunks and vectors committed, progress out.
 
 One :class:`Indexer` run walks the given paths, skips files whose content hash
-is unchanged, loads and chunks the rest in a worker thread (PDF parsing must
-not freeze the interface), embeds chunk batches through the engine, and
-commits every few seconds so a long run that is killed keeps most of its work.
-A cancelled run commits the files it finished and stops between batches;
-a file is never left half indexed.
+is unchanged, and indexes the rest. Small files are loaded and chunked whole
+in a worker thread (PDF parsing must not freeze the interface) and their
+chunks share embedding batches (``batcher``); text files over a megabyte are
+streamed: read, chunked, embedded and stored a batch at a time, with bounded
+memory (``bigfile``). The run commits every :attr:`Indexer.commit_every_s`
+seconds or more (never more than a tenth of its time goes to commits), so a
+long run that is stopped or killed keeps most of its work.
+
+:meth:`Indexer.cancel` stops at once: the awaited batch or read step is
+dropped (a worker thread finishes its step, well under a second, unwaited),
+everything stored so far is committed, and a file of many batches that was
+stopped part-way is listed as ``partial``; a file is never left half indexed
+while looking complete.
 
 The paths a run is given are remembered in the index as roots (see
 ``DocumentIndex.roots``); :meth:`Indexer.refresh` walks them again, so files
@@ -19,201 +27,47 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import AsyncIterator, Awaitable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Literal
-
-import numpy as np
+from typing import TypeVar
 
 from offyai_tui.config import Settings
-from offyai_tui.rag.chunker import chunk_document
-from offyai_tui.rag.documents import Chunk, LoadedDocument, Skipped
+from offyai_tui.rag.batcher import Batcher, Pending, load_and_chunk
+from offyai_tui.rag.bigfile import PARTIAL, BigFile, streams
+from offyai_tui.rag.documents import Skipped
 from offyai_tui.rag.embedder import Embedder, EmbeddingIdentity
 from offyai_tui.rag.index import DocumentIndex, DocumentRecord, IndexWriter, is_under
-from offyai_tui.rag.loaders import LoadError, kind_of, parse_bytes, read_bytes
+from offyai_tui.rag.loaders import LoadError, kind_of, read_bytes
+from offyai_tui.rag.progress import (
+    IndexProgress,
+    IndexReport,
+    Phase,
+    ProgressCallback,
+    throttle_progress,
+)
+from offyai_tui.rag.reembed import realign
 from offyai_tui.rag.walk import canonical, iter_files
 from offyai_tui.workspace import Workspace
 
-Phase = Literal["scanning", "reembedding", "indexing", "committing", "done", "cancelled"]
+__all__ = [
+    "IndexProgress",
+    "IndexReport",
+    "Indexer",
+    "Phase",
+    "ProgressCallback",
+    "Stopped",
+    "open_indexer",
+    "throttle_progress",
+]
+
+T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class IndexProgress:
-    """A snapshot for a progress bar (files, chunks, speed, time left)."""
-
-    phase: Phase
-    files_done: int = 0
-    files_total: int = 0
-    chunks_done: int = 0
-    chunks_per_s: float = 0.0
-    eta_s: float | None = None
-    """Seconds left, estimated from bytes still to read at the speed so far."""
-    current: str = ""
-    skipped: int = 0
-    chunks_total: int = 0
-    """Chunks to re-embed (``reembedding``); 0 while the total is unknown."""
-
-    @property
-    def fraction(self) -> float:
-        if self.phase == "reembedding" and self.chunks_total:
-            return self.chunks_done / self.chunks_total
-        return self.files_done / self.files_total if self.files_total else 0.0
-
-    @property
-    def finished(self) -> bool:
-        """The last snapshot of a run (``done`` or ``cancelled``)."""
-        return self.phase in ("done", "cancelled")
-
-
-@dataclass
-class IndexReport:
-    """What a run did; ``summary()`` is the one line a CLI prints."""
-
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    chunks: int = 0
-    """Chunks embedded in this run (re-embedded ones included)."""
-    reembedded: int = 0
-    seconds: float = 0.0
-    embed_seconds: float = 0.0
-    cancelled: bool = False
-
-    @property
-    def chunks_per_s(self) -> float:
-        return self.chunks / self.embed_seconds if self.embed_seconds > 0 else 0.0
-
-    def summary(self) -> str:
-        parts = [
-            f"{len(self.added)} added", f"{len(self.updated)} updated",
-            f"{len(self.unchanged)} unchanged", f"{len(self.removed)} removed",
-            f"{len(self.skipped)} skipped", f"{self.chunks} chunks embedded",
-        ]
-        if self.reembedded:
-            parts.append(f"{self.reembedded} re-embedded for a new model")
-        line = ", ".join(parts) + f" in {self.seconds:.1f} s"
-        return ("cancelled: " if self.cancelled else "") + line
-
-
-ProgressCallback = Callable[[IndexProgress], None]
-
-
-def throttle_progress(
-    callback: ProgressCallback, interval_s: float = 0.1,
-    clock: Callable[[], float] = time.monotonic,
-) -> ProgressCallback:
-    """Wrap ``callback`` so it is called at most every ``interval_s`` seconds,
-    except that a snapshot whose phase differs from the last one passed (the
-    first ``indexing`` one included) and the final ``done``/``cancelled`` one
-    always go through: a short run still shows its counts and its end.
-    """
-    last_phase = [""]
-    last_time = [float("-inf")]
-
-    def throttled(progress: IndexProgress) -> None:
-        now = clock()
-        if (progress.phase != last_phase[0] or progress.finished
-                or now - last_time[0] >= interval_s):
-            last_phase[0], last_time[0] = progress.phase, now
-            callback(progress)
-
-    return throttled
-
-
-def _load_and_chunk(
-    path: Path, data: bytes, kind: str, settings: Settings
-) -> tuple[LoadedDocument, list[Chunk]]:
-    doc = parse_bytes(path, data, kind, settings.rag.max_file_mb * 2**20)
-    chunks = chunk_document(doc, settings.rag.chunk_tokens, settings.rag.chunk_overlap)
-    return doc, chunks
-
-
-@dataclass
-class _Pending:
-    """A parsed file waiting for its vectors."""
-
-    record: DocumentRecord
-    chunks: list[Chunk]
-    replaces: bool
-    vectors: list[np.ndarray] = field(default_factory=list)
-    embedded: int = 0
-
-    @property
-    def bytes_left(self) -> float:
-        """The file's size times the share of its chunks still without vectors."""
-        return self.record.size * (1 - self.embedded / max(len(self.chunks), 1))
-
-
-class _Batcher:
-    """Fills embedding batches across files, so many small files still make full
-    batches, and stores each file once all its chunks have vectors."""
-
-    def __init__(
-        self, indexer: Indexer, writer: IndexWriter, identity: EmbeddingIdentity,
-        report: IndexReport,
-    ) -> None:
-        self.indexer = indexer
-        self.writer = writer
-        self.identity = identity
-        self.report = report
-        self.pending: list[_Pending] = []
-        self.embedded = 0
-        self.tick: Callable[[], None] = lambda: None
-        """Called after each batch (the indexer reports progress from it)."""
-
-    def bytes_left(self) -> float:
-        return sum(p.bytes_left for p in self.pending)
-
-    def _waiting(self) -> int:
-        return sum(len(p.chunks) - p.embedded for p in self.pending)
-
-    async def add(self, item: _Pending) -> None:
-        self.pending.append(item)
-        size = self.indexer.embedder.batch_size
-        while self._waiting() >= size and not self.indexer.cancelled:
-            await self._flush(size)
-        self._store_complete()
-
-    async def flush_all(self) -> None:
-        while self.pending and not self.indexer.cancelled:
-            await self._flush(self.indexer.embedder.batch_size)
-        self._store_complete()
-
-    async def _flush(self, size: int) -> None:
-        parts: list[tuple[_Pending, int, int]] = []
-        texts: list[str] = []
-        for item in self.pending:
-            if len(texts) >= size:
-                break
-            start = item.embedded
-            end = min(len(item.chunks), start + size - len(texts))
-            if end > start:
-                parts.append((item, start, end))
-                texts.extend(c.indexed_text() for c in item.chunks[start:end])
-        clock = time.monotonic()
-        vectors = await self.indexer.embedder.embed(texts)
-        self.report.embed_seconds += time.monotonic() - clock
-        offset = 0
-        for item, start, end in parts:
-            item.vectors.append(vectors[offset : offset + end - start])
-            item.embedded = end
-            offset += end - start
-        self.embedded += len(texts)
-        self._store_complete()
-        self.tick()
-
-    def _store_complete(self) -> None:
-        while self.pending and self.pending[0].embedded >= len(self.pending[0].chunks):
-            item = self.pending.pop(0)
-            dim = self.identity.dim
-            vectors = np.vstack(item.vectors) if item.vectors else np.zeros((0, dim), np.float32)
-            self.writer.put_document(item.record, item.chunks, vectors, self.identity)
-            (self.report.updated if item.replaces else self.report.added).append(item.record.path)
-            self.report.chunks += len(item.chunks)
+class Stopped(Exception):
+    """Raised out of the step a run was awaiting when :meth:`Indexer.cancel` is called."""
 
 
 class Indexer:
@@ -241,18 +95,65 @@ class Indexer:
         self._cancel = asyncio.Event()
         self._callback: ProgressCallback | None = None
         self._last = IndexProgress("scanning")
+        self._commit_lock = threading.Lock()
+        self._last_commit = time.monotonic()
+        self._commit_cost = 0.0
 
     def cancel(self) -> None:
-        """Stop after the current batch; finished files are kept.
+        """Stop now: the batch being embedded is dropped, what is stored is committed.
 
         Works at any moment, also before :meth:`run` starts or while the
-        embedding model loads: the run then stops at its next check.
+        embedding model loads: the step being awaited ends at once.
         """
         self._cancel.set()
 
     @property
     def cancelled(self) -> bool:
         return self._cancel.is_set()
+
+    async def until_cancelled(self, awaitable: Awaitable[T]) -> T:
+        """Await ``awaitable`` unless :meth:`cancel` comes first (then raise :class:`Stopped`).
+
+        A result that arrives together with the cancel is still returned. The
+        abandoned task is cancelled (an engine stops its request); a thread
+        step left behind finishes on its own.
+        """
+        if self.cancelled:
+            if asyncio.iscoroutine(awaitable):
+                awaitable.close()
+            raise Stopped
+        task = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self._cancel.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not task.done():
+                task.add_done_callback(_consume)
+                task.cancel()
+        if task.done() and not task.cancelled():
+            return task.result()
+        raise Stopped
+
+    # -- commits ----------------------------------------------------------------
+
+    def _commit_now(self, writer: IndexWriter) -> None:
+        """Commit (from any thread); never two commits at once on one writer."""
+        with self._commit_lock:
+            writer.commit()
+
+    async def commit_if_due(self, writer: IndexWriter) -> None:
+        """Commit if :attr:`commit_every_s` has passed since the last commit, and ten
+        times what that commit took: writing a large index costs more, and commits
+        must stay a small part of the run."""
+        interval = max(self.commit_every_s, 10 * self._commit_cost)
+        if not writer.pending or time.monotonic() - self._last_commit < interval:
+            return
+        self._emit(replace(self._last, phase="committing"))
+        clock = time.monotonic()
+        await asyncio.to_thread(self._commit_now, writer)
+        self._last_commit = time.monotonic()
+        self._commit_cost = self._last_commit - clock
 
     # -- progress ---------------------------------------------------------------
 
@@ -276,6 +177,7 @@ class Indexer:
             last,
             phase="cancelled" if report.cancelled else "done",
             files_done=files_done,
+            bytes_done=last.bytes_total if not report.cancelled else last.bytes_done,
             chunks_done=max(last.chunks_done, report.chunks),
             chunks_per_s=report.chunks_per_s or last.chunks_per_s,
             eta_s=None if report.cancelled else 0.0,
@@ -308,23 +210,26 @@ class Indexer:
             self._emit(self._final(report))
             return report
         writer = await asyncio.to_thread(self.index.writer)
+        self._last_commit = time.monotonic()
         try:
-            identity = await self.embedder.probe()
-            if not self.cancelled:
-                await self._align_model(writer, identity, report)
+            identity = await self.until_cancelled(self.embedder.probe())
+            await self._align_model(writer, identity, report)
             if paths and not self.cancelled:
                 await self._index_files(writer, paths, identity, report, remember)
+        except Stopped:
+            pass
         except asyncio.CancelledError:
             report.cancelled = True
-            writer.commit()
+            self._commit_now(writer)  # waits for a commit still running in a thread
             raise
         finally:
             try:
                 if writer.pending:
                     self._emit(IndexProgress("committing"))
-                    await asyncio.to_thread(writer.commit)
+                    await asyncio.to_thread(self._commit_now, writer)
             finally:
-                writer.close()
+                with self._commit_lock:
+                    writer.close()
                 report.seconds = time.monotonic() - started
         report.cancelled = report.cancelled or self.cancelled
         self._emit(self._final(report))
@@ -341,35 +246,9 @@ class Indexer:
         self, writer: IndexWriter, identity: EmbeddingIdentity, report: IndexReport
     ) -> None:
         """Re-embed every stored chunk when the model changed or the vectors are damaged."""
-        stored = writer.identity
-        if self.index.chunk_count() == 0:
-            return
-        if stored == identity and not self.index.problem:
-            return
-        total = self.index.chunk_count()
-        writer.reset(identity)
-        done = 0
-        clock = time.monotonic()
-        self._emit(IndexProgress("reembedding", chunks_total=total))
-        try:
-            for batch in self.index.iter_chunks(self.embedder.batch_size):
-                if self.cancelled:
-                    writer.rollback()
-                    return
-                vectors = await self.embedder.embed([c.indexed_text() for c in batch])
-                writer.put_vectors([c.id for c in batch], vectors)
-                done += len(batch)
-                elapsed = time.monotonic() - clock
-                rate = done / elapsed if elapsed > 0 else 0.0
-                eta = (total - done) / rate if rate > 0 else None
-                self._emit(IndexProgress("reembedding", 0, 0, done, rate, eta, chunks_total=total))
-        except BaseException:
-            writer.rollback()  # half the vectors of a new model must never be committed
-            raise
-        report.reembedded = done
-        report.chunks += done
-        report.embed_seconds += time.monotonic() - clock
-        await asyncio.to_thread(writer.commit)
+        if await realign(self, writer, identity, report):
+            await asyncio.to_thread(self._commit_now, writer)
+            self._last_commit = time.monotonic()
 
     async def _index_files(
         self,
@@ -401,44 +280,59 @@ class Indexer:
             self._skip(writer, skipped.path, _skip_kind(skipped.path), skipped.reason, report)
         sizes = await asyncio.to_thread(lambda: [_size(f) for f in files])
         total_bytes = max(sum(sizes), 1)
-        batcher = _Batcher(self, writer, identity, report)
-        last_commit = started = time.monotonic()
-        done_bytes = 0
         max_bytes = self.settings.rag.max_file_mb * 2**20
-
+        started = time.monotonic()
+        done_bytes = streamed = 0
         position = (0, "")
+        batcher = Batcher(self, writer, identity, report)
 
         def snapshot(i: int, current: str) -> IndexProgress:
-            chunks = batcher.embedded
+            chunks = batcher.embedded + big.embedded
             rate = chunks / report.embed_seconds if report.embed_seconds else 0.0
             elapsed = time.monotonic() - started
-            done = max(done_bytes - batcher.bytes_left(), 0.0)
+            done = min(max(done_bytes + streamed - batcher.bytes_left(), 0.0), total_bytes)
             byte_rate = done / elapsed if elapsed > 0 and done else 0.0
             eta = (total_bytes - done) / byte_rate if byte_rate else None
+            estimate = round(chunks * total_bytes / done) if done and chunks else 0
             return IndexProgress(
-                "indexing", i, len(files), chunks, rate, eta, current, len(report.skipped)
+                "indexing", i, len(files), chunks, rate, eta, current, len(report.skipped),
+                estimate, int(done), total_bytes,
             )
 
-        batcher.tick = lambda: self._emit(snapshot(*position))
+        def tick() -> None:
+            self._emit(snapshot(*position))
+
+        def streamed_to(read: int) -> None:
+            nonlocal streamed
+            streamed = read
+            tick()
+
+        batcher.tick = tick
+        big = BigFile(self, writer, identity, report, streamed_to)
         self._emit(snapshot(0, str(files[0]) if files else ""))
         finished = 0
-        for i, path in enumerate(files):
-            if self.cancelled:
-                break
-            position = (i, str(path))
-            if i:
-                self._emit(snapshot(i, str(path)))
-            loaded = await self._load_one(writer, path, max_bytes, report)
-            if loaded is not None:
-                await batcher.add(loaded)
-            done_bytes += sizes[i]
-            finished = i + 1
-            if time.monotonic() - last_commit >= self.commit_every_s and writer.pending:
-                self._emit(IndexProgress("committing", i + 1, len(files), batcher.embedded))
-                await asyncio.to_thread(writer.commit)
-                last_commit = time.monotonic()
-            self._emit(snapshot(i + 1, ""))
-        await batcher.flush_all()
+        try:
+            for i, path in enumerate(files):
+                if self.cancelled:
+                    break
+                position = (i, str(path))
+                if i:
+                    self._emit(snapshot(i, str(path)))
+                kind = kind_of(path)
+                if kind is not None and streams(kind, sizes[i]):
+                    await batcher.flush_all()  # the files before it are stored first
+                    await big.index(path, kind, max_bytes)
+                else:
+                    loaded = await self._load_one(writer, path, max_bytes, report)
+                    if loaded is not None:
+                        await batcher.add(loaded)
+                done_bytes, streamed = done_bytes + sizes[i], 0
+                finished = i + 1
+                await self.commit_if_due(writer)
+                self._emit(snapshot(i + 1, ""))
+            await batcher.flush_all()
+        except Stopped:
+            pass
         if self.cancelled:
             # Files still waiting for vectors were not stored: count only those kept.
             waiting = sum(1 for p in batcher.pending if p.embedded < len(p.chunks))
@@ -450,7 +344,7 @@ class Indexer:
 
     async def _load_one(
         self, writer: IndexWriter, path: Path, max_bytes: int, report: IndexReport
-    ) -> _Pending | None:
+    ) -> Pending | None:
         """Read, hash, parse and chunk one file; ``None`` if skipped or unchanged."""
         name = str(path)
         kind = kind_of(path)
@@ -465,14 +359,14 @@ class Indexer:
             return None
         digest = hashlib.sha256(data).hexdigest()
         known = self.index.document(name)
-        if known and known.sha256 == digest:
+        if known and known.sha256 == digest and known.status != PARTIAL:
             if known.status == "indexed":
                 report.unchanged.append(name)
             else:
                 report.skipped.append(Skipped(name, known.reason))
             return None
         try:
-            doc, chunks = await asyncio.to_thread(_load_and_chunk, path, data, kind, self.settings)
+            doc, chunks = await asyncio.to_thread(load_and_chunk, path, data, kind, self.settings)
         except LoadError as exc:
             self._skip(writer, name, kind, str(exc), report, len(data), digest)
             return None
@@ -480,7 +374,7 @@ class Indexer:
             path=name, kind=doc.kind, size=doc.size, sha256=digest, lines=doc.lines,
             pages=doc.pages, title=doc.title, notes=list(doc.notes), indexed_at=time.time(),
         )
-        return _Pending(record, chunks, known is not None)
+        return Pending(record, chunks, known is not None)
 
     def _skip(
         self, writer: IndexWriter, name: str, kind: str, reason: str, report: IndexReport,
@@ -543,6 +437,12 @@ class Indexer:
             if not task.done():
                 self.cancel()
                 await asyncio.wait({task})
+
+
+def _consume(task: asyncio.Future[object]) -> None:
+    """Retrieve the outcome of a task nobody awaits any more (no "never retrieved" log)."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _skip_kind(path: str) -> str:

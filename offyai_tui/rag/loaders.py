@@ -70,8 +70,9 @@ def kind_of(path: Path) -> str | None:
     return "text"
 
 
-def read_bytes(path: Path, max_bytes: int) -> bytes:
-    """The whole file, refusing non-regular files, empty files and files over ``max_bytes``.
+def open_checked(path: Path, max_bytes: int) -> int:
+    """A descriptor of ``path`` open for reading, refusing what is not a regular file
+    or is over ``max_bytes``; the caller closes it.
 
     The open comes first and the checks use the open descriptor, so a file
     swapped or grown between a check and the read cannot slip past them; a FIFO
@@ -95,13 +96,34 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
             raise LoadError("not a regular file")
         if info.st_size > max_bytes:
             raise LoadError(f"larger than the {_mb(max_bytes)} limit ({_mb(info.st_size)})")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_chunk(fd: int, size: int) -> bytes:
+    """Up to ``size`` bytes from ``fd``; a read error becomes a :class:`LoadError`."""
+    try:
+        return os.read(fd, size)
+    except OSError as exc:
+        raise LoadError(f"read error ({exc.strerror or exc})") from None
+
+
+def grew(max_bytes: int) -> LoadError:
+    """The error for a file that passed the size check at open but then kept growing."""
+    return LoadError(f"larger than the {_mb(max_bytes)} limit (grew while reading)")
+
+
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The whole file, refusing non-regular files, empty files and files over ``max_bytes``
+    (see :func:`open_checked`)."""
+    fd = open_checked(path, max_bytes)
+    try:
         chunks = []
         remaining = max_bytes + 1
         while remaining > 0:
-            try:
-                piece = os.read(fd, min(remaining, 1 << 20))
-            except OSError as exc:
-                raise LoadError(f"read error ({exc.strerror or exc})") from None
+            piece = read_chunk(fd, min(remaining, 1 << 20))
             if not piece:
                 break
             chunks.append(piece)
@@ -110,7 +132,7 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > max_bytes:
-        raise LoadError(f"larger than the {_mb(max_bytes)} limit (grew while reading)")
+        raise grew(max_bytes)
     if not data.strip():
         raise LoadError("empty file")
     return data

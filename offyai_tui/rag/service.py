@@ -129,8 +129,9 @@ class Documents:
             self._running, self._indexer = False, None
 
     def cancel(self) -> bool:
-        """Stop a running :meth:`add`, :meth:`refresh` or :meth:`reembed` after its
-        current batch (finished files stay); returns whether a run was going on.
+        """Stop a running :meth:`add`, :meth:`refresh` or :meth:`reembed` at once (the
+        batch being embedded is dropped; finished files and the stored part of a
+        large file stay); returns whether a run was going on.
 
         The request is remembered for the whole run, so a cancel while the
         embedding model is still starting stops the run as soon as it can.

@@ -107,11 +107,15 @@ def _rst_heading(lines: list[str], i: int) -> tuple[str, str, int] | None:
     return None
 
 
-def parse_rst(text: str) -> list[Block]:
-    """Section titles (depth from the order adornment styles appear), literal blocks."""
+def parse_rst(text: str, styles: list[str] | None = None) -> list[Block]:
+    """Section titles (depth from the order adornment styles appear), literal blocks.
+
+    ``styles`` carries the adornment order from earlier parts of the same file
+    (a large file is parsed a part at a time); it is updated in place.
+    """
     lines = text.split("\n")
     blocks: list[Block] = []
-    styles: list[str] = []
+    styles = [] if styles is None else styles
     para: list[int] = []
     literal_next = False
     literal_indent = 0

@@ -157,6 +157,8 @@ class DocumentsScreen(Screen[None]):
             line = f"{record.path} · {record.title}" if record.title else record.path
             if record.notes:
                 line += " · " + "; ".join(record.notes)
+        elif record.status == "partial":
+            line = f"{record.path} · {record.chunks} chunks so far · {record.reason}"
         else:
             line = f"{record.path} · skipped: {record.reason}"
         detail.update(Content(visible(line)))

@@ -159,7 +159,7 @@ class DocumentsJob:
         return ""
 
     def cancel(self) -> bool:
-        """Ask the run to stop after its current batch; finished files are kept.
+        """Ask the run to stop now; finished files (and what a large file stored) are kept.
 
         A cancel between :meth:`start` and the moment the worker begins is kept
         here (the service has no run to stop yet); once it runs, the service

@@ -33,7 +33,7 @@ def duration(seconds: float) -> str:
 def running_line(progress: IndexProgress | None, phase: str, cancelling: bool) -> str:
     """What a run is doing now, in one line."""
     if cancelling:
-        return "Cancelling after the current batch… (finished files are kept)"
+        return "Cancelling… (what is embedded is kept)"
     if phase == "committing":
         return "Saving the index…"
     if progress is None or phase == "scanning":
@@ -45,7 +45,11 @@ def running_line(progress: IndexProgress | None, phase: str, cancelling: bool) -
         parts.append(f"Re-embedding for the new model: {done}{of} chunks")
     else:
         parts.append(f"{progress.files_done}/{progress.files_total} files")
-        parts.append(f"{progress.chunks_done} chunks")
+        estimate = f"/~{progress.chunks_total}" if progress.chunks_total else ""
+        parts.append(f"{progress.chunks_done}{estimate} chunks")
+        if progress.bytes_total >= 1 << 20:  # a large file: how far into it
+            mb = (progress.bytes_done / 2**20, progress.bytes_total / 2**20)
+            parts.append(f"{mb[0]:.1f}/{mb[1]:.1f} MB")
     if progress.chunks_per_s:
         parts.append(f"{progress.chunks_per_s:.1f} chunks/s")
     if progress.eta_s is not None and progress.fraction < 1:
@@ -58,10 +62,13 @@ def running_line(progress: IndexProgress | None, phase: str, cancelling: bool) -
 
 
 def bar_counts(progress: IndexProgress | None) -> tuple[int, int] | None:
-    """``(total, done)`` for the bar: files while indexing, chunks while re-embedding
+    """``(total, done)`` for the bar: bytes while indexing (they move inside a large
+    file, where files would sit at 0/1), files at the end, chunks while re-embedding
     (also in the final snapshot of a re-embedding-only run); ``None`` if unknown."""
     if progress is None:
         return None
+    if progress.phase == "indexing" and progress.bytes_total > 1:
+        return progress.bytes_total, progress.bytes_done
     if progress.phase != "reembedding" and progress.files_total:
         return progress.files_total, progress.files_done
     if progress.chunks_total:

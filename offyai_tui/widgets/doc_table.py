@@ -60,18 +60,21 @@ def extent(record: DocumentRecord) -> str:
 
 
 def status(record: DocumentRecord) -> Text:
-    """``indexed``, ``indexed (notes)`` or ``skipped: reason``, coloured by outcome."""
+    """``indexed``, ``indexed (notes)``, ``partly indexed: reason`` (a large file
+    stopped part-way; what it has is searchable) or ``skipped: reason``."""
     if record.status == "indexed":
         label = "indexed"
         if record.notes:
             label += " (" + "; ".join(record.notes) + ")"
         return Text(visible(label), style="green" if not record.notes else "yellow")
     reason = record.reason or record.status
+    if record.status == "partial":
+        return Text(visible(f"partly indexed: {reason}"), style="yellow")
     return Text(visible(f"skipped: {reason}"), style="yellow")
 
 
 def _cells(record: DocumentRecord) -> list[Text]:
-    indexed = record.status == "indexed"
+    indexed = record.status in ("indexed", "partial")
     return [
         Text(visible(Path(record.path).name or record.path)),
         Text(record.kind),
