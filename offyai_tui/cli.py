@@ -261,7 +261,8 @@ async def pull(args: argparse.Namespace, settings: Settings, workspace: Workspac
                     said = step.status
                     continue
                 if layer.digest not in tasks:
-                    tasks[layer.digest] = progress.add_task(f"pulling {layer.short}", total=None)
+                    what = visible(f"pulling {layer.short}")  # the digest comes from the server
+                    tasks[layer.digest] = progress.add_task(what, total=None)
                 progress.update(
                     tasks[layer.digest], total=layer.total or None, completed=layer.completed
                 )
