@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from pathlib import Path
 
 import pytest
 
 from offyai_tui.textsafe import inert_json, strip_controls, visible
+from offyai_tui.widgets.path_suggest import complete_path
 
 
 @pytest.mark.parametrize(
@@ -48,3 +50,12 @@ def test_json_keeps_its_strings_and_shows_no_control() -> None:
     assert json.loads(text) == doc  # a script reads the very same strings
     assert not any(unicodedata.category(c) in ("Cc", "Cf") for c in text)
     assert "é" in text
+
+
+def test_file_names_with_escapes_are_never_suggested(tmp_path: Path) -> None:
+    """A suggestion is drawn in the input as it is: only printable names are offered."""
+    (tmp_path / "bin\x1b]0;PWNED\x07.txt").write_text("x")
+    (tmp_path / "binary-notes.txt").write_text("x")
+    assert complete_path(str(tmp_path / "bin")) == str(tmp_path / "binary-notes.txt")
+    (tmp_path / "binary-notes.txt").unlink()
+    assert complete_path(str(tmp_path / "bin")) is None

@@ -4,6 +4,8 @@ Textual's ``Input`` shows the suggestion greyed after the cursor and accepts it
 with →. One match completes fully (folders end in ``/`` so the next → goes on
 into them); several complete to their common prefix, else to the first.
 Hidden entries appear only once a ``.`` is typed, and ``~`` stays as typed.
+A name with control characters is never suggested: the suggestion is drawn as
+typed text, and its escapes would reach the terminal (the user can still type it).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import asyncio
 import os
 
 from textual.suggester import Suggester
+
+from offyai_tui.textsafe import visible
 
 MAX_SCANNED = 5000
 """A huge folder is not listed past this many entries (completion must stay instant)."""
@@ -29,6 +33,8 @@ def _candidates(
                 if not entry.name.startswith(partial):
                     continue
                 if entry.name.startswith(".") and not partial.startswith("."):
+                    continue
+                if visible(entry.name) != entry.name:
                     continue
                 try:
                     is_dir = entry.is_dir()
