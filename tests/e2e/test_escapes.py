@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from offyai_tui.chat import ConversationStore
+from offyai_tui.workspace import Workspace
 from tests.e2e.conftest import READY_TIMEOUT, start_tui, write_config
 from tests.e2e.scripted_openai import ScriptedOpenAI, scripted_openai
 from tests.tmux import OFFYAI, TmuxSession, base_env
@@ -36,6 +38,7 @@ EVIL_FILE = "bin\x1b]0;PWNED\x07\x1b[2J.txt"
 EVIL_MISSING = "missing\x1b]0;PWNED\x07\x1b[2J"
 EVIL_THEME = "dark\x1b]0;THEMEPWN\x07.toml"
 EVIL_KEY = "\x1b]0;CFGPWN\x07"
+EVIL_TITLE = "\x1b]0;CONVPWN\x07Plans"
 BEFORE = "BEFORE-MARK-51C9"
 
 
@@ -103,6 +106,18 @@ def file_name_source(stack: ExitStack, home: Path, tmp: Path) -> Source:
     folder.mkdir()
     (folder / EVIL_FILE).write_bytes(b"")  # empty: skipped, and listed by name
     return Source("PWNED", paths={"folder": folder})
+
+
+def conversation_title_source(stack: ExitStack, home: Path, tmp: Path) -> Source:
+    """A saved conversation whose title carries escapes (a transcript from elsewhere)."""
+    store = ConversationStore.open(Workspace.open("default"))
+    try:
+        conversation = store.create(title=EVIL_TITLE)
+        conversation.add_user("what are the plans?")
+        conversation.flush()
+    finally:
+        store.close()
+    return Source("CONVPWN")
 
 
 def config_key_source(stack: ExitStack, home: Path, tmp: Path) -> Source:
@@ -248,6 +263,11 @@ def _theme_file_warning(tui: TmuxSession, source: Source) -> None:
     _check(tui, "THEMEPWN")
 
 
+def _title_in_conversation_list(tui: TmuxSession, source: Source) -> None:
+    tui.wait_for("ctx ", timeout=READY_TIMEOUT)
+    _check(tui, "\\x1b]0;CONVPWN")  # the sidebar lists it
+
+
 def _file_name_in_documents_screen(tui: TmuxSession, source: Source) -> None:
     tui.wait_for("ctx ", timeout=READY_TIMEOUT)
     time.sleep(0.5)
@@ -264,6 +284,8 @@ TUI_CASES = [
                  id="mode-name/palette-toast-status"),
     pytest.param(theme_file_source, _theme_file_warning, id="theme-file/startup-warning"),
     pytest.param(file_name_source, _file_name_in_documents_screen, id="file-name/documents"),
+    pytest.param(conversation_title_source, _title_in_conversation_list,
+                 id="conversation-title/sidebar"),
 ]
 
 
