@@ -306,3 +306,32 @@ def test_tui_shows_names_from_outside_inertly(
         tui.send("C-q")
         tui.wait_dead()
     assert os.path.isdir(app_home)
+
+
+def test_ask_docs_names_its_sources_inertly(
+    app_home: Path, user_home: Path, tmp_path: Path, stack: ExitStack
+) -> None:
+    """A file name and a document title with escapes, cited by ``offyai ask --docs``."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "notes\x1b]0;DOCPWN\x07.md").write_text(
+        "# Launch \x1b]0;TITLEPWN\x07plan\n\nThe launch window opens at dawn on Friday.\n",
+        encoding="utf-8",
+    )
+    server = stack.enter_context(scripted_openai(["plain-model"], reply="At dawn."))
+    write_config(app_home, f'[[openai]]\nname = "local"\nurl = "{server.url}"\n')
+    env = base_env(user_home, OFFYAI_HOME=app_home)
+    indexed = subprocess.run(
+        [str(OFFYAI), "index", str(folder)], capture_output=True, timeout=180, env=env,
+        cwd=user_home, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert indexed.returncode == 0, indexed.stderr
+    asked = subprocess.run(
+        [str(OFFYAI), "--engine", "openai:local", "--model", "plain-model", "ask", "--docs",
+         "when does the launch window open?"],
+        capture_output=True, timeout=180, env=env, cwd=user_home, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    out = assert_inert(asked.stdout, "stdout")
+    assert_inert(asked.stderr, "stderr")
+    assert asked.returncode == 0, asked.stderr
+    assert "[1] notes\\x1b]0;DOCPWN\\x07.md > Launch \\x1b]0;TITLEPWN\\x07plan" in out, out
