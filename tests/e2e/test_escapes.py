@@ -120,6 +120,18 @@ def conversation_title_source(stack: ExitStack, home: Path, tmp: Path) -> Source
     return Source("CONVPWN")
 
 
+def document_source(stack: ExitStack, home: Path, tmp: Path) -> Source:
+    """An indexed file whose name and heading carry escapes; a local chat stand-in."""
+    folder = tmp / "docs"
+    folder.mkdir()
+    (folder / "notes\x1b]0;DOCPWN\x07.md").write_text(
+        "# Launch \x1b]0;TITLEPWN\x07plan\n\nThe launch window opens at dawn on Friday.\n",
+        encoding="utf-8",
+    )
+    server = stack.enter_context(scripted_openai(["plain-model"], reply="At dawn."))
+    return Source("DOCPWN", _openai_config(server), server, {"folder": folder})
+
+
 def config_key_source(stack: ExitStack, home: Path, tmp: Path) -> Source:
     return Source("CFGPWN", f"[ui]\n{toml_string(EVIL_KEY)} = 1\n")
 
@@ -268,6 +280,16 @@ def _title_in_conversation_list(tui: TmuxSession, source: Source) -> None:
     _check(tui, "\\x1b]0;CONVPWN")  # the sidebar lists it
 
 
+def _document_in_sources_panel(tui: TmuxSession, source: Source) -> None:
+    tui.wait_for("plain-model", timeout=READY_TIMEOUT)
+    time.sleep(0.5)
+    tui.send("M-d")  # documents on for this conversation
+    tui.wait_for("docs on", timeout=10)
+    tui.submit("when does the launch window open?")
+    tui.wait_for("At dawn.", timeout=60)
+    _check(tui, "notes\\x1b]0;DOCPWN\\x07.md")  # the answer's sources
+
+
 def _file_name_in_documents_screen(tui: TmuxSession, source: Source) -> None:
     tui.wait_for("ctx ", timeout=READY_TIMEOUT)
     time.sleep(0.5)
@@ -286,6 +308,7 @@ TUI_CASES = [
     pytest.param(file_name_source, _file_name_in_documents_screen, id="file-name/documents"),
     pytest.param(conversation_title_source, _title_in_conversation_list,
                  id="conversation-title/sidebar"),
+    pytest.param(document_source, _document_in_sources_panel, id="document-name/sources"),
 ]
 
 
