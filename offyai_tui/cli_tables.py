@@ -142,11 +142,13 @@ def print_models(
     keys = fitting_columns(inventory.rows, console.width)
     labels = dict(COLUMNS)
     table = Table()
+    rows = [_cells(row, sparkline=True) for row in inventory.rows]
+    longest = max((len(cells["name"]) for cells in rows), default=4)
     for key in keys:
         # A name is never cut or folded: other columns wrap around it.
-        table.add_column(labels[key].lower(), no_wrap=key == "name")
-    for row in inventory.rows:
-        cells = _cells(row, sparkline=True)
+        wide = {"no_wrap": True, "min_width": longest} if key == "name" else {}
+        table.add_column(labels[key].lower(), **wide)  # type: ignore[arg-type]
+    for cells in rows:
         table.add_row(*(Text(cells[key]) for key in keys))
     console.print(table)
     plain = {"markup": False, "highlight": False, "style": "dim"}

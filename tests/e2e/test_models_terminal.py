@@ -42,3 +42,10 @@ def test_a_wide_terminal_shows_every_column(app_home, user_home) -> None:
         "name", "engine", "family", "params", "quant", "size", "context", "caps", "loaded",
         "fit", "speed",
     ]  # fmt: skip
+
+
+def test_a_very_narrow_terminal_still_shows_whole_names(app_home, user_home) -> None:
+    lines = table_in_pane(app_home, user_home, 44)
+    for name in NAMES:
+        assert any(f" {name} " in line for line in lines), "\n".join(lines)
+    assert header_of(lines) == ["name", "fit", "speed"]
