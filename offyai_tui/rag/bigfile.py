@@ -130,7 +130,8 @@ class BigFile:
             self.report.partial.append(name)
             count = await self._embed_all(chunks, stream, record, resume)
         except LoadError as exc:  # e.g. the file grew past the limit while being read
-            self.writer.remove_document(name)
+            if name in self.report.partial:  # never leave a half file behind a skip
+                self.writer.remove_document(name)
             self.indexer._skip(self.writer, name, kind, str(exc), self.report, plan.size)
             self._forget_partial(name)
             return
