@@ -93,6 +93,8 @@ class Indexer:
         self.settings = settings
         self.commit_every_s = commit_every_s
         self._cancel = asyncio.Event()
+        self._halt = threading.Event()
+        """The cancel as worker threads see it (a folder walk stops between files)."""
         self._callback: ProgressCallback | None = None
         self._last = IndexProgress("scanning")
         self._commit_lock = threading.Lock()
@@ -106,6 +108,7 @@ class Indexer:
         embedding model loads: the step being awaited ends at once.
         """
         self._cancel.set()
+        self._halt.set()
 
     @property
     def cancelled(self) -> bool:
@@ -134,6 +137,15 @@ class Indexer:
         if task.done() and not task.cancelled():
             return task.result()
         raise Stopped
+
+    def _until_halted(self, items: Iterable[T]) -> list[T]:
+        """``list(items)`` in a worker thread, ending early once the run is cancelled."""
+        out = []
+        for item in items:
+            if self._halt.is_set():
+                break
+            out.append(item)
+        return out
 
     # -- commits ----------------------------------------------------------------
 
@@ -265,9 +277,9 @@ class Indexer:
             if not (remember and any(is_under(e, g) for g in given))
         ]
         follow = self.settings.rag.follow_symlinks
-        found = await asyncio.to_thread(
-            lambda: list(iter_files(paths, excluded, follow_symlinks=follow))
-        )
+        found = await self.until_cancelled(asyncio.to_thread(
+            lambda: self._until_halted(iter_files(paths, excluded, follow_symlinks=follow))
+        ))  # fmt: skip
         if self.cancelled:
             return
         files = [f for f in found if isinstance(f, Path)]
@@ -278,7 +290,9 @@ class Indexer:
                     writer.put_root(path)
         for skipped in walk_skips:
             self._skip(writer, skipped.path, _skip_kind(skipped.path), skipped.reason, report)
-        sizes = await asyncio.to_thread(lambda: [_size(f) for f in files])
+        sizes = await self.until_cancelled(
+            asyncio.to_thread(lambda: self._until_halted(_size(f) for f in files))
+        )
         total_bytes = max(sum(sizes), 1)
         max_bytes = self.settings.rag.max_file_mb * 2**20
         started = time.monotonic()
@@ -353,7 +367,7 @@ class Indexer:
             self._skip(writer, name, _skip_kind(name), reason, report)
             return None
         try:
-            data = await asyncio.to_thread(read_bytes, path, max_bytes)
+            data = await self.until_cancelled(asyncio.to_thread(read_bytes, path, max_bytes))
         except LoadError as exc:
             self._skip(writer, name, kind, str(exc), report)
             return None
@@ -366,7 +380,9 @@ class Indexer:
                 report.skipped.append(Skipped(name, known.reason))
             return None
         try:
-            doc, chunks = await asyncio.to_thread(load_and_chunk, path, data, kind, self.settings)
+            doc, chunks = await self.until_cancelled(
+                asyncio.to_thread(load_and_chunk, path, data, kind, self.settings)
+            )
         except LoadError as exc:
             self._skip(writer, name, kind, str(exc), report, len(data), digest)
             return None
