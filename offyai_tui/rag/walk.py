@@ -67,7 +67,9 @@ def iter_files(
             yield Skipped(str(given), _stat_error(exc))
             continue
         if stat.S_ISDIR(info.st_mode):
-            yield from _walk(given, visited, seen_files, excluded, follow_symlinks)
+            # From its real path: what the walk records (skips included) lies under the
+            # root the index saved, whichever link the folder was given through.
+            yield from _walk(canonical(given), visited, seen_files, excluded, follow_symlinks)
         else:
             path = canonical(given)
             if path not in seen_files:

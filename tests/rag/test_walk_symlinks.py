@@ -118,10 +118,15 @@ def test_ignored_folders_are_left_out_silently(tmp_path: Path) -> None:
 
 
 def test_a_folder_given_through_a_link_is_walked_as_that_folder(tmp_path: Path) -> None:
+    """Everything recorded, skips included, lies under the real folder the index saves."""
     real = tmp_path / "real"
     _write(real / "a.md", "# A\n")
+    (real / "pw.txt").symlink_to("/etc/passwd")
     (tmp_path / "via").symlink_to(real, target_is_directory=True)
-    assert list(iter_files([tmp_path / "via"])) == [(real / "a.md").resolve()]
+    assert list(iter_files([tmp_path / "via"])) == [
+        (real / "a.md").resolve(),
+        Skipped(str(real.resolve() / "pw.txt"), "symlink to outside the folder: /etc/passwd"),
+    ]
 
 
 def test_a_file_named_explicitly_is_read_even_through_a_link(repo: Path) -> None:
