@@ -89,6 +89,8 @@ def finished_line(report: IndexReport) -> str:
     parts.append(f"{report.chunks} chunk{'' if report.chunks == 1 else 's'} embedded")
     if report.reembedded:
         parts.append(f"{report.reembedded} re-embedded for the new model")
+    if report.partial:
+        parts.append(f"{len(report.partial)} partly indexed (F5 goes on)")
     if report.chunks_per_s:
         parts.append(f"{report.chunks_per_s:.1f} chunks/s")
     head = "Cancelled (finished files kept)" if report.cancelled else "Done"

@@ -61,6 +61,7 @@ async def test_a_large_file_shows_progress_inside_it_stops_at_once_and_goes_on(
         engine.release()
         job = documents_job(app)
         assert job.report is not None and job.report.partial == [str(path)]
+        assert "1 partly indexed (F5 goes on)" in progress_line(app)
         await wait_for(pilot, lambda: "logbook.txt" in rows(app))
         cells = rows(app)["logbook.txt"]
         assert cells[2] == "64" and cells[-1].startswith("partly indexed:"), cells
