@@ -40,7 +40,8 @@ class Refusal:
 
 def real_path(path: str | os.PathLike[str]) -> Path:
     """Absolute path with every symlink resolved; never raises on loops or missing files."""
-    return Path(os.path.realpath(os.path.abspath(os.path.expanduser(os.fspath(path)))))
+    # No abspath first: it would fold ``link/..`` before the link is followed.
+    return Path(os.path.realpath(os.path.expanduser(os.fspath(path))))
 
 
 def is_within(path: Path, folder: Path) -> bool:
@@ -97,7 +98,7 @@ class Folder:
     ) -> Path | Refusal:
         """:func:`resolve_inside` for this folder."""
         given = Path(os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(path)))))
-        real = real_path(given)
+        real = real_path(path)  # ``..`` after a link climbs from its target, as open() does
         if is_within(real, self.real):
             hidden = private_part(real.relative_to(self.real).parts)
             if hidden is None:

@@ -148,6 +148,8 @@ def test_resolve_inside_is_the_rule_for_any_path(repo: Path, home: Path) -> None
     )
     refused = resolve_inside(repo, repo / "keys" / "id_ed25519", follow_symlinks=True)
     assert isinstance(refused, Refusal) and "(.ssh)" in refused.reason
+    climbed = resolve_inside(repo, f"{repo}/keys/../README.md")  # ".." from the link's target
+    assert climbed == Refusal(f"symlink to outside the folder: {home.resolve() / 'README.md'}")
     refused = resolve_inside(repo, repo / ".git" / "config")
     assert refused == Refusal(f"hidden or ignored path (.git): {(repo / '.git/config')}")
     assert str(resolve_inside(repo, repo / "passwd.txt")) == (
