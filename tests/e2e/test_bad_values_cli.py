@@ -10,6 +10,7 @@ stderr, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
 import socket
@@ -123,6 +124,12 @@ def test_explicit_engine_that_is_down_is_never_swapped_silently(
 
 @pytest.fixture
 def silent_server() -> Iterator[str]:
+    with silent_listener() as address:
+        yield address
+
+
+@contextlib.contextmanager
+def silent_listener() -> Iterator[str]:
     """A loopback socket that accepts connections and never sends a byte."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -11,6 +11,7 @@ keeps working.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,16 @@ from tests.e2e.conftest import (
     wait_ready,
     write_config,
 )
-from tests.e2e.test_bad_values_cli import read_only
+from tests.e2e.test_bad_values_cli import read_only, silent_listener
 from tests.tmux import OFFYAI, TmuxSession, base_env
 
 pytestmark = pytest.mark.slow
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    with silent_listener() as address:
+        yield address
+
 
 BAD_VARIABLE = '[variables]\nfooter-key-foreground = "#12345"\n'
 
@@ -142,3 +149,21 @@ def test_a_context_window_beyond_the_model_is_clamped_with_one_line(
         screen = tui.wait_for("trained on 8,192 tokens")
         screen = tui.wait_until(lambda s: "/8,192 (" in s, "the meter at the model's window")
         assert "1,048,576 (" not in screen, screen
+
+
+def test_ask_in_a_terminal_counts_the_wait_for_a_silent_server_and_ctrl_c_stops_it(
+    app_home: Path, user_home: Path, silent_server: str
+) -> None:
+    command = [str(OFFYAI), "--engine", "ollama", "--model", "m", "ask", "hi"]
+    env = base_env(user_home, OFFYAI_HOME=app_home, OLLAMA_HOST=silent_server)
+    with TmuxSession(command, env, 100, 10) as tui:
+        tui.wait_for(f"waiting for ollama at http://{silent_server}: 4 s", timeout=30)
+        tui.wait_for(": 5 s", timeout=10)  # counting, on one line
+        screen = tui.screen()
+        assert screen.count("waiting for") == 1, screen
+        assert "Ctrl+C stops" in screen and "gives up at 120 s" in screen, screen
+        tui.send("C-c")
+        assert tui.wait_dead(10) == 130, tui.screen()
+        screen = tui.screen()
+        assert "stopped" in screen and "Traceback" not in screen, screen
+        assert "waiting for" not in screen, screen  # the line was cleared
