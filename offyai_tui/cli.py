@@ -141,6 +141,20 @@ def _system_prompt(args: argparse.Namespace, settings: Settings) -> str:
     return found.system_prompt
 
 
+def _ask_options(args: argparse.Namespace, settings: Settings, model: str) -> ChatOptions:
+    """The mode's parameters (as in the chat), then --max-tokens, --temperature, --seed."""
+    from offyai_tui.chat import modes
+    from offyai_tui.chat.params import apply_params
+
+    mode = modes.find_mode(args.mode or settings.chat.mode)
+    options = apply_params(ChatOptions(model=model), mode.parameters if mode else {})
+    for flag, name in (("max_tokens", "num_predict"), ("temperature", "temperature"),
+                       ("seed", "seed")):
+        if getattr(args, flag) is not None:
+            setattr(options, name, getattr(args, flag))
+    return options
+
+
 async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     from offyai_tui.cli_guard import check_options, guarded
 
@@ -163,15 +177,15 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
                 messages, prompt, settings, workspace, registry, engine,
                 this_run=bool(getattr(args, "allow_remote_docs", False)),
             )  # fmt: skip
-        options = ChatOptions(
-            model=model,
-            num_predict=args.max_tokens,
-            temperature=args.temperature,
-            seed=args.seed,
-        )
+        options = _ask_options(args, settings, model)
         clean = strip_controls if sys.stdout.isatty() else (lambda text: text)
         wrote = False
-        async for event in guarded(engine.stream_chat(messages, options), engine, timeout):
+        from offyai_tui.chat.runaway import guard_repetition
+
+        stream = guard_repetition(
+            engine.stream_chat(messages, options), settings.chat.repeat_guard, model
+        )
+        async for event in guarded(stream, engine, timeout):
             if isinstance(event, TextDelta):
                 sys.stdout.write(clean(event.text))
                 sys.stdout.flush()
@@ -189,7 +203,10 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
                 sys.stdout.flush()
                 from offyai_tui.manage.speed_record import record_answer
 
-                await record_answer(engine, event.stats)  # for `offyai models`
+                if event.stats.note:  # cut short: the context is full, or it looped
+                    print(f"offyai: {visible(event.stats.note)}", file=sys.stderr)
+                if event.stats.done_reason != "repeating":  # no real stats to record
+                    await record_answer(engine, event.stats)  # for `offyai models`
                 if args.stats:
                     s = event.stats
                     print(
@@ -415,6 +432,10 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
 
     for line in hardware.describe(hardware.detect(), engines=True):
         print(visible(f"hardware   {line}"))
+    from offyai_tui.cli_memory import kv_lines
+
+    for line in kv_lines(settings):
+        print(visible(f"memory     {line}"))
     print(visible(f"workspace  {workspace.name} ({workspace.root})"))
     locate()
     return 0 if selection.answering else 1  # the engine asked for is down

@@ -64,6 +64,15 @@ class LlamaCppSettings:
     """0 means every physical core but one (the other keeps the UI responsive)."""
     keep_alive: float = 300.0
     """Seconds a model stays loaded in the worker after its last request."""
+    n_threads_batch: int = 0
+    """Prompt-processing threads; 0 means every physical core (it scales, and the
+    UI is idle while a prompt is read)."""
+    kv_cache_type: str = "f16"
+    """KV cache element type: ``f16``, ``q8_0`` (about half the memory) or ``q4_0``."""
+    flash_attention: str = "auto"
+    """``auto`` (on when the KV cache is quantized, which needs it), ``on`` or ``off``."""
+    parameters: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Sampling per model, by Ollama's names: ``[llamacpp.parameters."MODEL"]``."""
 
 
 @dataclass
@@ -78,6 +87,9 @@ class ChatSettings:
     timeout: float = 120.0
     """Seconds ``offyai ask`` waits without a word from the engine before giving up
     (0: no limit); ``--timeout`` overrides it for one run."""
+    repeat_guard: int = 10
+    """Stop an answer that repeats the same passage this many times (0: never);
+    see :mod:`offyai_tui.chat.runaway`."""
 
 
 @dataclass
@@ -253,6 +265,9 @@ def parse_settings(text: str, source: str = "config.toml", *, strict: bool = Fal
     from offyai_tui.config_checks import check_values
 
     check_values(settings, issues.bad, warnings.append)
+    from offyai_tui.config_llamacpp import check_llamacpp
+
+    check_llamacpp(settings, issues.bad)
     if settings.rag.allow_remote:
         warnings.append(
             "config: rag.allow_remote is ignored: documents go to a remote engine only "

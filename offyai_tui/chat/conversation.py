@@ -25,7 +25,7 @@ from offyai_tui.chat.errors import (
 )
 from offyai_tui.chat.export import to_markdown
 from offyai_tui.chat.modes import Mode, ModeCatalog, builtin_catalog
-from offyai_tui.chat.params import ParamValue, check_param
+from offyai_tui.chat.params import ParamValue, apply_params, check_param
 from offyai_tui.chat.records import (
     ChatMessage,
     new_message_id,
@@ -264,14 +264,8 @@ class Conversation:
             raise
         params = self.effective_parameters(settings)
         handle.messages = handle.plan.messages
-        handle.options = ChatOptions(
-            model=self.model,
-            temperature=_float(params.get("temperature")),
-            top_p=_float(params.get("top_p")),
-            top_k=_int(params.get("top_k")),
-            seed=_int(params.get("seed")),
-            num_predict=_int(params.get("num_predict")),
-            num_ctx=handle.plan.window,
+        handle.options = apply_params(
+            ChatOptions(model=self.model, num_ctx=handle.plan.window), params
         )
         self._append(message)
         return handle
@@ -481,9 +475,5 @@ class Conversation:
         self._pending = []
 
 
-def _float(value: ParamValue | None) -> float | None:
-    return None if value is None else float(value)
-
-
 def _int(value: ParamValue | None) -> int | None:
-    return None if value is None else int(value)
+    return None if value is None or isinstance(value, list) else int(value)

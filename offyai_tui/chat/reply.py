@@ -160,8 +160,10 @@ class ReplyHandle:
     # ----------------------------------------------------------- final states
 
     def finish(self, stats: ChatStats | None = None) -> ChatMessage:
-        """Complete the answer (``stopped`` if the engine reports a cancel)."""
-        status = "stopped" if stats is not None and stats.done_reason == "cancelled" else "complete"
+        """Complete the answer (``stopped`` if the engine reports a cancel or the
+        runaway guard cut it; ``stats.note`` says why)."""
+        cut = stats is not None and stats.done_reason in ("cancelled", "repeating")
+        status = "stopped" if cut else "complete"
         if stats is not None:
             self.message.stats = asdict(stats)
             self.message.model = stats.model or self.message.model

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from offyai_tui.chat.errors import ParameterError
-from offyai_tui.chat.params import PARAMETERS, ParamValue, parse_param
+from offyai_tui.chat.params import PARAMETERS, ParamValue, format_value, parse_param
 
 if TYPE_CHECKING:
     from offyai_tui.chat.conversation import Conversation
@@ -96,7 +97,7 @@ Start a message with // to send a text that begins with a slash."""
 def parameters_help() -> str:
     lines = ["Parameters (/set parameter NAME VALUE):"]
     for spec in PARAMETERS.values():
-        lines.append(f"  {spec.name:<12} {spec.help}")
+        lines.append(f"  {spec.name:<17} {spec.help}")
     return "\n".join(lines)
 
 
@@ -142,14 +143,15 @@ def _parse_set(rest: str) -> SlashCommand:
             return InvalidCommand("usage: /set system TEXT")
         return SetSystem(body)
     if word in ("parameter", "param"):
-        parts = args.split()
+        parts = args.split(None, 1)
         if not parts:
             return Help(parameters_help())
-        if len(parts) != 2:
+        name = parts[0].lower()
+        many = name in PARAMETERS and PARAMETERS[name].kind is list  # stop "a" "b" ...
+        if len(parts) != 2 or (not many and len(parts[1].split()) != 1):
             return InvalidCommand(
                 "usage: /set parameter NAME VALUE, e.g. /set parameter temperature 0.2"
             )
-        name = parts[0].lower()
         try:
             return SetParameter(name, parse_param(name, parts[1]))
         except ParameterError as exc:
@@ -165,11 +167,26 @@ def _unquote(text: str) -> str:
 
 
 def show_text(
-    command: Show, conversation: Conversation, settings: ChatSettings | None = None
+    command: Show,
+    conversation: Conversation,
+    settings: ChatSettings | None = None,
+    engine_defaults: Mapping[str, tuple[ParamValue, str]] | None = None,
 ) -> str:
-    """The text ``/show`` displays for a conversation."""
-    params = conversation.effective_parameters(settings)
-    sources = {name: "/set" for name in conversation.params}
+    """The text ``/show`` displays for a conversation.
+
+    ``engine_defaults`` are the values the engine uses for what the conversation
+    leaves unset, each with where it comes from (``model file`` for a GGUF's own
+    recommendation, ``per-model config``, ``default``), so ``/show parameters``
+    lists what the model is really run with rather than "engine defaults".
+    """
+    params: dict[str, ParamValue] = {}
+    sources: dict[str, str] = {}
+    for name, (value, origin) in (engine_defaults or {}).items():
+        params[name], sources[name] = value, origin
+    chosen = conversation.effective_parameters(settings)
+    params.update(chosen)
+    sources.update({name: "config" for name in chosen})
+    sources.update({name: "/set" for name in conversation.params})
     sources.update(
         {
             n: f"mode {conversation.mode.name}"
@@ -191,7 +208,8 @@ def show_text(
     if command.what in ("all", "parameters"):
         lines = ["Parameters:"]
         for name, value in params.items():
-            lines.append(f"  {name:<12} {value}  ({sources.get(name, 'config')})")
+            shown = format_value(value)
+            lines.append(f"  {name:<17} {shown}  ({sources.get(name, 'config')})")
         parts.append("\n".join(lines) if params else "Parameters: engine defaults")
     if command.what in ("all", "system"):
         prompt = conversation.system_prompt or "(none)"

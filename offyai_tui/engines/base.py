@@ -69,14 +69,32 @@ class ChatOptions:
     num_predict: int | None = None
     """Maximum tokens to generate."""
     num_ctx: int | None = None
+    min_p: float | None = None
+    typical_p: float | None = None
+    repeat_penalty: float | None = None
+    repeat_last_n: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    mirostat: int | None = None
+    mirostat_tau: float | None = None
+    mirostat_eta: float | None = None
+    num_thread: int | None = None
+    """Generation threads (engines that run the model here)."""
     stop: list[str] = field(default_factory=list)
     keep_alive: str | None = None
     tools: tuple[ToolSpec, ...] = ()
     """Tools the model may call; an engine that cannot offer them ends with ``Unsupported``."""
 
+    SAMPLING_NAMES = (
+        "temperature", "top_p", "top_k", "seed", "num_predict", "num_ctx", "min_p",
+        "typical_p", "repeat_penalty", "repeat_last_n", "presence_penalty",
+        "frequency_penalty", "mirostat", "mirostat_tau", "mirostat_eta", "num_thread",
+    )  # fmt: skip
+    """Every field that is an Ollama option of the same name."""
+
     def sampling(self) -> dict[str, Any]:
         """The set sampling parameters, by Ollama's names."""
-        names = ("temperature", "top_p", "top_k", "seed", "num_predict", "num_ctx")
+        names = self.SAMPLING_NAMES
         out: dict[str, Any] = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
         if self.stop:
             out["stop"] = list(self.stop)
@@ -114,7 +132,11 @@ class ChatStats:
     tokens_per_s: float = 0.0
     """Decode speed: completion tokens / generation time after the first token."""
     done_reason: str = "stop"
-    """``stop`` (natural end), ``length`` (hit num_predict), ``cancelled``."""
+    """``stop`` (natural end), ``length`` (hit num_predict or the context window),
+    ``cancelled``, ``repeating`` (stopped by :mod:`offyai_tui.chat.runaway`)."""
+    note: str = ""
+    """Why the answer ended early, in words shown under it (e.g. ``stopped: the
+    context window is full``); empty for a natural end."""
 
 
 @dataclass(frozen=True)

@@ -42,11 +42,7 @@ from offyai_tui.engines.base import (
     ModelInfo,
     TextDelta,
 )
-from offyai_tui.engines.chat_format import (
-    chat_format_for,
-    fold_system_messages,
-    unsupported_parts,
-)
+from offyai_tui.engines.chat_format import chat_format_for, unsupported_parts
 from offyai_tui.engines.errors import (
     BadModelFile,
     EngineError,
@@ -57,10 +53,15 @@ from offyai_tui.engines.errors import (
 )
 from offyai_tui.engines.llamacpp_catalog import CatalogEntry, find_model, prepared, scan_models
 from offyai_tui.engines.llamacpp_client import Request, WorkerSlot, log_path
+from offyai_tui.engines.sampling import resolve
 
 ENGINE_LABEL = "llama.cpp"
 EMBEDDING_CTX = 512
 """Context for embedding models whose header does not say (BERT's own size)."""
+CONTEXT_FULL_NOTE = "stopped: the context window is full (raise num_ctx for longer answers)"
+"""An answer that reaches the window ends there (done reason ``length``). Ollama
+would shift the context (drop older tokens and go on); for a chat that shows the
+whole answer, an honest end beats a continuation that has forgotten the question."""
 
 
 def physical_cores() -> int:
@@ -84,6 +85,28 @@ def default_threads(cores: int | None = None) -> int:
     """
     cores = physical_cores() if cores is None else cores
     return max(1, cores - 1)
+
+
+def prompt_threads(
+    cores: int | None = None, load: float | None = None, logical: int | None = None
+) -> int:
+    """Threads that read a prompt: every physical core that is idle, at least one.
+
+    Prompt processing scales with cores (SmolLM2 on two: 145 -> 277 tok/s), and the
+    UI is idle while a prompt is read. But llama.cpp's threads wait for each other
+    after every step, so a core that another program keeps busy makes all of them
+    wait: on two cores with two other busy processes, two prompt threads were
+    measured 2-3x slower than one. The 1-minute load average (free to read) says
+    how many cores others use.
+    """
+    cores = physical_cores() if cores is None else cores
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (OSError, AttributeError):  # pragma: no cover - Windows
+            load = 0.0
+    spare = (logical or os.cpu_count() or cores) - load
+    return max(1, min(cores, int(spare + 0.5)))
 
 
 def parse_keep_alive(value: str | float | None, default: float) -> float:
@@ -116,6 +139,7 @@ class LlamaCppEngine(Engine):
         self.settings = settings
         self._chat = WorkerSlot()
         self._embedder = WorkerSlot()
+        self._effective: dict[str, Any] = {}
 
     @property
     def label(self) -> str:
@@ -137,6 +161,40 @@ class LlamaCppEngine(Engine):
         """Threads for the worker; never more than the CPUs (100,000 crashed it)."""
         wanted = self.settings.llamacpp.n_threads or default_threads()
         return max(1, min(wanted, os.cpu_count() or 1))
+
+    @property
+    def n_threads_batch(self) -> int:
+        """Prompt-processing threads: the setting, else every idle physical core
+        (:func:`prompt_threads`); never fewer than the generation threads."""
+        wanted = self.settings.llamacpp.n_threads_batch or prompt_threads()
+        return max(self.n_threads, min(wanted, os.cpu_count() or 1))
+
+    @property
+    def kv_cache_type(self) -> str:
+        """The KV cache element type models load with (fit estimates read it)."""
+        return self.settings.llamacpp.kv_cache_type
+
+    @property
+    def last_effective(self) -> dict[str, Any]:
+        """What the last answer really ran with, as the worker read it back from llama.cpp:
+        threads, context, KV cache, flash attention, chat format and sampling keywords."""
+        return dict(self._effective)
+
+    async def sampling_defaults(self, model: str = "") -> dict[str, tuple[Any, str]]:
+        """What ``model`` samples with when a request leaves a value unset, and why
+        (``default``: Ollama's; ``model file``: the GGUF's ``general.sampling.*``;
+        ``per-model config``), for ``/show parameters``."""
+        entry = await self._usable(model or await self.default_model(), "chat")
+        values, sources = self._sampling(entry, {})
+        return {name: (values[name], sources[name]) for name in values}
+
+    def _sampling(
+        self, entry: CatalogEntry, requested: dict[str, Any]
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        assert entry.info is not None
+        configured = self.settings.llamacpp.parameters
+        own = configured.get(entry.name) or configured.get(entry.path.name)
+        return resolve(entry.info.metadata, own, requested)
 
     # -- catalog ---------------------------------------------------------------
 
@@ -194,10 +252,9 @@ class LlamaCppEngine(Engine):
             {
                 "op": "chat",
                 "model": spec,
-                "messages": fold_system_messages(
-                    [m.as_dict() for m in messages], spec["chat_format"]
-                ),
-                "params": _params(options),
+                "messages": [m.as_dict() for m in messages],  # the worker folds system text
+                "params": self._sampling(entry, options.sampling())[0],
+                "n_threads_batch": self.n_threads_batch,  # decided per answer: load varies
             }
         )
         parts: list[str] = []
@@ -214,6 +271,7 @@ class LlamaCppEngine(Engine):
                     yield TextDelta(text)
                 elif event in {"done", "cancelled"}:
                     stats = message.get("stats") or {}
+                    self._effective = dict(stats.get("effective") or self._effective)
                     yield Done(_stats(entry.name, stats, started, first_at, event))
                     return
                 elif request.finished:
@@ -249,14 +307,19 @@ class LlamaCppEngine(Engine):
             if info.context_length:
                 n_ctx = min(n_ctx, info.context_length)
         keep_alive = parse_keep_alive(options.keep_alive if options else None, config.keep_alive)
-        return {
+        spec: dict[str, Any] = {
             "name": entry.name,
             "path": str(entry.path.resolve()),
             "n_ctx": n_ctx,
             "n_threads": self.n_threads,
+            "n_threads_batch": self.n_threads_batch,
             "chat_format": None if info.is_embedding else chat_format_for(info),
+            "architecture": info.architecture,
             "keep_alive": keep_alive,
         }
+        if not info.is_embedding:
+            spec.update(kv_cache_type=config.kv_cache_type, flash_attention=config.flash_attention)
+        return spec
 
     def _error(self, message: dict[str, Any], entry: CatalogEntry) -> EngineError:
         event = message.get("ev")
@@ -409,20 +472,6 @@ def _usable_entry(name: str, capability: str | None) -> CatalogEntry:
 _VERBS = {"chat": "chat", "embedding": "compute embeddings"}
 
 
-def _params(options: ChatOptions) -> dict[str, Any]:
-    """ChatOptions -> keyword arguments of ``create_chat_completion``."""
-    params: dict[str, Any] = {}
-    for name in ("temperature", "top_p", "top_k", "seed"):
-        value = getattr(options, name)
-        if value is not None:
-            params[name] = value
-    if options.num_predict is not None and options.num_predict > 0:
-        params["max_tokens"] = options.num_predict
-    if options.stop:
-        params["stop"] = list(options.stop)
-    return params
-
-
 def _stats(
     model: str, stats: dict[str, Any], started: float, first_at: float, event: str
 ) -> ChatStats:
@@ -436,6 +485,9 @@ def _stats(
         rate = completion / total if total > 0 else 0.0
     ttft = (first_at - started) if first_at else float(stats.get("first_token_s") or 0.0)
     reason = "cancelled" if event == "cancelled" else str(stats.get("finish") or "stop")
+    note = ""
+    if reason == "length" and stats.get("limit") == "context":
+        note = CONTEXT_FULL_NOTE
     return ChatStats(
         model=model,
         prompt_tokens=int(stats.get("prompt_tokens") or 0),
@@ -444,6 +496,7 @@ def _stats(
         total_s=total,
         tokens_per_s=rate,
         done_reason=reason if reason in {"stop", "length", "cancelled"} else "stop",
+        note=note,
     )
 
 

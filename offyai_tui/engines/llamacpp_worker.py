@@ -21,7 +21,6 @@ busy that one token takes longer than the stop budget.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
 import queue
@@ -29,55 +28,16 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+from offyai_tui.engines import llamacpp_setup as setup
+from offyai_tui.engines.chat_format import fold_system_messages
+from offyai_tui.engines.llamacpp_llama import CancelFlag, Cancelled, make_llama_class
+from offyai_tui.engines.sampling import llama_kwargs
 
 VOCAB_CACHE = 2
 """Tokenizer-only models kept for ``tokens`` requests."""
-
-
-class Cancelled(Exception):
-    """The parent asked to stop the running request."""
-
-
-class CancelFlag:
-    """A cancel flag that native code can read without calling into Python.
-
-    The byte buffer is what llama.cpp's abort callback reads: the callback is
-    C's ``strlen`` on a two-byte buffer, which returns 1 once the first byte is
-    set and 0 otherwise. That makes the check free (it runs once per graph node)
-    and keeps it off the GIL. Where ``strlen`` cannot be found a Python callback
-    is used instead, armed only around multi-token work.
-    """
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.buffer = ctypes.create_string_buffer(2)
-
-    def set(self) -> None:
-        self.buffer[0] = b"\x01"
-        self._event.set()
-
-    def clear(self) -> None:
-        self.buffer[0] = b"\x00"
-        self._event.clear()
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    @property
-    def address(self) -> ctypes.c_void_p:
-        return ctypes.cast(self.buffer, ctypes.c_void_p)
-
-
-def native_flag_reader(llama_cpp: Any) -> Any:
-    """``strlen`` as a ``ggml_abort_callback``, or ``None`` if libc is out of reach."""
-    try:
-        libc = ctypes.CDLL(None) if os.name == "posix" else ctypes.cdll.msvcrt
-        address = ctypes.cast(libc.strlen, ctypes.c_void_p).value
-    except (OSError, AttributeError):
-        return None
-    return llama_cpp.ggml_abort_callback(address) if address else None
 
 
 class Channel:
@@ -110,84 +70,18 @@ class Loaded:
     llm: Any
     n_ctx: int
     chat_format: str | None
+    """The named format in use, ``None`` when the model file's template drives it."""
     keep_alive: float
     """Seconds to stay loaded after the last use; negative means until asked."""
     size_bytes: int
     last_used: float = 0.0
+    key: tuple[Any, ...] = ()
+    """What it was loaded with; a request asking for something else reloads it."""
+    effective: dict[str, Any] = field(default_factory=dict)
+    """What llama.cpp was really given (:func:`llamacpp_setup.effective`)."""
 
     def expires(self) -> float | None:
         return None if self.keep_alive < 0 else self.last_used + self.keep_alive
-
-
-def make_llama_class(llama_cpp: Any) -> type:
-    """A ``Llama`` that counts its tokens, times the first one and obeys a cancel flag.
-
-    Built after the import so that importing this module never loads llama.cpp.
-    """
-    native_reader = native_flag_reader(llama_cpp)
-
-    class WorkerLlama(llama_cpp.Llama):  # type: ignore[misc, name-defined]
-        def __init__(self, *args: Any, cancel: CancelFlag, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._cancel_flag = cancel
-            self._always_armed = native_reader is not None
-            if native_reader is not None:
-                self._abort_cb = native_reader
-                llama_cpp.llama_set_abort_callback(self._ctx.ctx, native_reader, cancel.address)
-            else:
-                self._abort_cb = llama_cpp.ggml_abort_callback(lambda _data: cancel.is_set())
-            self._no_abort_cb = llama_cpp.ggml_abort_callback()
-            self.reset_counters()
-
-        def reset_counters(self) -> None:
-            self.prompt_tokens = 0
-            self.sampled: list[int] = []
-            self.first_token_at = 0.0
-            self.last_token_at = 0.0
-
-        def is_eog(self, token: int) -> bool:
-            return bool(llama_cpp.llama_vocab_is_eog(self._model.vocab, token))
-
-        @contextlib.contextmanager
-        def abortable(self, arm: bool = True):
-            """Turn an aborted decode into :class:`Cancelled`.
-
-            With the Python fallback the callback is armed only here (``arm``),
-            since it would cost a Python call per graph node while decoding.
-            """
-            arm = arm and not self._always_armed
-            ctx = self._ctx.ctx
-            if arm:
-                llama_cpp.llama_set_abort_callback(ctx, self._abort_cb, None)
-            try:
-                yield
-            except RuntimeError:
-                if self._cancel_flag.is_set():
-                    raise Cancelled from None
-                raise
-            finally:
-                if arm:
-                    llama_cpp.llama_set_abort_callback(ctx, self._no_abort_cb, None)
-
-        def eval(self, tokens: Any) -> None:
-            if self._cancel_flag.is_set():
-                raise Cancelled
-            with self.abortable(arm=len(tokens) > 1):
-                super().eval(tokens)
-
-        def sample(self, *args: Any, **kwargs: Any) -> int:
-            if self._cancel_flag.is_set():
-                raise Cancelled
-            token = super().sample(*args, **kwargs)
-            now = time.perf_counter()
-            if not self.sampled:
-                self.prompt_tokens = self.n_tokens
-                self.first_token_at = now
-            self.sampled.append(token)
-            self.last_token_at = now
-            return token
-
-    return WorkerLlama
 
 
 class Worker:
@@ -303,10 +197,14 @@ class Worker:
     def _chat(self, request: dict[str, Any]) -> None:
         model = self._model("chat", request["model"])
         llm = model.llm
-        params = dict(request.get("params") or {})
+        values = dict(request.get("params") or {})
+        batch = int(request.get("n_threads_batch") or 0)
+        applied = setup.apply_request(llm, values, model.effective, self.llama_cpp, batch)
+        params = llama_kwargs(values)
+        messages = fold_system_messages(request["messages"], model.chat_format)
         llm.reset_counters()
         started = time.perf_counter()
-        stream = llm.create_chat_completion(messages=request["messages"], stream=True, **params)
+        stream = llm.create_chat_completion(messages=messages, stream=True, **params)
         finish = "stop"
         try:
             for chunk in stream:
@@ -336,6 +234,8 @@ class Worker:
                 "decode_s": (llm.last_token_at - llm.first_token_at) if sampled else 0.0,
                 "total_s": time.perf_counter() - started,
                 "finish": finish,
+                "limit": _limit(finish, params, llm.prompt_tokens + len(sampled), model.n_ctx),
+                "effective": {**model.effective, **applied, "sampling": params},
             },
         )
         self._after_use("chat")
@@ -388,8 +288,10 @@ class Worker:
         n_ctx = int(spec.get("n_ctx") or 0)
         chat_format = spec.get("chat_format")
         keep_alive = float(spec.get("keep_alive", 300.0))
+        key = tuple(spec.get(k) for k in ("path", "n_ctx", "chat_format", "n_threads",
+                                          "kv_cache_type", "flash_attention"))
         if held is not None:
-            if (held.path, held.n_ctx, held.chat_format) == (spec["path"], n_ctx, chat_format):
+            if held.key == key:
                 held.keep_alive = keep_alive
                 held.name = spec.get("name", held.name)
                 return held
@@ -398,31 +300,44 @@ class Worker:
         if slot.startswith("vocab:"):
             kwargs["vocab_only"] = True
         else:
-            threads = int(spec.get("n_threads") or 1)
-            kwargs.update(n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads)
+            kwargs.update(setup.load_kwargs(spec, self.llama_cpp))
             if slot == "embed":
                 kwargs.update(embedding=True, n_batch=n_ctx, n_ubatch=n_ctx)
             elif chat_format:
                 kwargs["chat_format"] = chat_format
-        try:
-            llm = self.llama_class(spec["path"], cancel=self.cancel, **kwargs)
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise _LoadFailed(str(exc) or type(exc).__name__) from None
+        llm, note = self._construct(spec["path"], kwargs)
+        effective: dict[str, Any] = {}
+        if not slot.startswith("vocab:"):
+            effective = setup.effective(llm, self.llama_cpp)
+            effective["notes"] = [note] if note else []
+        if slot == "chat":
+            arch = str(spec.get("architecture") or "")
+            chat_format, how = setup.settle_chat_format(llm, chat_format, arch, self.llama_cpp)
+            effective["chat_format"] = how
         size = os.path.getsize(spec["path"])
         loaded = Loaded(
-            slot,
-            spec.get("name", ""),
-            spec["path"],
-            llm,
-            n_ctx,
-            chat_format,
-            keep_alive,
-            size,
-            time.monotonic(),
-        )
+            slot, spec.get("name", ""), spec["path"], llm, n_ctx, chat_format, keep_alive,
+            size, time.monotonic(), key, effective,
+        )  # fmt: skip
         with self.state:
             self.models[slot] = loaded
         return loaded
+
+    def _construct(self, path: str, kwargs: dict[str, Any]) -> tuple[Any, str]:
+        """Load; a KV cache type or flash attention the build refuses falls back to the
+        defaults (with a note) rather than leaving the user without a model."""
+        try:
+            return self.llama_class(path, cancel=self.cancel, **kwargs), ""
+        except (ValueError, RuntimeError, OSError) as exc:
+            plain = setup.fallback_kwargs(kwargs)
+            first = str(exc) or type(exc).__name__
+            if plain is None:
+                raise _LoadFailed(first) from None
+        try:
+            llm = self.llama_class(path, cancel=self.cancel, **plain)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise _LoadFailed(str(exc) or type(exc).__name__) from None
+        return llm, f"this llama.cpp build refused the KV cache options ({first}); using f16"
 
     def _after_use(self, slot: str) -> None:
         model = self.models.get(slot)
@@ -453,10 +368,19 @@ class Worker:
                     "slot": model.slot,
                     "size_bytes": model.size_bytes,
                     "n_ctx": model.n_ctx,
+                    "effective": model.effective,
                     "expires_at": None if deadline is None else now_wall + (deadline - now),
                 }
             )
         return {"loaded": listing, "busy": busy is not None}
+
+
+def _limit(finish: str, params: dict[str, Any], used: int, n_ctx: int) -> str:
+    """What a ``length`` finish ran into: ``context`` (the window) or ``num_predict``."""
+    if finish != "length":
+        return ""
+    asked = params.get("max_tokens")
+    return "context" if asked is None or used >= n_ctx - 1 else "num_predict"
 
 
 class _LoadFailed(Exception):

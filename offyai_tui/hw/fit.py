@@ -198,6 +198,18 @@ class MemoryNeed:
         )
 
 
+def kv_cache_sizes(
+    shape: ModelShape, n_ctx: int, kv_types: tuple[str, ...] = ("f16", "q8_0", "q4_0")
+) -> dict[str, int]:
+    """KV cache bytes at ``n_ctx`` (capped by the trained window) for each cache type.
+
+    The embedded engine offers these three (``llamacpp.kv_cache_type``); ``offyai
+    doctor`` shows what the choice saves, and fit estimates take the configured type.
+    """
+    n_ctx = effective_n_ctx(shape, n_ctx)
+    return {kv: shape.kv_cache_bytes(n_ctx, kv) for kv in kv_types}
+
+
 def effective_n_ctx(shape: ModelShape, n_ctx: int) -> int:
     """The context actually allocated: the requested one, capped by the trained window."""
     return min(n_ctx, shape.context_length) if shape.context_length else n_ctx

@@ -197,12 +197,14 @@ async def _row(
         shape = _from_catalog(info)
     running = loaded.get(info.name)
     threads = getattr(engine, "n_threads", None) if engine.kind == "llamacpp" else None
+    kv_type = getattr(engine, "kv_cache_type", "f16") if engine.kind == "llamacpp" else "f16"
     judged = assess(
         shape,
         hw,
         model=info.name,
         engine=info.engine,
         n_ctx=n_ctx,
+        kv_type=kv_type,
         log=log,
         unknown_reason=why or "no model metadata",
         embedding="embedding" in capabilities_of(info),

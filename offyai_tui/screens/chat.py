@@ -44,6 +44,7 @@ from offyai_tui.chat import (
     slash,
 )
 from offyai_tui.chat.records import new_message_id
+from offyai_tui.chat.runaway import guard_repetition
 from offyai_tui.engines.base import Engine, TextDelta
 from offyai_tui.engines.errors import EngineError, StreamInterrupted
 from offyai_tui.screens.chat_commands import PENDING, ChatCommandsMixin
@@ -418,7 +419,9 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         timer = self.set_interval(0.5, partial(self._tick, handle))
         gc.freeze()
         try:
-            async for event in engine.stream_chat(handle.messages, handle.options):
+            stream = guard_repetition(engine.stream_chat(handle.messages, handle.options),
+                                      self.settings.chat.repeat_guard, handle.options.model)
+            async for event in stream:
                 ended = self._end_safely(partial(handle.apply, event))
                 if isinstance(event, TextDelta):
                     view = self._view(handle)

@@ -50,6 +50,19 @@ class ChatCommandsMixin:
         return (f" {model} was trained on {trained:,} tokens, so the window is {trained:,}"
                 " (a larger one would only produce garbage).")
 
+    async def _engine_defaults(self: ChatScreen) -> dict[str, Any] | None:
+        """What the engine samples with where the conversation sets nothing, and why
+        (the embedded engine: Ollama's defaults, the model file's advice, config)."""
+        engine = self.engine
+        defaults = getattr(engine, "sampling_defaults", None)
+        if engine is None or defaults is None:
+            return None
+        try:
+            model = await self.info.model_for(engine, self.conversation)
+            return await asyncio.wait_for(defaults(model), MODEL_LIST_TIMEOUT)
+        except Exception:  # /show still shows what the conversation sets
+            return None
+
     async def run_command(self: ChatScreen, command: Any) -> None:
         """Execute a parsed slash command; its output appears as a note."""
         conversation = self.conversation
@@ -60,11 +73,13 @@ class ChatCommandsMixin:
                 await messages.add_note("System prompt set for this conversation.")
             elif isinstance(command, slash.SetParameter):
                 value = conversation.set_parameter(command.name, command.value)
-                await messages.add_note(f"Parameter {command.name} set to {value}."
+                shown = slash.format_value(value)
+                await messages.add_note(f"Parameter {command.name} set to {shown}."
                                         + await self._window_note(command.name, value))
             elif isinstance(command, slash.Show):
                 await messages.add_note(slash.show_text(command, conversation,
-                                                        self.settings.chat))
+                                                        self.settings.chat,
+                                                        await self._engine_defaults()))
             elif isinstance(command, slash.Clear):
                 conversation.clear_context()
                 await self.open_conversation(conversation)

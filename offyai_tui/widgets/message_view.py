@@ -240,11 +240,13 @@ class MessageView(Vertical):
             spin = SPINNER[self._frame]
             action = "Writing…" if self._has_text else "Thinking…"
             return Content(f"{spin} {action}  ({self._key('chat.stop', 'escape')} stops)")
+        note = message.stats.get("note")
+        note = visible(note) if isinstance(note, str) else ""
         if self.status == "stopped":
-            return Content(" · ".join(p for p in ("■ Stopped", stats) if p))
+            return Content(" · ".join(p for p in (f"■ {note or 'Stopped'}", stats) if p))
         if self.status == "interrupted":
             return Content("⚠ Interrupted: the app closed while this answer was written")
         if self.status == "error":
             error = visible(message.error) or "the engine failed"
             return Content(f"✗ Error: {error}  ·  {self._key('chat.retry', 'ctrl+r')} retries")
-        return Content(stats)
+        return Content(" · ".join(p for p in (note and f"⚠ {note}", stats) if p))

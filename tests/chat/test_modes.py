@@ -60,7 +60,7 @@ def test_bad_files_are_reported_and_skipped() -> None:
         "broken.toml": 'name = "Broken\nsystem_prompt = ',
         "noprompt.toml": 'name = "No prompt"\n',
         "hot.toml": 'name = "Hot"\nsystem_prompt = "x"\n[parameters]\ntemperature = 9\n',
-        "unknownparam.toml": 'name = "U"\nsystem_prompt = "x"\n[parameters]\nmirostat = 1\n',
+        "unknownparam.toml": 'name = "U"\nsystem_prompt = "x"\n[parameters]\ntfs_z = 1\n',
         "typo.toml": 'name = 5\nsystem_prompt = "x"\n',
         "latin1.toml": b'name = "caf\xe9"\nsystem_prompt = "x"\n',
         "dupe.toml": 'name = "reviewer"\nsystem_prompt = "second"\n',

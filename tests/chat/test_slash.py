@@ -63,7 +63,7 @@ def test_parse(text: str, expected: object) -> None:
         ("/set parameter num_ctx 16", "num_ctx must be between 128 and 1048576"),
         ("/set parameter num_predict 0", "num_predict must be -1 (no limit) or at least 1"),
         ("/set parameter top_k -3", "top_k must be between 0"),
-        ("/set parameter mirostat 2", "unknown parameter 'mirostat'; known: temperature"),
+        ("/set parameter tfs_z 0.9", "unknown parameter 'tfs_z'; known: temperature"),
         ("/set parameter temperature nan", "temperature must be between 0 and 2"),
     ],
 )
@@ -88,7 +88,8 @@ async def test_show_text(store: ConversationStore) -> None:
     await conv.plan_context(TokenCounter())
     text = slash.show_text(Show("all"), conv)
     assert "Model: smollm2" in text and "Mode:  Coder" in text
-    assert "temperature  0.2  (mode Coder)" in text and "top_k        20  (/set)" in text
+    assert f"{'temperature':<17} 0.2  (mode Coder)" in text
+    assert f"{'top_k':<17} 20  (/set)" in text
     assert "Context:" in text and "estimated" in text
     conv.set_system("Be brief.")
     assert slash.show_text(Show("system"), conv) == "System prompt (/set system):\nBe brief."

@@ -1,0 +1,171 @@
+"""How the llama.cpp worker sets a model up: threads, KV cache, chat format, sampling.
+
+Worker-side helpers, split from :mod:`offyai_tui.engines.llamacpp_worker` so that
+module stays about the protocol. Each function takes the imported ``llama_cpp``
+module instead of importing it, so importing this file never loads llama.cpp.
+
+Threads: prompt processing (``n_threads_batch``) runs on every physical core: it
+is one large matrix product per batch and scales (SmolLM2: 145 tok/s on one
+thread, 277 on two). Generation keeps fewer threads (``n_threads``): its threads
+meet at a barrier every token, and the UI renders on the remaining core.
+
+KV cache: ``f16`` (llama.cpp's default), ``q8_0`` (about half) or ``q4_0``
+(about a quarter). A quantized V cache needs flash attention, so ``auto`` turns
+flash attention on exactly then. If the build refuses the combination, the
+model is loaded with the defaults and the effective parameters say so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from offyai_tui.engines.chat_format import format_for_architecture
+
+KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
+
+_SPECIAL_TOKEN_FORMATS = (
+    ("<|im_start|>", "chatml"),
+    ("<start_of_turn>", "gemma"),
+    ("<|start_header_id|>", "llama-3"),
+)
+"""A template-less GGUF's named format, from the turn markers its vocabulary has:
+the architecture alone is a poor guess (SmolLM2 is ``llama`` but speaks ChatML)."""
+
+_PROBE_MESSAGES = [
+    {"role": "system", "content": "s"},
+    {"role": "user", "content": "u"},
+    {"role": "assistant", "content": "a"},
+    {"role": "user", "content": "u"},
+]
+"""A conversation the embedded template must render before it is trusted."""
+
+
+def flash_wanted(kv_type: str, flash: str) -> bool:
+    """Whether to ask for flash attention (``auto``: only where a quantized cache needs it)."""
+    if flash == "on":
+        return True
+    if flash == "off":
+        return False
+    return kv_type != "f16"
+
+
+def load_kwargs(spec: dict[str, Any], llama_cpp: Any) -> dict[str, Any]:
+    """``Llama(...)`` keywords for a chat or embedding model from the parent's spec."""
+    threads = max(1, int(spec.get("n_threads") or 1))
+    batch = max(threads, int(spec.get("n_threads_batch") or threads))
+    kwargs: dict[str, Any] = {
+        "n_ctx": int(spec.get("n_ctx") or 0),
+        "n_threads": threads,
+        "n_threads_batch": batch,
+    }
+    kv_type = str(spec.get("kv_cache_type") or "f16")
+    if kv_type in KV_CACHE_TYPES and kv_type != "f16":
+        ggml = getattr(llama_cpp, f"GGML_TYPE_{kv_type.upper()}")
+        kwargs.update(type_k=ggml, type_v=ggml)
+    if flash_wanted(kv_type, str(spec.get("flash_attention") or "auto")):
+        kwargs["flash_attn"] = True
+    return kwargs
+
+
+def fallback_kwargs(kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """The same keywords with llama.cpp's default cache, or ``None`` if already so."""
+    plain = {k: v for k, v in kwargs.items() if k not in ("type_k", "type_v", "flash_attn")}
+    return None if plain == kwargs else plain
+
+
+def effective(llm: Any, llama_cpp: Any) -> dict[str, Any]:
+    """What llama.cpp was really given, read back from the context (tests check it)."""
+    params = llm.context_params
+    types = ("f16", "f32", "q8_0", "q4_0", "bf16")
+    names = {getattr(llama_cpp, f"GGML_TYPE_{t.upper()}", t): t for t in types}
+    flash_names = {
+        llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED: "on",
+        llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED: "off",
+        llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO: "auto",
+    }
+    return {
+        "n_ctx": int(llama_cpp.llama_n_ctx(llm._ctx.ctx)),
+        "n_threads": int(params.n_threads),
+        "n_threads_batch": int(params.n_threads_batch),
+        "kv_cache_type_k": names.get(params.type_k, str(params.type_k)),
+        "kv_cache_type_v": names.get(params.type_v, str(params.type_v)),
+        "flash_attention": flash_names.get(params.flash_attn_type, str(params.flash_attn_type)),
+    }
+
+
+def settle_chat_format(
+    llm: Any, requested: str | None, architecture: str, llama_cpp: Any
+) -> tuple[str | None, str]:
+    """Use the GGUF's template when it renders, else a named format; returns ``(name, how)``.
+
+    ``name`` is ``None`` when the embedded template drives the model (what
+    :func:`~offyai_tui.engines.chat_format.fold_system_messages` needs to know).
+    A template that raises on an ordinary conversation (unsupported Jinja, a
+    ``raise_exception`` for system turns) would fail every answer, so it is
+    replaced by the named format the vocabulary's turn markers point to.
+    """
+    template = (llm.metadata or {}).get("tokenizer.chat_template")
+    if requested is None and template:
+        try:
+            _render(llm, template, llama_cpp)
+        except Exception as exc:
+            name = named_format(llm, architecture)
+            _force_format(llm, name)
+            return name, f"{name} (the model file's template failed: {_one_line(exc)})"
+        return None, "the model file's template"
+    name = named_format(llm, architecture, requested)
+    _force_format(llm, name)
+    return name, f"{name} (the model file has no template)"
+
+
+def named_format(llm: Any, architecture: str, requested: str | None = None) -> str:
+    """The named format for a model without a usable template."""
+    for marker, name in _SPECIAL_TOKEN_FORMATS:
+        with contextlib.suppress(Exception):
+            if len(llm.tokenize(marker.encode(), add_bos=False, special=True)) == 1:
+                return name
+    return requested or format_for_architecture(architecture)
+
+
+def _render(llm: Any, template: str, llama_cpp: Any) -> None:
+    from llama_cpp import llama_chat_format
+
+    del llama_cpp  # the module is imported above; the parameter keeps the call uniform
+    eos = llm._model.token_get_text(llm.token_eos()) if llm.token_eos() != -1 else ""
+    bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() != -1 else ""
+    formatter = llama_chat_format.Jinja2ChatFormatter(template, eos, bos)
+    formatter(messages=[dict(m) for m in _PROBE_MESSAGES])
+
+
+def _force_format(llm: Any, name: str) -> None:
+    llm.chat_handler = None
+    llm.chat_format = name
+
+
+def apply_request(
+    llm: Any, values: dict[str, Any], defaults: dict[str, int], llama_cpp: Any,
+    batch_threads: int = 0,
+) -> dict[str, int]:
+    """Set what a request changes on the model itself; returns what was set.
+
+    ``repeat_last_n`` is read by llama-cpp-python when it builds the sampler
+    for a call (-1: the whole context, 0: off). ``num_thread`` sets the
+    generation threads for this answer, ``batch_threads`` the prompt threads
+    (the parent decides them per answer, from how busy the machine is).
+    """
+    n_ctx = int(llama_cpp.llama_n_ctx(llm._ctx.ctx))
+    last_n = int(values.get("repeat_last_n", 64))
+    llm.last_n_tokens_size = n_ctx if last_n < 0 else min(last_n, n_ctx)
+    threads = int(values.get("num_thread") or defaults["n_threads"])
+    threads = max(1, min(threads, os.cpu_count() or 1))  # more only crashes or slows it
+    batch = max(threads, batch_threads or defaults["n_threads_batch"])
+    batch = min(batch, os.cpu_count() or batch)
+    llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, batch)
+    return {"repeat_last_n": llm.last_n_tokens_size, "n_threads": threads,
+            "n_threads_batch": batch}
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:120] or type(exc).__name__
