@@ -392,6 +392,10 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
     print(visible(report.summary()))
     for skipped in report.skipped:
         print(f"skipped {visible(skipped)}")
+    outside = sum(1 for s in report.skipped if s.reason.startswith("symlink to outside"))
+    if outside and not settings.rag.follow_symlinks:
+        print(f"offyai: {outside} link{'s' if outside != 1 else ''} out of the folders not "
+              "followed; --follow-symlinks follows them (hidden folders never)", file=sys.stderr)
     if report.cancelled:
         return EXIT_CODE
     if missing:  # the others were indexed; the typo still fails the command

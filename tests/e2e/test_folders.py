@@ -62,6 +62,7 @@ def test_index_skips_links_out_of_the_folder_and_the_model_never_sees_the_key(
         f"skipped {repo.resolve() / 'passwd.txt'}: symlink to outside the folder: /etc/passwd"
         in result.stdout
     )
+    assert "2 links out of the folders not followed; --follow-symlinks" in result.stderr
     manifest = _manifest(app_home)
     indexed = {d["path"] for d in manifest["documents"] if d["status"] == "indexed"}
     assert indexed == {str((repo / "README.md").resolve())}  # real paths, nothing else
