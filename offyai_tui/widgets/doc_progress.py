@@ -91,6 +91,10 @@ def finished_line(report: IndexReport) -> str:
         parts.append(f"{report.reembedded} re-embedded for the new model")
     if report.partial:
         parts.append(f"{len(report.partial)} partly indexed (F5 goes on)")
+    outside = sum(1 for s in report.skipped if s.reason.startswith("symlink to outside"))
+    if outside:  # the folder rule (offyai_tui.confine): say how to change it
+        links = f"{outside} link{'' if outside == 1 else 's'}"
+        parts.append(f"{links} out of the folder not followed (rag.follow_symlinks)")
     if report.chunks_per_s:
         parts.append(f"{report.chunks_per_s:.1f} chunks/s")
     head = "Cancelled (finished files kept)" if report.cancelled else "Done"

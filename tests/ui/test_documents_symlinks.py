@@ -17,7 +17,14 @@ from offyai_tui.config import Settings
 from offyai_tui.engines.registry import EngineRegistry
 from offyai_tui.rag.service import list_documents
 from offyai_tui.workspace import Workspace
-from tests.ui.test_documents_screen import Host, add_path, job_idle, rows, wait_for
+from tests.ui.test_documents_screen import (
+    Host,
+    add_path,
+    job_idle,
+    progress_line,
+    rows,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,21 +44,22 @@ def _folder(tmp_path: Path) -> tuple[Path, Path]:
     return repo, home
 
 
-async def _add(settings: Settings, repo: Path) -> dict[str, tuple[str, ...]]:
+async def _add(settings: Settings, repo: Path) -> tuple[dict[str, tuple[str, ...]], str]:
+    """The documents table and the progress line once the folder is indexed."""
     settings.llamacpp.n_threads = 1
     app = Host(settings, registry=EngineRegistry(settings))
     async with app.run_test(size=(160, 40)) as pilot:
         await add_path(pilot, repo)
         await wait_for(pilot, job_idle(app), timeout=240)
         await wait_for(pilot, lambda: "README.md" in rows(app))
-        return rows(app)
+        return rows(app), progress_line(app)
 
 
 async def test_links_out_of_an_added_folder_are_listed_as_skipped_with_their_target(
     tmp_path: Path,
 ) -> None:
     repo, home = _folder(tmp_path)
-    table = await _add(Settings(), repo)
+    table, line = await _add(Settings(), repo)
     ssh, shared = (home / ".ssh").resolve(), (home / "shared").resolve()
     assert table["README.md"][-1].startswith("indexed")
     assert table["keys"][-1] == f"skipped: symlink to outside the folder: {ssh}"
@@ -59,6 +67,7 @@ async def test_links_out_of_an_added_folder_are_listed_as_skipped_with_their_tar
     assert table["shared"][-1] == f"skipped: symlink to outside the folder: {shared}"
     indexed = {r.path for r in list_documents(Workspace.open("default")) if r.status == "indexed"}
     assert indexed == {str((repo / "README.md").resolve())}
+    assert "3 links out of the folder not followed (rag.follow_symlinks)" in line, line
 
 
 async def test_following_links_is_an_option_that_never_reaches_hidden_folders(
@@ -67,9 +76,10 @@ async def test_following_links_is_an_option_that_never_reaches_hidden_folders(
     repo, home = _folder(tmp_path)
     settings = Settings()
     settings.rag.follow_symlinks = True
-    table = await _add(settings, repo)
+    table, line = await _add(settings, repo)
     assert table["guide.md"][-1].startswith("indexed")  # the outside folder, followed
     assert table["keys"][-1] == (
         f"skipped: symlink to a hidden or ignored path (.ssh): {(home / '.ssh').resolve()}"
     )
     assert "id_ed25519" not in table
+    assert "not followed" not in line, line
