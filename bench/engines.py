@@ -271,6 +271,7 @@ async def measure(rounds: int, max_tokens: int, log_dir: Path) -> dict[str, Any]
         ollama_server = start_ollama_server(log_dir / "ollama-server.log")
         settings = Settings()
         settings.llamacpp.n_threads = THREADS
+        settings.llamacpp.n_threads_batch = THREADS  # like raw: bench/ttft.py measures more
         settings.llamacpp.n_ctx = N_CTX
         settings.ollama.host = ollama_server.url.removeprefix("http://")
         engines["llamacpp"] = LlamaCppEngine(settings)

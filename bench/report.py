@@ -246,6 +246,30 @@ def _rag_rows(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _ttft_rows(data: dict[str, Any]) -> list[Row]:
+    """Cold TTFT on long prompts (bench/ttft.py): ratio to raw llama-cpp-python, 1 thread."""
+    rows: list[Row] = []
+    target = data.get("target_ratio")
+    for size, entry in sorted((data.get("sizes") or {}).items(), key=lambda kv: int(kv[0])):
+        ours = entry.get("offyai") or {}
+        ratio = ours.get("ratio")
+        one = entry.get("offyai_1t") or {}
+        extra = f"; x{one['ratio']:.3f} with one prompt thread" if one.get("ratio") else ""
+        is_target = size == "1500" and target is not None and ratio is not None
+        rows.append(
+            (
+                f"TTFT cold, {int(size):,}-token prompt / raw 1 thread",
+                f"{_num(ratio, 'x{:.3f}')} ({_num(ours.get('ttft_s'), '{:.2f}')} s vs "
+                f"{_num(entry.get('raw_s'), '{:.2f}')} s{extra})",
+                f"<= {target}" if is_target else "",
+                _mark(ratio <= target) if is_target else "",
+            )
+        )
+    if data.get("load_avg"):
+        rows.append(("  (load during TTFT runs)", f"{data['load_avg'][0]}", "", ""))
+    return rows
+
+
 def table(results: dict[str, Any]) -> list[str]:
     rows: list[Row] = []
     builders: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
@@ -254,6 +278,7 @@ def table(results: dict[str, Any]) -> list[str]:
         ("screen_speed", _screen_rows),
         ("startup", lambda d: _startup_rows(d, results.get("open_long") or {})),
         ("rag", _rag_rows),
+        ("ttft", _ttft_rows),
     ]
     for section, build in builders:
         data = results.get(section)

@@ -74,6 +74,7 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
             ("streaming", ["streaming.py", "--sizes", "2000"], 120),
             ("open_long", ["open_long.py", "--rounds", "1"], 90),
             ("rag", ["rag.py"], 240),
+            ("ttft", ["ttft.py", "--sizes", "256", "--rounds", "1"], 120),
         ]
     return [
         ("startup", ["startup.py", "--rounds", "9"], 180),
@@ -86,6 +87,7 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
         ("streaming", ["streaming.py", "--sizes", "4000", "10000", "20000"], 300),
         ("open_long", ["open_long.py", "--rounds", "3"], 120),
         ("rag", ["rag.py"], 300),
+        ("ttft", ["ttft.py", "--rounds", "3"], 420),
     ]
 
 

@@ -85,3 +85,22 @@ async def test_report_table_reads_what_the_benches_write() -> None:
     assert "render 200 tok" in text
     assert "open 4-msg chat" in text
     assert "unreadable" not in text and "FAILED" not in text
+
+
+@pytest.mark.slow
+def test_ttft_bench_times_both_paths_and_reports_the_ratio(tmp_path: Path) -> None:
+    from bench import ttft
+    from offyai_tui import bundled
+
+    model = bundled.smollm2_path()
+    text = ttft.prompts([256], model)[256]
+    paths = ttft.commands(model, tmp_path)
+    seconds = {}
+    for name in ("raw", "offyai"):
+        command, env = paths[name]
+        seconds[name] = ttft.first_byte_s(command, text, env)
+    assert all(s > 0 for s in seconds.values())
+    entry = {"raw_s": seconds["raw"],
+             "offyai": {"ttft_s": seconds["offyai"], "ratio": seconds["offyai"] / seconds["raw"]}}
+    rows = report.table({"ttft": {"sizes": {"256": entry}, "target_ratio": 0.65}})
+    assert any("TTFT cold, 256-token prompt / raw 1 thread" in line for line in rows)
