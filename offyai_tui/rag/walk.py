@@ -85,16 +85,16 @@ def _walk(
     follow_symlinks: bool,
 ) -> Iterator[Path | Skipped]:
     folder_rule = Folder(root)
-    stack = [root]
+    stack = [(root, root)]  # (path as walked, its real path): root is already real
     while stack:
-        folder = stack.pop()
+        folder, folder_real = stack.pop()
         try:
             info = folder.stat()
         except OSError as exc:
             yield Skipped(str(folder), _stat_error(exc))
             continue
         key = (info.st_dev, info.st_ino)
-        if excluded and folder != root and canonical(folder) in excluded:
+        if excluded and folder != root and folder_real in excluded:
             continue
         if key in visited:
             if folder.is_symlink():
@@ -116,10 +116,14 @@ def _walk(
                 continue  # e.g. a looping link whose row the user removed
             if entry.name in IGNORED_DIRS and _is_dir(entry):
                 continue  # dependencies and caches: left out without a word
-            real = folder_rule.resolve(path, follow_symlinks=follow_symlinks)
-            if isinstance(real, Refusal):
-                yield Skipped(str(path), real.reason)
-                continue
+            if entry.is_symlink():  # the folder rule: only a link can lead elsewhere
+                resolved = folder_rule.resolve(path, follow_symlinks=follow_symlinks)
+                if isinstance(resolved, Refusal):
+                    yield Skipped(str(path), resolved.reason)
+                    continue
+                real = resolved
+            else:  # the name was checked above; its folder's real path is known
+                real = folder_real / entry.name
             try:
                 is_dir = entry.is_dir(follow_symlinks=True)
                 is_file = not is_dir and entry.is_file(follow_symlinks=True)
@@ -127,7 +131,7 @@ def _walk(
                 yield Skipped(str(path), _stat_error(exc))
                 continue
             if is_dir:
-                subfolders.append(path)
+                subfolders.append((path, real))
             elif is_file:
                 if real not in seen:
                     seen.add(real)
