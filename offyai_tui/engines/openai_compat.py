@@ -46,6 +46,11 @@ from offyai_tui.engines.openai_wire import Turn, wire_message
 from offyai_tui.engines.sse import aiter_sse
 from offyai_tui.netguard import is_loopback_host
 
+LOCAL_SAMPLING = ("top_k", "min_p", "typical_p", "repeat_penalty", "repeat_last_n", "mirostat",
+                  "mirostat_tau", "mirostat_eta")
+"""Ollama-named options that llama.cpp-based local servers read under the same names."""
+
+
 _RETRY = object()
 """Sentinel from one chat attempt: send the request again on a fresh connection."""
 _EMBEDDING_NAME = re.compile(r"embed|minilm|bge-|\be5-|gte-|mpnet|sentence", re.IGNORECASE)
@@ -244,10 +249,13 @@ class OpenAICompatEngine(Engine):
         }
         if options.tools:
             body["tools"] = [tool.as_function() for tool in options.tools]
-        names = [("temperature", "temperature"), ("top_p", "top_p"), ("seed", "seed")]
+        names = [("temperature", "temperature"), ("top_p", "top_p"), ("seed", "seed"),
+                 ("presence_penalty", "presence_penalty"),
+                 ("frequency_penalty", "frequency_penalty")]  # fmt: skip
         names.append(("num_predict", "max_tokens"))
-        if not self.is_remote:
-            names.append(("top_k", "top_k"))  # local llama.cpp-based servers take it; OpenAI not
+        if not self.is_remote:  # llama-server, llamafile, LM Studio take these; OpenAI does not
+            names += [(name, name) for name in LOCAL_SAMPLING]
+            names.append(("mirostat", "mirostat_mode"))  # llama-cpp-python's server's name
         for ours, theirs in names:
             value = getattr(options, ours)
             if value is not None:
