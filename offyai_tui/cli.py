@@ -169,6 +169,8 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
     try:
         engine = await _engine(registry, args)
         model = settings.chat.model or await engine.default_model()
+        if (prewarm := getattr(engine, "prewarm", None)) is not None:
+            await prewarm(model)  # the model loads while the rest of the start runs
         messages = [Message("system", system)] if system else []
         messages.append(Message("user", prompt))
         sources: list[Any] = []

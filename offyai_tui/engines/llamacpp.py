@@ -235,6 +235,23 @@ class LlamaCppEngine(Engine):
 
     # -- chat ------------------------------------------------------------------
 
+    async def prewarm(self, model: str = "") -> None:
+        """Start the chat worker and have it load ``model`` now, without waiting for it.
+
+        ``offyai ask`` calls this as soon as it knows the model: the worker's
+        import of llama.cpp and the model load then overlap the rest of the start
+        (reading the catalog, searching documents) instead of following it. A
+        load that fails is reported again by the chat request queued behind it.
+        """
+        try:
+            entry = await self._usable(model or await self.default_model(), "chat")
+        except EngineError:
+            return  # the chat request says why, in its own words
+        request = self._chat.ensure().submit(
+            {"op": "load", "slot": "chat", "model": self._spec(entry)}
+        )
+        request.release()  # nobody waits for this reply
+
     async def stream_chat(
         self, messages: Sequence[Message], options: ChatOptions
     ) -> AsyncIterator[ChatEvent]:

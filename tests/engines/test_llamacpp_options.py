@@ -7,6 +7,7 @@ check what reached llama.cpp, not what the parent meant to send.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -230,3 +231,22 @@ async def test_a_full_context_ends_the_answer_with_length_and_a_note(
     assert text.strip()
     capped = await _answer(engine, essay, ChatOptions(num_ctx=160, num_predict=5))
     assert capped[1].stats.done_reason == "length" and capped[1].stats.note == ""
+
+
+@pytest.mark.slow
+async def test_prewarm_loads_the_model_without_waiting_and_the_answer_uses_it() -> None:
+    engine = LlamaCppEngine(_settings())
+    try:
+        await engine.prewarm(SMOL)  # returns before the model is loaded
+        pid = engine.worker_pid
+        assert pid is not None
+        for _ in range(300):
+            if [m.name for m in await engine.loaded()] == [SMOL]:
+                break
+            await asyncio.sleep(0.1)
+        assert [m.name for m in await engine.loaded()] == [SMOL]
+        text, _ = await _answer(engine, CAPITAL, ChatOptions(num_predict=8, temperature=0))
+        assert engine.worker_pid == pid and "Paris" in text
+        await engine.prewarm("no-such-model")  # a bad name is left to the chat to report
+    finally:
+        engine.close()
