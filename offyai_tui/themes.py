@@ -16,6 +16,7 @@ the file as it was).
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from pathlib import Path
@@ -115,24 +116,14 @@ def _variable_usable(
     name: str, value: str, defaults: dict[str, str], source: str, warnings: list[str]
 ) -> bool:
     """Whether ``$name: value`` parses wherever its default does; else warn once."""
-    from textual.css.stylesheet import Stylesheet, StylesheetError
-    from textual.css.tokenize import tokenize_values
-    from textual.css.tokenizer import TokenError
-
-    def parses(prop: str, text: str) -> bool:
-        sheet = Stylesheet(variables={**defaults, name: text})
-        try:
-            sheet.add_source(f"Screen {{ {prop}: ${name}; }}", read_from=(source, name))
-            sheet.parse()
-        except (StylesheetError, TokenError, ValueError):
-            return False
-        return True
-
     default = defaults.get(name)
-    needed = [p for p in _PROBES if default is not None and parses(p, default)]
+    needed = [p for p in _PROBES if default is not None and _parses(p, name, default)]
     if needed:
-        ok = all(parses(p, value) for p in needed)
+        ok = all(_parses(p, name, value) for p in needed)
     else:  # a variable no CSS of Textual's uses: only its syntax matters
+        from textual.css.tokenize import tokenize_values
+        from textual.css.tokenizer import TokenError
+
         try:
             tokenize_values({name: value})
             ok = True
@@ -142,6 +133,22 @@ def _variable_usable(
         warnings.append(f"{source}: [variables] {name} = {value!r} is not a valid value "
                         "for it; left out")
     return ok
+
+
+@functools.lru_cache(maxsize=512)
+def _parses(prop: str, name: str, text: str) -> bool:
+    """Whether ``prop: $name`` parses with ``$name`` set to ``text`` (cached: the
+    probes for a default are the same for every theme)."""
+    from textual.css.stylesheet import Stylesheet, StylesheetError
+    from textual.css.tokenizer import TokenError
+
+    sheet = Stylesheet(variables={name: text})
+    try:
+        sheet.add_source(f"Screen {{ {prop}: ${name}; }}", read_from=("theme", name))
+        sheet.parse()
+    except (StylesheetError, TokenError, ValueError):
+        return False
+    return True
 
 
 def _color(value: Any, where: str) -> str:
