@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 import sys
 from types import SimpleNamespace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from offyai_tui import __version__
 
@@ -22,7 +22,16 @@ COMMANDS = ("ask", "models", "fit", "pull", "rm", "index", "doctor", "locate", "
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
-    parser = argparse.ArgumentParser(
+    class Parser(argparse.ArgumentParser):
+        """Usage errors quote the arguments, which may be file names a shell glob
+        expanded (``offyai index *`` with a file named ``--x ESC]0;…``): shown inertly."""
+
+        def error(self, message: str) -> NoReturn:
+            from offyai_tui.textsafe import visible
+
+            super().error(visible(message))
+
+    parser = Parser(
         prog="offyai", description="Private AI in the terminal: local models, nothing leaves."
     )
     parser.add_argument("--version", action="version", version=f"offyai {__version__}")

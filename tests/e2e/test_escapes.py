@@ -165,6 +165,8 @@ CLI_CASES = [
     pytest.param(file_name_source, ["index", "{folder}"], 0, id="file-name/index-skipped-line"),
     pytest.param(file_name_source, ["index", "{missing}"], None, id="missing-path/index-error"),
     pytest.param(config_key_source, ["locate"], 0, id="config-key/warning-line"),
+    pytest.param(file_name_source, ["index", "--x\x1b]0;PWNED\x07"], 2,  # from a shell glob
+                 id="file-name/usage-error"),
 ]
 
 
