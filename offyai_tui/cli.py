@@ -231,6 +231,8 @@ async def models(args: argparse.Namespace, settings: Settings, workspace: Worksp
     registry = EngineRegistry(settings)
     try:
         engines = registry.configured()
+        for line in registry.skipped:
+            print(f"offyai: {line}", file=sys.stderr)
         if getattr(args, "engine", None):
             engines = [registry.engine(args.engine)]
         hw = await asyncio.to_thread(hardware.detect)
@@ -298,6 +300,8 @@ async def rm(args: argparse.Namespace, settings: Settings, workspace: Workspace)
     registry = EngineRegistry(settings)
     try:
         engines = registry.configured()
+        for line in registry.skipped:
+            print(f"offyai: {line}", file=sys.stderr)
         if getattr(args, "engine", None):
             engines = [registry.engine(args.engine)]
         engine, info = await find_installed(engines, args.name)
@@ -407,7 +411,7 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
 
 def _not_found(paths: list[str]) -> str:
     """One line for paths given to ``offyai index`` that do not exist (a typo)."""
-    shown = ", ".join(paths)
+    shown = ", ".join(visible(p) for p in paths)
     return f"no such file or folder: {shown} (check the spelling; nothing was indexed from it)"
 
 

@@ -58,6 +58,8 @@ class EngineRegistry:
         self.settings = settings
         self._engines: dict[str, Engine] = {}
         self.selection: Selection | None = None
+        self.skipped: list[str] = []
+        """One line per configured engine :meth:`configured` could not build."""
 
     # -- construction -------------------------------------------------------
 
@@ -104,14 +106,20 @@ class EngineRegistry:
         raise EngineError(f"unknown engine {kind!r}; choose one of: ollama, openai, llamacpp")
 
     def configured(self) -> list[Engine]:
-        """Every engine the config names that can be built, in detection order."""
+        """Every engine the config names that can be built, in detection order.
+
+        One that cannot (an ``OLLAMA_HOST`` that is no address) is left out and
+        named in :attr:`skipped`, for commands to print.
+        """
         engines: list[Engine] = []
-        factories = [self.ollama, *[lambda n=e.name: self.openai(n) for e in self._endpoints()]]
-        for factory in factories:
+        factories = [("ollama", self.ollama)]
+        factories += [(e.name, lambda n=e.name: self.openai(n)) for e in self._endpoints()]
+        self.skipped = []
+        for label, factory in factories:
             try:
                 engines.append(factory())
-            except Exception:  # an unusable address: detect() reports it
-                continue
+            except Exception as exc:  # an unusable address
+                self.skipped.append(f"{exc}; {label} skipped")
         engines.append(self.llamacpp())
         return engines
 

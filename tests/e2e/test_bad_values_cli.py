@@ -100,6 +100,18 @@ def test_odd_ollama_host_with_engine_ollama_is_one_line(
     assert line.startswith("offyai: OLLAMA_HOST = ") and "not a usable" in line, line
 
 
+def test_odd_ollama_host_in_models_is_one_line_and_the_rest_is_listed(
+    offyai_home: Path, user_home: Path
+) -> None:
+    config(offyai_home)
+    result = run_offyai(["models"], offyai_home, user_home, OLLAMA_HOST="http://:::")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [x for x in result.stderr.splitlines() if "OLLAMA_HOST" in x]
+    assert line.startswith("offyai: ") and line.endswith("ollama skipped"), line
+    assert "smollm2-135m-instruct" in result.stdout
+
+
 # ------------------------------------------------------------ explicit engine
 
 
