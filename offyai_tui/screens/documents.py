@@ -285,6 +285,27 @@ class DocumentsScreen(Screen[None]):
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
 
+    def action_toggle_follow_symlinks(self) -> None:
+        """Flip ``rag.follow_symlinks`` for the next runs and save it in config.toml.
+
+        Off (the default), a link whose target is outside the added folder is
+        listed as skipped; on, it is followed, but never into a hidden or
+        ignored folder (:func:`offyai_tui.confine.resolve_inside`).
+        """
+        from offyai_tui.config_write import ConfigWriteError, set_config_value
+
+        rag = self.app.settings.rag  # type: ignore[attr-defined]
+        rag.follow_symlinks = not rag.follow_symlinks
+        state = "followed" if rag.follow_symlinks else "listed as skipped"
+        try:
+            set_config_value("rag.follow_symlinks", rag.follow_symlinks)
+        except ConfigWriteError as exc:
+            self.notify(f"Links out of added folders are now {state} until you quit; "
+                        f"not saved: {exc}", severity="warning", markup=False)
+            return
+        self.notify(f"Links out of added folders are now {state} (saved); "
+                    "re-index (F5) to apply it.", markup=False)
+
     async def palette_commands(self) -> list[PaletteCommand]:
         """Entries the app's command palette shows while this screen is open."""
         commands: list[PaletteCommand] = [
@@ -306,6 +327,12 @@ class DocumentsScreen(Screen[None]):
             ),
             ("Documents: back", "leave this screen (indexing goes on)", self.action_back),
         ]
+        following = self.app.settings.rag.follow_symlinks  # type: ignore[attr-defined]
+        commands.append((
+            f"Documents: {'stop following' if following else 'follow'} links out of folders",
+            f"now {'on' if following else 'off'}; hidden folders are never followed; saved",
+            self.action_toggle_follow_symlinks,
+        ))  # fmt: skip
         if self.job.busy:
             commands.insert(
                 0, ("Documents: cancel indexing", "finished files are kept", self.job.cancel)

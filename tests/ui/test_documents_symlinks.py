@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.config import Settings
+from offyai_tui import locations
+from offyai_tui.config import Settings, parse_settings
 from offyai_tui.engines.registry import EngineRegistry
 from offyai_tui.rag.service import list_documents
 from offyai_tui.workspace import Workspace
@@ -83,3 +84,23 @@ async def test_following_links_is_an_option_that_never_reaches_hidden_folders(
     )
     assert "id_ed25519" not in table
     assert "not followed" not in line, line
+
+
+async def test_the_palette_turns_following_on_saves_it_and_the_next_run_follows(
+    tmp_path: Path,
+) -> None:
+    repo, _ = _folder(tmp_path)
+    settings = Settings()
+    settings.llamacpp.n_threads = 1
+    app = Host(settings, registry=EngineRegistry(settings))
+    async with app.run_test(size=(160, 40)) as pilot:
+        commands = {title: run for title, _, run in await app.screen.palette_commands()}
+        commands["Documents: follow links out of folders"]()
+        assert settings.rag.follow_symlinks
+        assert "follow_symlinks = true" in locations.config_file().read_text()
+        await add_path(pilot, repo)
+        await wait_for(pilot, job_idle(app), timeout=240)
+        await wait_for(pilot, lambda: "guide.md" in rows(app))
+        again = {title for title, _, _ in await app.screen.palette_commands()}
+        assert "Documents: stop following links out of folders" in again
+    assert parse_settings(locations.config_file().read_text()).rag.follow_symlinks
