@@ -11,6 +11,8 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from offyai_tui.chat.context import resolve_budget
 from offyai_tui.chat.modes import ModeFileError, load_mode_file
@@ -219,3 +221,22 @@ def test_os_errors_name_the_path_and_the_reason() -> None:
 
     line = describe(OSError(errno.EROFS, "Read-only file system", "/data/cache"))
     assert "/data/cache" in line and "read-only" in line and "Errno" not in line
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.text(max_size=40),
+    st.builds(lambda a, b, c: f"{a}://{b}:{c}", st.sampled_from(["http", "https", "ftp", ""]),
+              st.text(max_size=15), st.text(max_size=6)),
+))
+def test_any_ollama_host_is_a_usable_url_or_one_readable_line(host: str) -> None:
+    """Never an exception other than ``ValueError``, never a URL httpx refuses later."""
+    import httpx
+
+    try:
+        url = base_url(host)
+    except ValueError as exc:
+        assert "\n" not in str(exc)
+        return
+    parsed = httpx.URL(url)
+    assert parsed.scheme in {"http", "https"} and parsed.host
