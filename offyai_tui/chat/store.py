@@ -4,16 +4,28 @@ Opening a store takes the workspace lock (see :mod:`offyai_tui.chat.lock`), so
 only one app instance writes transcripts at a time. With
 ``read_only_fallback=True`` a second instance gets a read-only store instead of
 an error, and ``store.read_only`` / ``store.lock_holder_pid`` let the UI say so.
+
+Years of use mean thousands of transcripts, so no action touches all of them:
+the first :meth:`ConversationStore.list` stats every file once (reusing the
+``.index.json`` cache), and after that the store knows which transcripts
+changed because every write goes through its writers; a listing rescans only
+those. The cache file is rewritten when the first listing changed it and on
+:meth:`~ConversationStore.close`, never per exchange (it is a cache: a stale one
+is corrected by the next start's stat). Search goes through a SQLite FTS5
+index (:mod:`offyai_tui.chat.search_index`) told about the same writes.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from offyai_tui.chat.attachments import Attachment, store_attachment
 from offyai_tui.chat.conversation import CHECKPOINT_INTERVAL, Conversation
@@ -22,7 +34,7 @@ from offyai_tui.chat.listing import INDEX_NAME, IndexEntry, load_index, save_ind
 from offyai_tui.chat.lock import WorkspaceLock
 from offyai_tui.chat.modes import Mode, ModeCatalog, builtin_catalog
 from offyai_tui.chat.records import ConversationSummary, SearchHit, new_conversation_id
-from offyai_tui.chat.search import search_files
+from offyai_tui.chat.search_index import SearchIndex
 from offyai_tui.chat.transcript import TranscriptWriter, read_transcript
 from offyai_tui.fileio import atomic_write_text
 from offyai_tui.workspace import Workspace, WorkspaceError, validate_name
@@ -55,6 +67,14 @@ class ConversationStore:
         self._interval = checkpoint_interval
         self._live: weakref.WeakValueDictionary[str, Conversation] = weakref.WeakValueDictionary()
         self._index: dict[str, IndexEntry] | None = None
+        self._listed = False
+        """Whether a full listing ran; after it only ``_dirty`` transcripts are rescanned."""
+        self._dirty: set[str] = set()
+        self._unsaved = False
+        """The in-memory listing differs from ``.index.json`` (saved on close)."""
+        self._listing = threading.Lock()
+        """The first listing may run in a thread while the UI writes."""
+        self.search_index = SearchIndex(workspace.chats_dir, read_only=lock is None)
 
     @classmethod
     def open(
@@ -97,10 +117,23 @@ class ConversationStore:
     def read_only(self) -> bool:
         return self._lock is None
 
+    @property
+    def listed(self) -> bool:
+        """Whether the full listing ran (after it, :meth:`list` is cheap)."""
+        return self._listed
+
     def close(self) -> None:
-        """Release the workspace lock (idempotent)."""
+        """Save the listing cache, close the search index, release the lock (idempotent)."""
         if self._lock is not None:
+            with self._listing:
+                if self._unsaved and self._index is not None:
+                    with contextlib.suppress(OSError):
+                        save_index(self.workspace.chats_dir / INDEX_NAME, self._index)
+                    self._unsaved = False
+            self.search_index.close()
             self._lock.release()
+        else:
+            self.search_index.close()
 
     def __enter__(self) -> ConversationStore:
         return self
@@ -127,13 +160,26 @@ class ConversationStore:
     # ---------------------------------------------------------------- listing
 
     def list(self) -> list[ConversationSummary]:
-        """Saved conversations, newest first, without parsing whole transcripts."""
+        """Saved conversations, newest first, without parsing whole transcripts.
+
+        The first call stats every transcript; later calls rescan only those
+        written through this store since (see the module's docstring).
+        """
+        with self._listing:
+            if not self._listed or self._index is None:
+                self._full_listing()
+            else:
+                self._rescan(self._dirty)
+            self._dirty.clear()
+            summaries = [_summary(conv_id, e) for conv_id, e in self._index.items()]
+        summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
+        return summaries
+
+    def _full_listing(self) -> None:
         chats = self.workspace.chats_dir
         index_path = chats / INDEX_NAME
-        if self._index is None:
-            self._index = load_index(index_path)
+        previous = self._index if self._index is not None else load_index(index_path)
         fresh: dict[str, IndexEntry] = {}
-        summaries: list[ConversationSummary] = []
         try:
             paths = [p for p in chats.iterdir() if p.suffix == SUFFIX]
         except OSError:
@@ -142,26 +188,34 @@ class ConversationStore:
             conv_id = path.stem
             try:
                 validate_name(conv_id, "conversation")
-                entry = scan(path, self._index.get(conv_id))
+                fresh[conv_id] = scan(path, previous.get(conv_id))
             except (WorkspaceError, OSError):
                 continue
-            fresh[conv_id] = entry
-            summaries.append(
-                ConversationSummary(
-                    id=conv_id,
-                    title=entry.title or "Untitled",
-                    updated=entry.mtime_ns / 1e9,
-                    messages=entry.count,
-                    created=entry.created,
-                )
-            )
-        if fresh != self._index:
-            self._index = fresh
-            if not self.read_only:
-                with contextlib.suppress(OSError):
-                    save_index(index_path, fresh)
-        summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
-        return summaries
+        self._listed = True
+        if fresh != previous and not self.read_only:
+            with contextlib.suppress(OSError):
+                save_index(index_path, fresh)
+        self._index = fresh
+        self._unsaved = False
+
+    def _rescan(self, conv_ids: set[str]) -> None:
+        assert self._index is not None
+        for conv_id in conv_ids:
+            try:
+                entry = scan(self.path_for(conv_id), self._index.get(conv_id))
+            except (ConversationNotFound, OSError):
+                if self._index.pop(conv_id, None) is not None:
+                    self._unsaved = True
+                continue
+            if entry != self._index.get(conv_id):
+                self._index[conv_id] = entry
+                self._unsaved = True
+
+    def _touched(self, conv_id: str) -> None:
+        """A transcript was written (or a write failed): rescan it when next asked."""
+        with self._listing:
+            self._dirty.add(conv_id)
+        self.search_index.touched(conv_id)
 
     # ----------------------------------------------------------- conversations
 
@@ -239,13 +293,33 @@ class ConversationStore:
         except FileNotFoundError:
             if live is None:
                 raise ConversationNotFound(f"no conversation {conv_id!r}") from None
-        if self._index is not None:
-            self._index.pop(conv_id, None)
+        with self._listing:
+            if self._index is not None and self._index.pop(conv_id, None) is not None:
+                self._unsaved = True
+        self.search_index.touched(conv_id)
 
-    def search(self, query: str, limit: int = 100) -> builtins.list[SearchHit]:
-        """Hits across every conversation, newest conversation first."""
-        files = [(s.id, s.title, self.path_for(s.id)) for s in self.list()]
-        return search_files(files, query, limit)
+    def search(
+        self, query: str, limit: int = 100, cancelled: Callable[[], bool] | None = None
+    ) -> builtins.list[SearchHit]:
+        """Hits across every conversation, newest conversation first.
+
+        Goes through the FTS5 index, first brought up to date with the
+        transcripts written since (usually none or one). ``cancelled`` is
+        polled while searching: the search screen stops a search once a newer
+        key arrives. Raises :class:`~offyai_tui.chat.search_index.SearchCancelled`.
+        """
+        summaries = self.list()
+        with self._listing:
+            entries = dict(self._index or {})
+        return self.search_index.search(summaries, entries, self.path_for, query, limit,
+                                        cancelled)
+
+    def build_search_index(self, cancelled: Callable[[], bool] = lambda: False) -> int:
+        """Index the conversations the search index lacks (run in a thread at startup)."""
+        self.list()
+        with self._listing:
+            entries = dict(self._index or {})
+        return self.search_index.build(entries, self.path_for, cancelled)
 
     def export_markdown(self, conv_id: str, dest: Path | None = None) -> Path:
         """Write the conversation as Markdown (0600); default ``<workspace>/exports/``."""
@@ -255,4 +329,36 @@ class ConversationStore:
         return dest
 
     def _writer(self, conv_id: str) -> TranscriptWriter | None:
-        return None if self.read_only else TranscriptWriter(self.path_for(conv_id))
+        if self.read_only:
+            return None
+        return _NotifyingWriter(self.path_for(conv_id), partial(self._touched, conv_id))
+
+
+class _NotifyingWriter(TranscriptWriter):
+    """A transcript writer that tells the store after every write, failed or not."""
+
+    def __init__(self, path: Path, touched: Callable[[], None]) -> None:
+        super().__init__(path)
+        self._touched = touched
+
+    def create(self, header: dict[str, Any], events: Iterable[dict[str, Any]] = ()) -> None:
+        try:
+            super().create(header, events)
+        finally:
+            self._touched()
+
+    def append(self, *events: dict[str, Any], durable: bool = True) -> None:
+        try:
+            super().append(*events, durable=durable)
+        finally:
+            self._touched()
+
+
+def _summary(conv_id: str, entry: IndexEntry) -> ConversationSummary:
+    return ConversationSummary(
+        id=conv_id,
+        title=entry.title or "Untitled",
+        updated=entry.mtime_ns / 1e9,
+        messages=entry.count,
+        created=entry.created,
+    )
