@@ -78,7 +78,9 @@ def resolve_inside(
       hidden (``.name``) nor an ignored folder (:data:`IGNORED_DIRS`): a link
       ``docs/keys -> ../.ssh`` is refused like ``.ssh`` itself;
     - with ``follow_symlinks``, a target outside ``root`` is checked the same
-      way along its whole absolute path, so ``keys -> ~/.ssh`` stays refused.
+      way along its whole absolute path, so ``keys -> ~/.ssh`` stays refused,
+      and a target that contains ``root`` (``up -> ..``, ``all -> /``) is
+      refused too: following it would walk the whole disk.
 
     ``root`` itself may live anywhere, hidden folders included: the user chose
     it. Existence is not checked; reading a missing file fails as usual.
@@ -113,6 +115,8 @@ class Folder:
             return Refusal(f"outside the folder: {real}")
         if not follow_symlinks:
             return Refusal(f"symlink to outside the folder: {real}")
+        if is_within(self.real, real):  # ``up -> ..`` or ``all -> /``: the walk would never end
+            return Refusal(f"symlink to a folder that contains this one: {real}")
         hidden = private_part(real.parts[1:])
         if hidden is not None:
             return Refusal(f"symlink to a hidden or ignored path ({hidden}): {real}")

@@ -160,3 +160,17 @@ def test_resolve_inside_is_the_rule_for_any_path(repo: Path, home: Path) -> None
 def test_a_hidden_folder_chosen_as_the_root_is_allowed(home: Path) -> None:
     ssh = home / ".ssh"
     assert resolve_inside(ssh, ssh / "config") == (ssh / "config").resolve()
+
+
+def test_following_links_never_climbs_to_a_folder_containing_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "proj"
+    _write(root / "a.md", "# A\n")
+    _write(tmp_path / "elsewhere.md", "# E\n")
+    (root / "up").symlink_to("..", target_is_directory=True)
+    (root / "all").symlink_to("/", target_is_directory=True)
+    files, skipped = _split(list(iter_files([root], follow_symlinks=True)))
+    assert files == [(root / "a.md").resolve()]
+    assert skipped == {
+        "all": "symlink to a folder that contains this one: /",
+        "up": f"symlink to a folder that contains this one: {tmp_path.resolve()}",
+    }
