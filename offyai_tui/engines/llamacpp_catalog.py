@@ -17,6 +17,7 @@ from offyai_tui import bundled, locations
 from offyai_tui.engines.base import ModelInfo
 from offyai_tui.engines.errors import BadModelFile
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
+from offyai_tui.engines.sampling import model_file_sampling
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class CatalogEntry:
                 embedding_length=info.embedding_length,
                 chat_template=bool(info.chat_template),
             )
+            if advised := model_file_sampling(info.metadata):  # shown as "Parameters"
+                lines = [f"{name:<16} {value}" for name, value in advised.items()]
+                lines.append("(recommended by the model file: used unless config, the mode "
+                             "or /set parameter say otherwise)")
+                details["parameters"] = "\n".join(lines)
         size = info.size_bytes if info is not None else _size(self.path)
         return ModelInfo(
             name=self.name,

@@ -179,7 +179,9 @@ async def test_sampling_layers_defaults_model_file_config_request(
     path = str(model_copies["advised"])
     engine = LlamaCppEngine(_settings())
     try:
-        name = (await engine.model_info(path)).name
+        info = await engine.model_info(path)
+        name = info.name
+        assert "temperature      0.6" in info.details["parameters"]  # the Models screen shows it
         shown = await engine.sampling_defaults(path)
         assert shown["temperature"] == (0.6, "model file")
         assert shown["top_k"] == (20, "model file")
