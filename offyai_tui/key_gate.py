@@ -79,8 +79,8 @@ class KeyGate:
         self._command_at: Widget | None = None
         """The field applying a key that may move focus; later keys wait for it."""
         self._waiting_since: float | None = None
-        self._poll: Timer | None = None
-        self._flushing = False
+        self._key_poll: Timer | None = None
+        self._flushing_keys = False
         term_input.install()
 
     # ------------------------------------------------------------ the protocol
@@ -88,12 +88,12 @@ class KeyGate:
     def open_keys(self) -> None:
         """The first screen's text field has focus: deliver what was typed so far."""
         self._keys_open = True
-        self._schedule_flush()
+        self._schedule_key_flush()
 
     def reroute_key(self, event: InputEvent) -> None:
         """A field got a key after it lost focus: deliver it again, before later keys."""
         self._rerouted.append(fresh(event))
-        self._schedule_flush()
+        self._schedule_key_flush()
 
     def key_done(self, widget: Widget) -> None:
         """``widget`` applied (or rerouted) one key it was given."""
@@ -103,17 +103,21 @@ class KeyGate:
             return
         self._in_flight.pop(widget, None)
         if self._waiting or self._rerouted:
-            self._schedule_flush()
+            self._schedule_key_flush()
 
     def key_settled(self, widget: Widget) -> None:
         """What ``widget``'s last command key started has been handled up to the app."""
         if self._command_at is widget:
             self._command_at = None
             if self._waiting or self._rerouted:
-                self._schedule_flush()
+                self._schedule_key_flush()
 
     def on_key_applied(self, message: KeyApplied) -> None:
         self.key_settled(message.field)
+
+    def keys_pending(self, widget: Widget) -> int:
+        """Keys given to ``widget`` that it has not applied yet (the rest of a burst)."""
+        return self._in_flight.get(widget, 0)
 
     @property
     def keys_waiting(self) -> int:
@@ -125,9 +129,9 @@ class KeyGate:
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
             if self._waiting or self._rerouted or not self._keys_can_go():
-                self._hold(event)
+                self._hold_key(event)
             else:
-                await self._deliver(event)
+                await self._deliver_key(event)
             return
         await super().on_event(event)  # type: ignore[misc]
 
@@ -158,7 +162,7 @@ class KeyGate:
         self._command_at = None
         return True
 
-    async def _deliver(self, event: InputEvent) -> None:
+    async def _deliver_key(self, event: InputEvent) -> None:
         """Give the key to Textual (priority bindings, then the focused widget)."""
         app: Any = self
         await super().on_event(event)  # type: ignore[misc]
@@ -168,37 +172,37 @@ class KeyGate:
             if isinstance(event, events.Key) and not is_plain_character(event):
                 self._command_at = target
 
-    def _hold(self, event: InputEvent) -> None:
+    def _hold_key(self, event: InputEvent) -> None:
         self._waiting.append(event)
-        self._start_poll()
+        self._start_key_poll()
 
-    def _schedule_flush(self) -> None:
+    def _schedule_key_flush(self) -> None:
         app: Any = self
-        app.call_later(self._flush)
+        app.call_later(self._flush_keys)
 
-    async def _flush(self) -> None:
-        if self._flushing:
+    async def _flush_keys(self) -> None:
+        if self._flushing_keys:
             return
-        self._flushing = True
+        self._flushing_keys = True
         try:
             while self._rerouted or self._waiting:
                 if not self._keys_can_go():
-                    self._start_poll()
+                    self._start_key_poll()
                     return
                 queue = self._rerouted or self._waiting
-                await self._deliver(fresh(queue.popleft()))
+                await self._deliver_key(fresh(queue.popleft()))
                 self._waiting_since = time.monotonic()  # progress: the next key's wait starts
             self._waiting_since = None
-            if self._poll is not None:
-                self._poll.stop()
-                self._poll = None
+            if self._key_poll is not None:
+                self._key_poll.stop()
+                self._key_poll = None
         finally:
-            self._flushing = False
+            self._flushing_keys = False
 
-    def _start_poll(self) -> None:
+    def _start_key_poll(self) -> None:
         """Look again every few milliseconds while keys wait (a screen gets ready)."""
         if self._waiting_since is None:
             self._waiting_since = time.monotonic()
-        if self._poll is None:
+        if self._key_poll is None:
             app: Any = self
-            self._poll = app.set_interval(POLL_S, self._flush, name="key gate")
+            self._key_poll = app.set_interval(POLL_S, self._flush_keys, name="key gate")

@@ -16,11 +16,12 @@ keys; the tests check the behaviour, not the mechanism.
 A field that no longer has focus when a key reaches it (an earlier key of the
 same burst opened a dialog) hands the key back to the app (``reroute_key``),
 which gives it to whatever has focus once that is ready: keys typed after F2
-land in the rename box, not in the prompt behind it. After a key that may
-move focus (anything but a plain character) the field posts
-:class:`KeyApplied`, which bubbles up behind the messages the key's action
-posted (``Input.Submitted`` closing a dialog, say); the app holds later keys
-until it arrives, so they go where that left the focus.
+land in the rename box, not in the prompt behind it. After a key whose
+action may move focus (one of the screen's or app's, or the field's submit)
+the field posts :class:`KeyApplied`, which bubbles up behind the messages the
+action posted (``Input.Submitted`` closing a dialog, say); the app holds later
+keys until it arrives, so they go where that left the focus. The field's own
+editing keys (Backspace, arrows, Ctrl+J) settle at once.
 
 Pastes show control characters inert: an escape sequence copied from a
 terminal arrives as visible ``␛[31m``, never as keys or as raw bytes that
@@ -96,6 +97,8 @@ class OrderedKeys:
 
     KEEP_NEWLINES_IN_PASTE = True
     """Whether a paste's line ends are kept (multi-line fields) or become spaces."""
+    SETTLING_ACTIONS = frozenset({"submit"})
+    """The field's own actions whose messages may move focus (a dialog closes)."""
 
     def takes_keys(self) -> bool:
         """Whether keys reaching this field are meant for it: it has the app's focus."""
@@ -107,27 +110,33 @@ class OrderedKeys:
         app = widget.app
         event.prevent_default()  # this handler runs the base class's own, below
         command = not is_plain_character(event)
+        follow = False
+        """Whether later keys must wait for what this key's action set off."""
         try:
             if not self.takes_keys():
                 event.stop()
                 _reroute(app, event)
-                if command:
-                    _settled(app, widget)
                 return
-            if command and await self._run_binding(event):
+            ran = await self._run_binding(event) if command else None
+            if ran is not None:
                 event.stop()
+                follow = ran.node is not self or ran.binding.action in self.SETTLING_ACTIONS
             elif event.is_printable and modifiers(event.key):
                 event.stop()  # an unbound Alt+letter: neither typed nor passed on
             else:
                 await _call(super()._on_key, event)  # type: ignore[misc]
         finally:
             _done(app, widget)
-            if command and widget.is_attached:
+            if follow and widget.is_attached:
                 widget.post_message(KeyApplied(widget))
+            elif command:
+                _settled(app, widget)
         self.key_applied()
 
-    async def _run_binding(self, event: events.Key) -> bool:
+    async def _run_binding(self, event: events.Key) -> Any:
         """Run the action bound to ``event.key`` for this field, here and now.
+
+        Returns the ``ActiveBinding`` that ran, or ``None``.
 
         ``active_bindings`` is what Textual itself would consult once the key
         reached the app: this field's bindings first, then its parents', the
@@ -138,8 +147,9 @@ class OrderedKeys:
         widget: Any = self
         active = widget.screen.active_bindings.get(event.key)
         if active is None or active.binding.priority or not active.enabled:
-            return False
-        return bool(await widget.app.run_action(active.binding.action, active.node))
+            return None
+        ran = await widget.app.run_action(active.binding.action, active.node)
+        return active if ran else None
 
     async def _on_paste(self, event: events.Paste) -> None:
         widget: Any = self

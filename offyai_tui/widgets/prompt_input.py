@@ -13,11 +13,16 @@ then "more", whatever the screen is busy with.
 
 from __future__ import annotations
 
+import time
+
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
 from offyai_tui.widgets.ordered_keys import OrderedKeys
+
+PAINT_EVERY_S = 1 / 60
+"""In a burst, the prompt paints at most this often (and at the burst's last key)."""
 
 
 class PromptInput(OrderedKeys, TextArea):
@@ -67,11 +72,23 @@ class PromptInput(OrderedKeys, TextArea):
         """Earlier prompts, oldest first."""
         self._history_index: int | None = None
         self._draft = ""
+        self._painted_at = 0.0
 
     def key_applied(self) -> None:
-        """Paint the key at once (a streaming answer's layout can wait)."""
+        """Paint the key at once (a streaming answer's layout can wait).
+
+        In a burst (a paste without bracketed paste) a key with more keys
+        right behind it paints only if a frame's time has passed since the last
+        paint: a paint per key costs more than the key itself, so a burst is
+        drawn as it goes, at most once a frame, and in full at its last key.
+        """
+        pending = getattr(self.app, "keys_pending", None)
+        now = time.monotonic()
+        if pending is not None and pending(self) and now - self._painted_at < PAINT_EVERY_S:
+            return
         paint = getattr(self.screen, "paint_now", None)
         if paint is not None and self.is_attached:
+            self._painted_at = now
             paint(self)
 
     def action_submit(self) -> None:

@@ -8,6 +8,8 @@ text field made of it.
 
 from __future__ import annotations
 
+import sys
+
 from textual import events
 
 from offyai_tui.screens.chat import ChatScreen
@@ -123,3 +125,13 @@ async def test_a_paste_stays_one_prompt_and_shows_escapes_inert(build, engine: S
         assert sent(engine) == [
             "see: ␛[31mfailed␛[0m at line 3\nline3 end\nline1 ok\nerror: ␇"
         ]
+
+
+async def test_output_flushed_while_the_app_runs_still_works(build):
+    """The key gate must not shadow Textual's own methods (stderr is flushed through one)."""
+    app = build()
+    async with app.run_test() as pilot:
+        await wait_for(lambda: prompt_focused(app), pilot)
+        print("a library's warning", file=sys.stderr, flush=True)
+        post(app, "still typing")
+        await wait_for(lambda: chat(app).prompt.text == "still typing", pilot)
