@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from offyai_tui.config import Settings
-from offyai_tui.rag.chunker import chunk_document
+from offyai_tui.rag.chunker import iter_chunks
 from offyai_tui.rag.documents import Chunk, LoadedDocument
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.index import DocumentRecord, IndexWriter
-from offyai_tui.rag.loaders import parse_bytes
+from offyai_tui.rag.loaders import LoadError, parse_bytes
 from offyai_tui.rag.progress import IndexReport
 
 if TYPE_CHECKING:
@@ -29,11 +29,18 @@ if TYPE_CHECKING:
 
 
 def load_and_chunk(
-    path: Path, data: bytes, kind: str, settings: Settings
+    path: Path, data: bytes, kind: str, settings: Settings,
+    stop: Callable[[], bool] = lambda: False,
 ) -> tuple[LoadedDocument, list[Chunk]]:
-    """Parse and chunk a file read whole (runs in a worker thread)."""
-    doc = parse_bytes(path, data, kind, settings.rag.max_file_mb * 2**20)
-    chunks = chunk_document(doc, settings.rag.chunk_tokens, settings.rag.chunk_overlap)
+    """Parse and chunk a file read whole (runs in a worker thread); ``stop`` is asked
+    between pages and chunks, so a cancelled run does not finish a long parse."""
+    doc = parse_bytes(path, data, kind, settings.rag.max_file_mb * 2**20, stop)
+    chunks = []
+    rag = settings.rag
+    for chunk in iter_chunks(doc.blocks, doc.path, doc.title, rag.chunk_tokens, rag.chunk_overlap):
+        if stop():
+            raise LoadError("stopped")
+        chunks.append(chunk)
     return doc, chunks
 
 

@@ -15,7 +15,7 @@ import io
 import logging
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
 from xml.etree import ElementTree
 
@@ -153,8 +153,13 @@ def _quiet(logger_name: str) -> Iterator[None]:
         logger.setLevel(level)
 
 
-def parse_pdf(data: bytes) -> tuple[list[Block], int, list[str]]:
+def parse_pdf(
+    data: bytes, stop: Callable[[], bool] = lambda: False
+) -> tuple[list[Block], int, list[str]]:
     """Blocks (each with its page), the page count, and notes about unreadable pages.
+
+    ``stop`` is asked before each page: a cancelled indexing run must not spend
+    a minute on the rest of a 30,000-page PDF whose result nobody wants.
 
     Raises:
         FormatError: encrypted with a password, damaged, or without any text.
@@ -185,6 +190,8 @@ def parse_pdf(data: bytes) -> tuple[list[Block], int, list[str]]:
         blocks: list[Block] = []
         notes: list[str] = []
         for number, page in enumerate(pages, 1):
+            if stop():
+                raise FormatError("stopped")
             try:
                 text = page.extract_text() or ""
             except Exception as exc:  # pypdf raises many types on broken content streams

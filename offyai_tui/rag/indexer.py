@@ -49,6 +49,7 @@ from offyai_tui.rag.progress import (
     throttle_progress,
 )
 from offyai_tui.rag.reembed import realign
+from offyai_tui.rag.threads import in_thread
 from offyai_tui.rag.walk import canonical, iter_files
 from offyai_tui.workspace import Workspace
 
@@ -277,7 +278,7 @@ class Indexer:
             if not (remember and any(is_under(e, g) for g in given))
         ]
         follow = self.settings.rag.follow_symlinks
-        found = await self.until_cancelled(asyncio.to_thread(
+        found = await self.until_cancelled(in_thread(
             lambda: self._until_halted(iter_files(paths, excluded, follow_symlinks=follow))
         ))  # fmt: skip
         if self.cancelled:
@@ -291,7 +292,7 @@ class Indexer:
         for skipped in walk_skips:
             self._skip(writer, skipped.path, _skip_kind(skipped.path), skipped.reason, report)
         sizes = await self.until_cancelled(
-            asyncio.to_thread(lambda: self._until_halted(_size(f) for f in files))
+            in_thread(lambda: self._until_halted(_size(f) for f in files))
         )
         total_bytes = max(sum(sizes), 1)
         max_bytes = self.settings.rag.max_file_mb * 2**20
@@ -367,7 +368,7 @@ class Indexer:
             self._skip(writer, name, _skip_kind(name), reason, report)
             return None
         try:
-            data = await self.until_cancelled(asyncio.to_thread(read_bytes, path, max_bytes))
+            data = await self.until_cancelled(in_thread(read_bytes, path, max_bytes))
         except LoadError as exc:
             self._skip(writer, name, kind, str(exc), report)
             return None
@@ -381,7 +382,7 @@ class Indexer:
             return None
         try:
             doc, chunks = await self.until_cancelled(
-                asyncio.to_thread(load_and_chunk, path, data, kind, self.settings)
+                in_thread(load_and_chunk, path, data, kind, self.settings, self._halt.is_set)
             )
         except LoadError as exc:
             self._skip(writer, name, kind, str(exc), report, len(data), digest)

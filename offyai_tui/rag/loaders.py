@@ -13,6 +13,7 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from offyai_tui.rag.documents import Block, LoadedDocument
@@ -193,8 +194,11 @@ def load_file(path: Path, max_bytes: int) -> LoadedDocument:
     return parse_bytes(path, data, kind, max_bytes)
 
 
-def parse_bytes(path: Path, data: bytes, kind: str, max_bytes: int) -> LoadedDocument:
-    """Parse bytes already read (the indexer hashes them first to skip unchanged files)."""
+def parse_bytes(
+    path: Path, data: bytes, kind: str, max_bytes: int, stop: Callable[[], bool] = lambda: False
+) -> LoadedDocument:
+    """Parse bytes already read (the indexer hashes them first to skip unchanged files);
+    ``stop`` ends a long PDF between pages (see ``formats.parse_pdf``)."""
     digest = hashlib.sha256(data).hexdigest()
     notes: list[str] = []
     title = ""
@@ -203,7 +207,7 @@ def parse_bytes(path: Path, data: bytes, kind: str, max_bytes: int) -> LoadedDoc
         if not data.startswith(b"%PDF") and b"%PDF" not in data[:1024]:
             raise LoadError("damaged PDF (no PDF header)")
         try:
-            blocks, pages, notes = parse_pdf(data)
+            blocks, pages, notes = parse_pdf(data, stop)
         except FormatError as exc:
             raise LoadError(str(exc)) from None
     elif kind == "docx":

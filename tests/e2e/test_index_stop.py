@@ -21,6 +21,7 @@ import pytest
 from offyai_tui.rag.index import DocumentIndex
 from offyai_tui.workspace import Workspace
 from tests.e2e.conftest import WORKSPACE
+from tests.rag.samples import make_pdf
 from tests.tmux import OFFYAI, TmuxSession, base_env
 
 pytestmark = pytest.mark.slow
@@ -121,3 +122,22 @@ def test_ctrl_c_stops_a_large_file_at_once_and_keeps_what_is_stored(
     state, more, again = _state(path)
     assert state == "partial" and more >= kept
     assert again[: len(ids)] == ids  # the first run's chunks were kept, not redone
+
+
+def test_ctrl_c_does_not_wait_for_a_long_pdf_to_be_parsed(
+    app_home: Path, user_home: Path, tmp_path: Path
+) -> None:
+    """A PDF is parsed whole in a worker thread (7 s of CPU for these 20,000 pages):
+    the stop neither waits for the parse nor for the exit to walk its objects."""
+    path = tmp_path / "manual.pdf"
+    path.write_bytes(make_pdf([f"Page {i} of the harbour manual." for i in range(20000)]))
+    with _index_in_terminal(app_home, user_home, path) as tui:
+        tui.wait_for("indexing: 0/1 files, 0 chunks", 120)
+        time.sleep(1.0)  # well into the parse
+        status, took, screen = _stop(tui, "C-c")
+    print(f"Ctrl+C to exit while parsing: {took:.2f} s")
+    assert status == 130, screen
+    assert took < STOP_WITHIN_S, screen
+    assert "Traceback" not in screen
+    lines = _lines(screen)
+    assert len(lines) == 1 and lines[0].startswith("cancelled: 0 added"), screen

@@ -267,3 +267,18 @@ def test_html_with_unclosed_head_still_has_its_body(tmp_path: Path) -> None:
     html = "<html><head><title>T</title><body><p>Visible text</p></body></html>"
     doc = load_file(_write(tmp_path / "u.htm", html), MB)
     assert [b.text for b in doc.blocks] == ["Visible text"] and doc.title == "T"
+
+
+def test_a_long_pdf_stops_between_pages_when_the_run_is_cancelled(tmp_path: Path) -> None:
+    """A cancelled run must not finish parsing a long PDF in its worker thread."""
+    data = make_pdf([f"Page {i} of a long manual." for i in range(40)])
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3
+
+    with pytest.raises(LoadError, match="stopped"):
+        loaders.parse_bytes(tmp_path / "manual.pdf", data, "pdf", MB, stop)
+    assert len(asked) == 4  # asked before each page: three pages read, then it stopped
+    assert len(loaders.parse_bytes(tmp_path / "manual.pdf", data, "pdf", MB).blocks) == 40
