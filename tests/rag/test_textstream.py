@@ -229,3 +229,14 @@ def test_chunking_a_large_file_holds_a_few_segments_not_the_file(tmp_path: Path)
     whole, _ = _peak(lambda: len(chunk_document(load_file(small, 64 * MB))))
     print(f"peak allocation: streamed {peaks} MB, whole file (2 MB) {whole:.1f} MB")
     assert whole > bound  # the bound tells the two apart
+
+
+def test_the_bigfile_benchmark_still_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    """``bench/bigfile.py`` at a tiny size (benchmarks are not tests: no figure asserted)."""
+    from bench import bigfile
+
+    assert bigfile.main(["--mb", "0.3", "--kind", "prose"]) == 0
+    out = capsys.readouterr().out
+    streamed, whole = (re.search(rf"{m}\s+(\d+) chunks", out) for m in ("streamed", "whole"))
+    assert streamed and whole and streamed.group(1) == whole.group(1), out
+    assert "whole / streamed: peak RSS x" in out
