@@ -62,7 +62,9 @@ class DocumentRecord:
     notes: list[str] = field(default_factory=list)
     indexed_at: float = 0.0
     status: str = "indexed"
-    """``indexed`` or ``skipped`` (then ``reason`` says why)."""
+    """``indexed``, ``skipped`` (then ``reason`` says why) or ``partial``: a large
+    file stopped part-way, whose ``chunks`` stored so far are searchable (see
+    ``bigfile``)."""
     reason: str = ""
 
 
