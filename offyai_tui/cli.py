@@ -157,13 +157,12 @@ def _ask_options(args: argparse.Namespace, settings: Settings, model: str) -> Ch
 
 
 async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui.cli_guard import check_options, guarded
+    from offyai_tui.cli_guard import check_options, guarded, timeout_for
 
     try:
         check_options(args)
     except ValueError as exc:
         raise UserError(str(exc)) from None
-    timeout = settings.chat.timeout if getattr(args, "timeout", None) is None else args.timeout
     prompt = _prompt_text(args)
     system = _system_prompt(args, settings)
     registry = EngineRegistry(settings)
@@ -188,6 +187,7 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
         stream = guard_repetition(
             engine.stream_chat(messages, options), settings.chat.repeat_guard, model
         )
+        timeout = timeout_for(engine, getattr(args, "timeout", None), settings.chat.timeout)
         async for event in guarded(stream, engine, timeout):
             if isinstance(event, TextDelta):
                 sys.stdout.write(clean(event.text))
@@ -232,6 +232,8 @@ async def models(args: argparse.Namespace, settings: Settings, workspace: Worksp
     registry = EngineRegistry(settings)
     try:
         engines = registry.configured()
+        for line in registry.skipped:
+            print(f"offyai: {line}", file=sys.stderr)
         if getattr(args, "engine", None):
             engines = [registry.engine(args.engine)]
         hw = await asyncio.to_thread(hardware.detect)
@@ -299,6 +301,8 @@ async def rm(args: argparse.Namespace, settings: Settings, workspace: Workspace)
     registry = EngineRegistry(settings)
     try:
         engines = registry.configured()
+        for line in registry.skipped:
+            print(f"offyai: {line}", file=sys.stderr)
         if getattr(args, "engine", None):
             engines = [registry.engine(args.engine)]
         engine, info = await find_installed(engines, args.name)
@@ -411,7 +415,7 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
 
 def _not_found(paths: list[str]) -> str:
     """One line for paths given to ``offyai index`` that do not exist (a typo)."""
-    shown = ", ".join(paths)
+    shown = ", ".join(visible(p) for p in paths)
     return f"no such file or folder: {shown} (check the spelling; nothing was indexed from it)"
 
 

@@ -50,6 +50,19 @@ def check_options(args: Any) -> None:
         raise ValueError(f"--timeout must be 0 (no limit) or a number of seconds, got {timeout}")
 
 
+def timeout_for(engine: Engine, flag: float | None, configured: float) -> float:
+    """Seconds of silence ``ask`` accepts: ``--timeout``, else ``chat.timeout`` for a server.
+
+    The embedded engine gets no limit unless ``--timeout`` is given: its silence
+    is local work (a long piped prompt on a CPU can take minutes before the
+    first token), not a server that accepted and went quiet. Its wait is still
+    shown, and Ctrl+C still stops it at once.
+    """
+    if flag is not None:
+        return flag
+    return 0.0 if engine.kind == "llamacpp" else configured
+
+
 def read_piped(stream: Any = None) -> tuple[str, str]:
     """All of piped stdin as text, and a note if it was not UTF-8.
 

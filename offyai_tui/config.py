@@ -85,8 +85,8 @@ class ChatSettings:
     reply_reserve: int = 512
     temperature: float = 0.7
     timeout: float = 120.0
-    """Seconds ``offyai ask`` waits without a word from the engine before giving up
-    (0: no limit); ``--timeout`` overrides it for one run."""
+    """Seconds ``offyai ask`` waits without a word from a server before giving up
+    (0: no limit; the embedded engine has none); ``--timeout`` overrides it for one run."""
     repeat_guard: int = 10
     """Stop an answer that repeats the same passage this many times (0: never);
     see :mod:`offyai_tui.chat.runaway`."""

@@ -240,3 +240,14 @@ def test_any_ollama_host_is_a_usable_url_or_one_readable_line(host: str) -> None
         return
     parsed = httpx.URL(url)
     assert parsed.scheme in {"http", "https"} and parsed.host
+
+
+def test_the_embedded_engine_waits_as_long_as_it_works_unless_told_otherwise() -> None:
+    from offyai_tui.cli_guard import timeout_for
+    from offyai_tui.engines.llamacpp import LlamaCppEngine
+
+    server = OllamaEngine(Settings())
+    local = LlamaCppEngine(Settings())
+    assert timeout_for(server, None, 120.0) == 120.0
+    assert timeout_for(local, None, 120.0) == 0.0  # a long prompt on a CPU is not a stall
+    assert timeout_for(local, 30.0, 120.0) == 30.0 and timeout_for(server, 0.0, 120.0) == 0.0
