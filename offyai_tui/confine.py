@@ -18,7 +18,7 @@ list, the ``skipped`` lines of ``offyai index``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 IGNORED_DIRS = frozenset({
@@ -33,6 +33,8 @@ class Refusal:
     """Why a path is not read (one line, e.g. ``symlink to outside the folder: /etc``)."""
 
     reason: str
+    target: str = field(default="", compare=False)
+    """The real path it leads to (what an index made before the rule may hold)."""
 
     def __str__(self) -> str:
         return self.reason
@@ -109,15 +111,16 @@ class Folder:
                 is_within(given, self.given / hidden) or is_within(given, self.real / hidden)
             )
             what = "symlink to a hidden or ignored path" if linked else "hidden or ignored path"
-            return Refusal(f"{what} ({hidden}): {real}")
+            return Refusal(f"{what} ({hidden}): {real}", str(real))
         in_folder = is_within(given, self.given) or is_within(given, self.real)
         if not in_folder:
-            return Refusal(f"outside the folder: {real}")
+            return Refusal(f"outside the folder: {real}", str(real))
         if not follow_symlinks:
-            return Refusal(f"symlink to outside the folder: {real}")
+            return Refusal(f"symlink to outside the folder: {real}", str(real))
         if is_within(self.real, real):  # ``up -> ..`` or ``all -> /``: the walk would never end
+            # No target: everything lies under it, it says nothing of what was pulled in.
             return Refusal(f"symlink to a folder that contains this one: {real}")
         hidden = private_part(real.parts[1:])
         if hidden is not None:
-            return Refusal(f"symlink to a hidden or ignored path ({hidden}): {real}")
+            return Refusal(f"symlink to a hidden or ignored path ({hidden}): {real}", str(real))
         return real

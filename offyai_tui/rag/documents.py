@@ -81,6 +81,8 @@ class Skipped:
 
     path: str
     reason: str
+    target: str = field(default="", compare=False)
+    """For a link the folder rule refused: the real path it leads to."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"

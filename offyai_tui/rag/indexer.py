@@ -50,7 +50,7 @@ from offyai_tui.rag.progress import (
 )
 from offyai_tui.rag.reembed import realign
 from offyai_tui.rag.threads import in_thread
-from offyai_tui.rag.walk import canonical, iter_files
+from offyai_tui.rag.walk import canonical, iter_files, pulled_through_links
 from offyai_tui.workspace import Workspace
 
 __all__ = [
@@ -285,6 +285,17 @@ class Indexer:
             return
         files = [f for f in found if isinstance(f, Path)]
         walk_skips = [f for f in found if isinstance(f, Skipped)]
+        if any(s.target for s in walk_skips):  # links the folder rule refuses: what an older
+            pulled = await asyncio.to_thread(  # index took in through them goes (confine.py)
+                lambda: pulled_through_links(
+                    walk_skips, [r.path for r in self.index.documents()],
+                    [*self.index.roots(), *(given if remember else [])],
+                )
+            )  # fmt: skip
+            files = [f for f in files if str(f) not in pulled]
+            for path in sorted(pulled):
+                writer.remove_document(path)
+                report.removed.append(path)
         if remember:
             for path in given:
                 if await asyncio.to_thread(os.path.exists, path):

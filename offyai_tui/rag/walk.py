@@ -26,7 +26,7 @@ from pathlib import Path
 from offyai_tui.confine import IGNORED_DIRS, Folder, Refusal, real_path
 from offyai_tui.rag.documents import Skipped
 
-__all__ = ["IGNORED_DIRS", "canonical", "iter_files"]
+__all__ = ["IGNORED_DIRS", "canonical", "iter_files", "pulled_through_links"]
 
 canonical = real_path
 """Absolute path with symlinks resolved, without raising on loops or missing files."""
@@ -119,7 +119,7 @@ def _walk(
             if entry.is_symlink():  # the folder rule: only a link can lead elsewhere
                 resolved = folder_rule.resolve(path, follow_symlinks=follow_symlinks)
                 if isinstance(resolved, Refusal):
-                    yield Skipped(str(path), resolved.reason)
+                    yield Skipped(str(path), resolved.reason, resolved.target)
                     continue
                 real = resolved
             else:  # the name was checked above; its folder's real path is known
@@ -149,3 +149,28 @@ def _is_dir(entry: os.DirEntry[str]) -> bool:
         return entry.is_dir(follow_symlinks=True)
     except OSError:
         return False
+
+
+def pulled_through_links(
+    skips: Iterable[Skipped], indexed: Iterable[str], roots: Iterable[str]
+) -> set[str]:
+    """The indexed paths outside every added folder that lie behind a link this walk refused.
+
+    An index made before the folder rule (or while ``follow_symlinks`` was on)
+    holds files reached through such links, e.g. ``repo/keys -> ~/.ssh``;
+    they are outside every added folder, so nothing else would ever drop them,
+    and a re-index would even read them again as files added one by one. What
+    lies in an added folder, or was added by itself, is kept.
+    """
+    targets = [s.target for s in skips if s.target]
+    if not targets:
+        return set()
+    saved = list(roots)
+    return {
+        path for path in indexed
+        if any(_under(path, t) for t in targets) and not any(_under(path, r) for r in saved)
+    }  # fmt: skip
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")

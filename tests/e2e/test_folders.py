@@ -101,3 +101,29 @@ def test_follow_symlinks_still_never_indexes_a_hidden_folder(
     documents = {d["path"]: d for d in _manifest(app_home)["documents"]}
     assert str((shared / "guide.md").resolve()) in documents  # followed, recorded as real path
     assert not any(".ssh" in path for path in documents)
+
+
+def test_a_reindex_drops_what_was_taken_in_through_a_link_it_now_refuses(
+    app_home: Path, user_home: Path, tmp_path: Path
+) -> None:
+    """Indexed while links were followed (as an older version always did), then the rule
+    applies again: the re-index (no paths: every saved folder) drops those documents."""
+    repo = _repo(tmp_path, user_home)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "guide.md").write_text("# Guide\n\nShared guide text.\n")
+    (repo / "shared").symlink_to(shared, target_is_directory=True)
+    guide = str((shared / "guide.md").resolve())
+    first = _offyai(["index", "--follow-symlinks", str(repo)], app_home, user_home)
+    assert first.returncode == 0, first.stderr
+    assert guide in {d["path"] for d in _manifest(app_home)["documents"]}
+
+    again = _offyai(["index"], app_home, user_home)  # re-check the saved folders
+    assert again.returncode == 0, again.stderr
+    assert "2 removed" in again.stdout, again.stdout  # the guide, and /etc/passwd's record
+    documents = {d["path"]: d for d in _manifest(app_home)["documents"]}
+    assert guide not in documents and "/etc/passwd" not in documents
+    assert documents[str(repo.resolve() / "shared")]["reason"] == (
+        f"symlink to outside the folder: {shared.resolve()}"
+    )
+    assert str((repo / "README.md").resolve()) in documents  # the folder's own file stays

@@ -12,7 +12,7 @@ import pytest
 
 from offyai_tui.confine import Refusal, resolve_inside
 from offyai_tui.rag.documents import Skipped
-from offyai_tui.rag.walk import iter_files
+from offyai_tui.rag.walk import iter_files, pulled_through_links
 
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
 
@@ -174,3 +174,31 @@ def test_following_links_never_climbs_to_a_folder_containing_the_root(tmp_path: 
         "all": "symlink to a folder that contains this one: /",
         "up": f"symlink to a folder that contains this one: {tmp_path.resolve()}",
     }
+
+
+def test_what_an_older_index_took_in_through_a_refused_link_is_found(
+    repo: Path, home: Path, tmp_path: Path
+) -> None:
+    """Only documents outside every added folder, behind a link the walk refused."""
+    skips = [s for s in iter_files([repo]) if isinstance(s, Skipped)]
+    key = str((home / ".ssh" / "id_ed25519").resolve())
+    guide = str((home / "shared" / "guide.md").resolve())
+    own = str((repo / "README.md").resolve())
+    other_root = str((home / "shared").resolve())  # also added by itself: its files stay
+    indexed = [key, guide, own, "/etc/passwd", str(tmp_path / "unrelated.md")]
+    assert pulled_through_links(skips, indexed, [str(repo.resolve())]) == {
+        key, guide, "/etc/passwd",
+    }  # fmt: skip
+    assert pulled_through_links(skips, indexed, [str(repo.resolve()), other_root]) == {
+        key, "/etc/passwd",
+    }  # fmt: skip
+
+
+def test_a_link_to_a_folder_containing_the_root_names_no_target(tmp_path: Path) -> None:
+    """``all -> /`` says nothing of what was pulled in: everything lies under ``/``."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "all").symlink_to("/", target_is_directory=True)
+    (skip,) = list(iter_files([root], follow_symlinks=True))
+    assert isinstance(skip, Skipped) and skip.target == ""
+    assert pulled_through_links([skip], ["/etc/passwd"], []) == set()
