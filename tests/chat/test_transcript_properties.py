@@ -151,7 +151,9 @@ def test_format_2_trees_torn_anywhere_keep_every_complete_line_in_place(
     torn = full[:cut]
     data = parse_transcript(torn, "c1")
     ends = [sum(len(line) for line in lines[: i + 1]) for i in range(len(lines))]
-    complete = [e for e, end in zip(events, ends[1:]) if end <= cut]  # whole lines that survived
+    # A line is whole once everything but its newline survived: the JSON object is
+    # closed, so the reader keeps it (a writer that died before the newline wrote it all).
+    complete = [e for e, end in zip(events, ends[1:]) if end - 1 <= cut]
     written = [e for e in complete if e["type"] == "message"]
     assert [m.id for m in data.tree] == [e["id"] for e in written]
     for event in written:
