@@ -61,7 +61,9 @@ async def test_second_instance_is_read_only_and_files_never_interleave(
     assert len(files) == 1, files
     for path in chats_dir(app_home).iterdir():
         text = path.read_text(encoding="utf-8")
-        assert "Beta" not in text, path
+        # The read-only instance's prompt and answer never reach disk (the real model in
+        # the first instance samples freely, so it may say "Beta" on its own).
+        assert "Beta question" not in text and "Beta answer" not in text, path
     lines = events(files[0])  # every line is whole JSON
     assert lines[0]["type"] == "header"
     saved = read_transcript(files[0])
