@@ -77,6 +77,7 @@ class SearchIndex:
         self._known: dict[str, tuple[int, int, int]] | None = None
         """conv -> (size, mtime_ns, inode) as indexed."""
         self._dirty: set[str] = set()
+        self._closed = False
         self.indexed = 0
         """Conversations (re)indexed from their transcripts: tests count work with it."""
         self.appended = 0
@@ -85,7 +86,9 @@ class SearchIndex:
     # ------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
+        """Close the file; a build still running in a thread stops at its next batch."""
         with self._lock:
+            self._closed = True
             if self._db is not None:
                 with contextlib.suppress(sqlite3.Error):
                     self._db.close()
@@ -99,6 +102,8 @@ class SearchIndex:
         """The connection, creating or rebuilding the file as needed; None if unusable."""
         if self._db is not None:
             return self._db
+        if self._closed:
+            return None
         if self.read_only:
             if not self.path.is_file():
                 return None

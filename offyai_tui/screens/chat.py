@@ -29,6 +29,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
 
 from offyai_tui import privacy
 from offyai_tui.chat import (
@@ -218,10 +219,29 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
             palette=key("app.palette", "ctrl+p"), help=key("app.help", "f1"))
 
     def refresh_sidebar(self) -> None:
-        entries = [Entry(s.id, s.title) for s in self.store.list()]
+        """Show the conversations; cheap once listed (only changed transcripts are rescanned).
+
+        The first listing stats every transcript, so it runs in a thread after the
+        first frame; the open conversation is shown alone until it is done.
+        """
+        if not self.store.listed:
+            self._first_listing()
+            entries: list[Entry] = []
+        else:
+            entries = [Entry(s.id, s.title) for s in self.store.list()]
         if not any(e.id == self.conversation.id for e in entries):
             entries.insert(0, Entry(self.conversation.id, self.conversation.title or "New chat"))
         self.query_one(ConversationSidebar).set_entries(entries, self.conversation.id)
+
+    @work(thread=True, exclusive=True, group="listing", exit_on_error=False)
+    def _first_listing(self) -> None:
+        """List every conversation, then index the ones search does not know yet."""
+        self.store.list()
+        if not self.is_attached:
+            return
+        self.app.call_from_thread(self.refresh_sidebar)
+        worker = get_current_worker()
+        self.store.build_search_index(cancelled=lambda: worker.is_cancelled)
 
     @on(ConversationSidebar.Selected)
     async def _sidebar_selected(self, event: ConversationSidebar.Selected) -> None:

@@ -1,10 +1,15 @@
 """Search every conversation of the workspace; Enter jumps to the hit.
 
-Searching reads transcript files, so it runs in a thread worker and only the
-latest query's results are shown (typing fast never shows stale hits).
+Searching goes through the workspace's FTS5 index (see
+:mod:`offyai_tui.chat.search_index`) in a thread worker. Each key restarts a
+short debounce, so a query typed fast runs once, after the last key; a key that
+arrives while a search runs cancels it (SQLite stops at its next progress
+check), and only the latest query's results are ever shown.
 """
 
 from __future__ import annotations
+
+import threading
 
 from textual import work
 from textual.app import ComposeResult
@@ -16,8 +21,12 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from offyai_tui.chat import ConversationStore, SearchHit
+from offyai_tui.chat.search_index import SearchCancelled
 from offyai_tui.textsafe import strip_controls, visible
 from offyai_tui.widgets.ordered_keys import OrderedInput
+
+DEBOUNCE_S = 0.08
+"""Quiet time after a key before searching: shorter than a pause, longer than a burst."""
 
 
 class SearchScreen(ModalScreen[SearchHit | None]):
@@ -43,6 +52,11 @@ class SearchScreen(ModalScreen[SearchHit | None]):
         self._store = store
         self._query = query
         self._hits: list[SearchHit] = []
+        self._cancel = threading.Event()
+        """Set to stop the search in flight; each query gets a fresh one."""
+        self._timer = None
+        self.searches = 0
+        """Searches started (each debounced query once): what typing fast costs."""
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -53,19 +67,37 @@ class SearchScreen(ModalScreen[SearchHit | None]):
     def on_mount(self) -> None:
         self.query_one("#query", Input).focus()
         if self._query:
-            self._search(self._query)
+            self._start(self._query)
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self._search(event.value)
+        self._cancel.set()
+        self._cancel = threading.Event()
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        query = event.value
+        if not query.strip():
+            self._show(query, [])
+            return
+        self._timer = self.set_timer(DEBOUNCE_S, lambda: self._start(query))
+
+    def _start(self, query: str) -> None:
+        self._timer = None
+        self.searches += 1
+        self._search(query, self._cancel)
 
     def on_input_submitted(self) -> None:
         if self._hits:
             self.dismiss(self._hits[0])
 
     @work(exclusive=True, thread=True, group="search")
-    def _search(self, query: str) -> None:
-        hits = self._store.search(query) if query.strip() else []
-        self.app.call_from_thread(self._show, query, hits)
+    def _search(self, query: str, cancel: threading.Event) -> None:
+        try:
+            hits = self._store.search(query, cancelled=cancel.is_set)
+        except SearchCancelled:
+            return
+        if not cancel.is_set():
+            self.app.call_from_thread(self._show, query, hits)
 
     def _show(self, query: str, hits: list[SearchHit]) -> None:
         if query != self.query_one("#query", Input).value:

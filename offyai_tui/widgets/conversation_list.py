@@ -8,34 +8,28 @@ so an empty chat shows sooner; entries given before then are shown once they
 are there. Asking for the list before that mounts it at once, and focus moves
 without waiting for the app's queue: keys typed right after Ctrl+L belong to
 the list, not to the prompt that had focus.
+
+Rows are drawn by :class:`~offyai_tui.widgets.conversation_rows.ConversationRows`,
+which renders only the rows on screen, so 10,000 conversations cost what 20 do.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from textual import on
 from textual.containers import Vertical
-from textual.content import Content
 from textual.events import Key
 from textual.message import Message
-from textual.widgets import Input, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import Input
 
-from offyai_tui.textsafe import visible
+from offyai_tui.widgets.conversation_rows import ConversationRows, Entry
 from offyai_tui.widgets.ordered_keys import OrderedInput, is_plain_character
 
-
-@dataclass(frozen=True)
-class Entry:
-    """One row: a conversation id and its title."""
-
-    id: str
-    title: str
+__all__ = ["ConversationSidebar", "Entry"]
 
 
-class _Conversations(OptionList):
+class _Conversations(ConversationRows):
     """The list itself; printable keys go to the filter box."""
 
     def on_key(self, event: Key) -> None:
@@ -115,10 +109,7 @@ class ConversationSidebar(Vertical):
         """Ids shown with the current filter, top to bottom."""
         if not self._built:
             return []
-        options = self.query_one(_Conversations)
-        return [
-            str(options.get_option_at_index(i).id) for i in range(options.option_count)
-        ]
+        return [entry.id for entry in self.query_one(_Conversations).rows]
 
     def set_entries(self, entries: list[Entry], current: str) -> None:
         """Replace the rows (already newest first) and mark the current one."""
@@ -134,19 +125,10 @@ class ConversationSidebar(Vertical):
     def _rebuild(self) -> None:
         if not self._built:
             return
-        options = self.query_one(_Conversations)
         wanted = self.filter_text.casefold().strip()
-        shown = [e for e in self._entries if wanted in e.title.casefold()]
-        options.clear_options()
-        options.add_options(
-            Option(Content(("● " if e.id == self._current else "  ") + visible(e.title)),
-                   id=e.id)
-            for e in shown
-        )
-        for index, entry in enumerate(shown):
-            if entry.id == self._current:
-                options.highlighted = index
-                break
+        shown = [e for e in self._entries if wanted in e.title.casefold()] if wanted else (
+            self._entries)
+        self.query_one(_Conversations).set_rows(shown, self._current)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
@@ -154,14 +136,13 @@ class ConversationSidebar(Vertical):
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self) -> None:
-        options = self.query_one(_Conversations)
-        if options.option_count:
-            options.highlighted = options.highlighted or 0
-            options.focus()
-            option = options.get_option_at_index(options.highlighted or 0)
-            self.post_message(self.Selected(str(option.id)))
+        rows = self.query_one(_Conversations)
+        if rows.option_count:
+            rows.highlighted = rows.highlighted or 0
+            rows.focus()
+            self.post_message(self.Selected(rows.rows[rows.highlighted or 0].id))
 
-    @on(OptionList.OptionSelected)
-    def _option_selected(self, event: OptionList.OptionSelected) -> None:
+    @on(ConversationRows.Chosen)
+    def _row_chosen(self, event: ConversationRows.Chosen) -> None:
         event.stop()
-        self.post_message(self.Selected(str(event.option.id)))
+        self.post_message(self.Selected(event.entry.id))
