@@ -8,6 +8,8 @@ nothing of the files still waiting (they are indexed again next time).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,12 +19,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from offyai_tui.config import Settings
+from offyai_tui.rag.bigfile import PARTIAL
 from offyai_tui.rag.chunker import iter_chunks
-from offyai_tui.rag.documents import Chunk, LoadedDocument
+from offyai_tui.rag.documents import Chunk, LoadedDocument, Skipped
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.index import DocumentRecord, IndexWriter
-from offyai_tui.rag.loaders import LoadError, parse_bytes
+from offyai_tui.rag.loaders import LoadError, kind_of, parse_bytes, read_bytes
 from offyai_tui.rag.progress import IndexReport
+from offyai_tui.rag.threads import in_thread
 
 if TYPE_CHECKING:
     from offyai_tui.rag.indexer import Indexer
@@ -42,6 +46,55 @@ def load_and_chunk(
             raise LoadError("stopped")
         chunks.append(chunk)
     return doc, chunks
+
+
+async def load_one(
+    indexer: Indexer, writer: IndexWriter, path: Path, max_bytes: int, report: IndexReport
+) -> Pending | None:
+    """Read, hash, parse and chunk one file; ``None`` if skipped or unchanged.
+
+    A file left ``partial`` (it was streamed once, and is small now) is indexed
+    again whole.
+    """
+    name = str(path)
+    kind = kind_of(path)
+    if kind is None:
+        reason = f"unsupported file type ({path.suffix.lower()})"
+        indexer._skip(writer, name, skip_kind(name), reason, report)
+        return None
+    try:
+        data = await indexer.until_cancelled(in_thread(read_bytes, path, max_bytes))
+    except LoadError as exc:
+        indexer._skip(writer, name, kind, str(exc), report)
+        return None
+    digest = hashlib.sha256(data).hexdigest()
+    known = indexer.index.document(name)
+    if known and known.sha256 == digest and known.status != PARTIAL:
+        if known.status == "indexed":
+            report.unchanged.append(name)
+        else:
+            report.skipped.append(Skipped(name, known.reason))
+        return None
+    try:
+        doc, chunks = await indexer.until_cancelled(
+            in_thread(load_and_chunk, path, data, kind, indexer.settings, indexer._halt.is_set)
+        )
+    except LoadError as exc:
+        indexer._skip(writer, name, kind, str(exc), report, len(data), digest)
+        return None
+    record = DocumentRecord(
+        path=name, kind=doc.kind, size=doc.size, sha256=digest, lines=doc.lines,
+        pages=doc.pages, title=doc.title, notes=list(doc.notes), indexed_at=time.time(),
+    )
+    return Pending(record, chunks, known is not None)
+
+
+def skip_kind(path: str) -> str:
+    """The kind shown for a skipped path: its loader, ``folder``, or its suffix."""
+    if os.path.isdir(path):
+        return "folder"
+    suffix = Path(path).suffix.lower().lstrip(".")
+    return kind_of(Path(path)) or suffix or "file"
 
 
 @dataclass

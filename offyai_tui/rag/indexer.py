@@ -25,7 +25,6 @@ the documents list with their reason, like files that failed to load.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import os
 import threading
 import time
@@ -35,12 +34,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from offyai_tui.config import Settings
-from offyai_tui.rag.batcher import Batcher, Pending, load_and_chunk
-from offyai_tui.rag.bigfile import PARTIAL, BigFile, streams
+from offyai_tui.rag.batcher import Batcher, load_one, skip_kind
+from offyai_tui.rag.bigfile import BigFile, streams
 from offyai_tui.rag.documents import Skipped
 from offyai_tui.rag.embedder import Embedder, EmbeddingIdentity
 from offyai_tui.rag.index import DocumentIndex, DocumentRecord, IndexWriter, is_under
-from offyai_tui.rag.loaders import LoadError, kind_of, read_bytes
+from offyai_tui.rag.loaders import kind_of
 from offyai_tui.rag.progress import (
     IndexProgress,
     IndexReport,
@@ -301,7 +300,7 @@ class Indexer:
                 if await asyncio.to_thread(os.path.exists, path):
                     writer.put_root(path)
         for skipped in walk_skips:
-            self._skip(writer, skipped.path, _skip_kind(skipped.path), skipped.reason, report)
+            self._skip(writer, skipped.path, skip_kind(skipped.path), skipped.reason, report)
         sizes = await self.until_cancelled(
             in_thread(lambda: self._until_halted(_size(f) for f in files))
         )
@@ -349,7 +348,7 @@ class Indexer:
                     await batcher.flush_all()  # the files before it are stored first
                     await big.index(path, kind, max_bytes)
                 else:
-                    loaded = await self._load_one(writer, path, max_bytes, report)
+                    loaded = await load_one(self, writer, path, max_bytes, report)
                     if loaded is not None:
                         await batcher.add(loaded)
                 done_bytes, streamed = done_bytes + sizes[i], 0
@@ -367,42 +366,6 @@ class Indexer:
         if not self.cancelled:
             skipped_now = {s.path for s in report.skipped}
             report.removed.extend(self._prune(writer, paths, skipped_now))
-
-    async def _load_one(
-        self, writer: IndexWriter, path: Path, max_bytes: int, report: IndexReport
-    ) -> Pending | None:
-        """Read, hash, parse and chunk one file; ``None`` if skipped or unchanged."""
-        name = str(path)
-        kind = kind_of(path)
-        if kind is None:
-            reason = f"unsupported file type ({path.suffix.lower()})"
-            self._skip(writer, name, _skip_kind(name), reason, report)
-            return None
-        try:
-            data = await self.until_cancelled(in_thread(read_bytes, path, max_bytes))
-        except LoadError as exc:
-            self._skip(writer, name, kind, str(exc), report)
-            return None
-        digest = hashlib.sha256(data).hexdigest()
-        known = self.index.document(name)
-        if known and known.sha256 == digest and known.status != PARTIAL:
-            if known.status == "indexed":
-                report.unchanged.append(name)
-            else:
-                report.skipped.append(Skipped(name, known.reason))
-            return None
-        try:
-            doc, chunks = await self.until_cancelled(
-                in_thread(load_and_chunk, path, data, kind, self.settings, self._halt.is_set)
-            )
-        except LoadError as exc:
-            self._skip(writer, name, kind, str(exc), report, len(data), digest)
-            return None
-        record = DocumentRecord(
-            path=name, kind=doc.kind, size=doc.size, sha256=digest, lines=doc.lines,
-            pages=doc.pages, title=doc.title, notes=list(doc.notes), indexed_at=time.time(),
-        )
-        return Pending(record, chunks, known is not None)
 
     def _skip(
         self, writer: IndexWriter, name: str, kind: str, reason: str, report: IndexReport,
@@ -471,14 +434,6 @@ def _consume(task: asyncio.Future[object]) -> None:
     """Retrieve the outcome of a task nobody awaits any more (no "never retrieved" log)."""
     if not task.cancelled():
         task.exception()
-
-
-def _skip_kind(path: str) -> str:
-    """The kind shown for a skipped path: its loader, ``folder``, or its suffix."""
-    if os.path.isdir(path):
-        return "folder"
-    suffix = Path(path).suffix.lower().lstrip(".")
-    return kind_of(Path(path)) or suffix or "file"
 
 
 def _size(path: Path) -> int:
