@@ -270,6 +270,13 @@ def _ttft_rows(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _scale_rows(data: dict[str, Any]) -> list[Row]:
+    """Years of use (bench/scale.py): its own rows, beside the section that measures them."""
+    from bench.scale import report_rows
+
+    return report_rows(data)
+
+
 def table(results: dict[str, Any]) -> list[str]:
     rows: list[Row] = []
     builders: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
@@ -279,6 +286,7 @@ def table(results: dict[str, Any]) -> list[str]:
         ("startup", lambda d: _startup_rows(d, results.get("open_long") or {})),
         ("rag", _rag_rows),
         ("ttft", _ttft_rows),
+        ("scale", _scale_rows),
     ]
     for section, build in builders:
         data = results.get(section)

@@ -73,6 +73,8 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
             ),
             ("streaming", ["streaming.py", "--sizes", "2000"], 120),
             ("open_long", ["open_long.py", "--rounds", "1"], 90),
+            ("scale", ["scale.py", "--conversations", "300", "--messages", "400",
+                       "--rounds", "1", "--presses", "3"], 150),
             ("rag", ["rag.py"], 240),
             ("ttft", ["ttft.py", "--sizes", "256", "--rounds", "1"], 120),
         ]
@@ -86,6 +88,7 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
         ),
         ("streaming", ["streaming.py", "--sizes", "4000", "10000", "20000"], 300),
         ("open_long", ["open_long.py", "--rounds", "3"], 120),
+        ("scale", ["scale.py", "--quick"], 300),  # the full sizes: bench/scale.py alone
         ("rag", ["rag.py"], 300),
         ("ttft", ["ttft.py", "--rounds", "3"], 420),
     ]
