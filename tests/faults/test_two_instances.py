@@ -40,7 +40,7 @@ async def test_second_instance_is_read_only_and_files_never_interleave(
         first.submit("Alpha question one")
         wait_messages(app_home, answered(1), "A's first answer")
 
-        engine = ScriptedEngine(scripts=[Script(["Beta ", "answer ", "text"], delay=0.2)])
+        engine = ScriptedEngine(scripts=[Script(["Quokka42 ", "answer ", "text"], delay=0.2)])
         second = make_app(settings=Settings(), workspace=Workspace.open("default"), engine=engine)
         async with second.run_test(size=SIZE) as pilot:
             screen = chat(second)
@@ -48,10 +48,10 @@ async def test_second_instance_is_read_only_and_files_never_interleave(
             assert screen.store.lock_holder_pid == first.pid
             shown = " ".join(screen_text(second).split())
             assert "Read-only" in shown and f"pid {first.pid}" in shown
-            await send(pilot, "Beta question")
+            await send(pilot, "Quokka42 question")
             first.submit("Alpha question two")  # both answer at the same time
             await wait_for(answers_ended(screen, 1), pilot, timeout=15)
-            assert screen.conversation.messages[-1].content == "Beta answer text"
+            assert screen.conversation.messages[-1].content == "Quokka42 answer text"
             wait_messages(app_home, answered(2), "A's second answer")
 
         first.send("C-q")
@@ -60,10 +60,10 @@ async def test_second_instance_is_read_only_and_files_never_interleave(
     files = transcripts(app_home)
     assert len(files) == 1, files
     for path in chats_dir(app_home).iterdir():
-        text = path.read_text(encoding="utf-8")
-        # The read-only instance's prompt and answer never reach disk (the real model in
-        # the first instance samples freely, so it may say "Beta" on its own).
-        assert "Beta question" not in text and "Beta answer" not in text, path
+        data = path.read_bytes()  # transcripts, the listing and the search index alike
+        # The read-only instance's prompt and answer never reach disk (a marker the real
+        # model in the first instance will not write on its own).
+        assert b"Quokka42" not in data, path
     lines = events(files[0])  # every line is whole JSON
     assert lines[0]["type"] == "header"
     saved = read_transcript(files[0])
