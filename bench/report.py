@@ -111,6 +111,32 @@ def _streaming_rows(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _key_rows(data: dict[str, Any]) -> list[Row]:
+    """Keys typed during a stream: none lost or reordered (target 0), and their echo."""
+    rows: list[Row] = []
+    tokens = data.get("tokens") or 0
+    for cps, entry in sorted((data.get("typing") or {}).items(), key=lambda i: float(i[0])):
+        bad = entry["lost"] + entry["reordered"]
+        rows.append(
+            (
+                f"keys at {cps} chars/s during {tokens:,}-tok stream",
+                f"{entry['lost']} lost / {entry['reordered']} reordered of {entry['keys']}",
+                "0 / 0",
+                _mark(bad == 0),
+            )
+        )
+        rows.append(
+            (
+                f"  echo at {cps} chars/s",
+                f"p50 {_num(entry['echo_p50_ms'], '{:.0f}')} / p95 "
+                f"{_num(entry['echo_p95_ms'], '{:.0f}')} ms",
+                "record",
+                "",
+            )
+        )
+    return rows
+
+
 def _screen_rows(data: dict[str, Any]) -> list[Row]:
     best = data.get("best_ratio")
     return [
@@ -282,6 +308,7 @@ def table(results: dict[str, Any]) -> list[str]:
     builders: list[tuple[str, Callable[[dict[str, Any]], list[Row]]]] = [
         ("engines", _engine_rows),
         ("streaming", _streaming_rows),
+        ("key_bursts", _key_rows),
         ("screen_speed", _screen_rows),
         ("startup", lambda d: _startup_rows(d, results.get("open_long") or {})),
         ("rag", _rag_rows),

@@ -72,6 +72,7 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
                 150,
             ),
             ("streaming", ["streaming.py", "--sizes", "2000"], 120),
+            ("key_bursts", ["key_bursts.py", "--tokens", "2000"], 90),
             ("open_long", ["open_long.py", "--rounds", "1"], 90),
             ("scale", ["scale.py", "--conversations", "300", "--messages", "400",
                        "--rounds", "1", "--presses", "3"], 150),
@@ -87,6 +88,7 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
             300,
         ),
         ("streaming", ["streaming.py", "--sizes", "4000", "10000", "20000"], 300),
+        ("key_bursts", ["key_bursts.py", "--tokens", "20000"], 120),
         ("open_long", ["open_long.py", "--rounds", "3"], 120),
         ("scale", ["scale.py", "--quick"], 300),  # the full sizes: bench/scale.py alone
         ("rag", ["rag.py"], 300),

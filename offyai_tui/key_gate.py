@@ -20,6 +20,12 @@ the key back (:meth:`reroute_key`); it is delivered before any later key.
 
 After startup a key waits at most :data:`HOLD_LIMIT_S` for a screen to take
 focus; after that it goes where Textual would have sent it.
+
+Plain characters for a field that takes them in batches (the prompt) are
+gathered while the app reads its queue and handed over as one
+:class:`~offyai_tui.widgets.ordered_keys.TypedText` at the end of that turn:
+a thousand-character burst is one edit, not a thousand, and anything else
+that arrives first hands over the gathered characters before itself.
 """
 
 from __future__ import annotations
@@ -31,7 +37,12 @@ from typing import TYPE_CHECKING, Any
 from textual import events
 
 from offyai_tui import term_input
-from offyai_tui.widgets.ordered_keys import KeyApplied, OrderedKeys, is_plain_character
+from offyai_tui.widgets.ordered_keys import (
+    KeyApplied,
+    OrderedKeys,
+    TypedText,
+    is_plain_character,
+)
 
 if TYPE_CHECKING:
     from textual.screen import Screen
@@ -81,6 +92,8 @@ class KeyGate:
         self._waiting_since: float | None = None
         self._key_poll: Timer | None = None
         self._flushing_keys = False
+        self._typed: list[tuple[str, str]] = []
+        self._typed_for: Widget | None = None
         term_input.install()
 
     # ------------------------------------------------------------ the protocol
@@ -128,12 +141,45 @@ class KeyGate:
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if isinstance(event, events.Key) and self._gathers(event):
+                if not self._typed:
+                    app: Any = self
+                    app.call_later(self._hand_over_typed)  # after the keys queued now
+                self._typed.append((event.key, event.character or ""))
+                self._typed_for = getattr(self, "focused", None)
+                return
+            self._hand_over_typed()
             if self._waiting or self._rerouted or not self._keys_can_go():
                 self._hold_key(event)
             else:
                 await self._deliver_key(event)
             return
         await super().on_event(event)  # type: ignore[misc]
+
+    def _gathers(self, event: events.Key) -> bool:
+        """Whether ``event`` joins the characters gathered for the focused field."""
+        if not is_plain_character(event) or self._waiting or self._rerouted:
+            return False
+        app: Any = self
+        focused = app.focused
+        if not getattr(focused, "TYPES_IN_BATCHES", False):
+            return False
+        if self._typed:
+            return focused is self._typed_for
+        return self._keys_can_go()
+
+    def _hand_over_typed(self) -> None:
+        """Give the gathered characters to their field as one edit (before any later key)."""
+        if not self._typed:
+            return
+        keys, self._typed = self._typed, []
+        field, self._typed_for = self._typed_for, None
+        if field is not None and field.is_attached:
+            field.post_message(TypedText(keys))
+            self._in_flight[field] = self._in_flight.get(field, 0) + 1
+            return
+        self._rerouted.extend(events.Key(key, character) for key, character in keys)
+        self._schedule_key_flush()
 
     def _keys_can_go(self) -> bool:
         if not self._keys_open:
@@ -183,6 +229,7 @@ class KeyGate:
     async def _flush_keys(self) -> None:
         if self._flushing_keys:
             return
+        self._hand_over_typed()
         self._flushing_keys = True
         try:
             while self._rerouted or self._waiting:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import open_long, report, startup, streaming
+from bench import key_bursts, open_long, report, startup, streaming
 from bench.engines import Run, summarize
 from bench.screen_speed import shown_speed
 from bench.synthetic import END_MARK, markdown_tokens
@@ -31,6 +31,14 @@ async def test_chat_screen_stream_reaches_the_screen() -> None:
     assert result["render_ratio"] is not None, result
     assert result["keys_idle"]["n"] == streaming.IDLE_KEYS
     assert result["keys_idle"]["missed"] == 0
+
+
+async def test_keys_typed_during_a_stream_are_all_applied_in_order() -> None:
+    result = await key_bursts.typing_during_stream(400, 2000.0, 1000.0)
+    assert result["keys"] > 50 and result["exact"], result
+    assert result["lost"] == result["reordered"] == 0
+    rows = report.table({"key_bursts": {"tokens": 400, "typing": {"1000": result}}})
+    assert any("0 lost / 0 reordered" in row for row in rows), rows
 
 
 async def test_markdown_baseline_stream_reaches_the_screen() -> None:

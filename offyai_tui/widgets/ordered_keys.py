@@ -92,8 +92,26 @@ class KeyApplied(Message):
         self.field = field
 
 
+class TypedText(Message, bubble=False):
+    """Plain characters that arrived together, typed as one edit (see ``TYPES_IN_BATCHES``)."""
+
+    def __init__(self, keys: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.keys = keys
+        """(key name, character) pairs, in arrival order."""
+        self.text = "".join(character for _, character in keys)
+
+
 class OrderedKeys:
     """Mixin for a text field (before ``TextArea`` or ``Input`` in the bases)."""
+
+    TYPES_IN_BATCHES = False
+    """Whether the app may hand over a run of plain characters as one :class:`TypedText`.
+
+    A paste without bracketed paste is thousands of key presses; typed one by
+    one into a long multi-line text each costs a re-wrap, and the field fell
+    seconds behind.
+    """
 
     KEEP_NEWLINES_IN_PASTE = True
     """Whether a paste's line ends are kept (multi-line fields) or become spaces."""
@@ -166,8 +184,22 @@ class OrderedKeys:
             _done(app, widget)
         self.key_applied()
 
-    def key_applied(self) -> None:
-        """Called after each key or paste this field applied (e.g. to paint it at once)."""
+    async def _on_typed_text(self, message: TypedText) -> None:
+        widget: Any = self
+        app = widget.app
+        message.stop()
+        try:
+            if not self.takes_keys():
+                for key, character in message.keys:
+                    _reroute(app, events.Key(key, character))
+                return
+            await _call(super()._on_paste, events.Paste(message.text))  # type: ignore[misc]
+        finally:
+            _done(app, widget)
+        self.key_applied(len(message.keys))
+
+    def key_applied(self, count: int = 1) -> None:
+        """Called after the field applied ``count`` keys or a paste (e.g. to paint at once)."""
 
 
 class OrderedInput(OrderedKeys, Input):

@@ -39,6 +39,8 @@ class PromptInput(OrderedKeys, TextArea):
     PromptInput:focus { border: round $primary; }
     """
 
+    TYPES_IN_BATCHES = True
+
     BINDINGS = [
         Binding("enter", "submit", "Send", id="prompt.send"),
         Binding("ctrl+j,alt+enter", "newline", "New line", id="prompt.newline"),
@@ -74,7 +76,7 @@ class PromptInput(OrderedKeys, TextArea):
         self._draft = ""
         self._painted_at = 0.0
 
-    def key_applied(self) -> None:
+    def key_applied(self, count: int = 1) -> None:
         """Paint the key at once (a streaming answer's layout can wait).
 
         In a burst (a paste without bracketed paste) a key with more keys
