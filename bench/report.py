@@ -281,6 +281,8 @@ def _ttft_rows(data: dict[str, Any]) -> list[Row]:
         ratio = ours.get("ratio")
         one = entry.get("offyai_1t") or {}
         extra = f"; x{one['ratio']:.3f} with one prompt thread" if one.get("ratio") else ""
+        every = entry.get("offyai_all") or {}
+        extra += f"; x{every['ratio']:.3f} on every core" if every.get("ratio") else ""
         is_target = size == "1500" and target is not None and ratio is not None
         rows.append(
             (

@@ -97,7 +97,8 @@ def prompt_threads(
     after every step, so a core that another program keeps busy makes all of them
     wait: on two cores with two other busy processes, two prompt threads were
     measured 2-3x slower than one. The 1-minute load average (free to read) says
-    how many cores others use.
+    how many cores others use; a core counts as idle while less than a quarter of
+    it is taken (a thread sharing a core that is three-quarters free still helps).
     """
     cores = physical_cores() if cores is None else cores
     if load is None:
@@ -106,7 +107,7 @@ def prompt_threads(
         except (OSError, AttributeError):  # pragma: no cover - Windows
             load = 0.0
     spare = (logical or os.cpu_count() or cores) - load
-    return max(1, min(cores, int(spare + 0.5)))
+    return max(1, min(cores, int(spare + 0.75)))
 
 
 def parse_keep_alive(value: str | float | None, default: float) -> float:

@@ -57,6 +57,7 @@ def test_the_table_above_covers_every_parameter() -> None:
 def test_prompt_threads_take_the_idle_cores() -> None:
     assert prompt_threads(cores=4, load=0.3, logical=8) == 4
     assert prompt_threads(cores=2, load=0.4, logical=2) == 2
+    assert prompt_threads(cores=2, load=0.7, logical=2) == 2
     assert prompt_threads(cores=2, load=1.2, logical=2) == 1  # another program has a core
     assert prompt_threads(cores=2, load=4.5, logical=2) == 1
 
