@@ -12,8 +12,8 @@ done, so the rest went astray:
 The gate holds keys, in arrival order, until they can go where the user
 meant: until the chat screen says its prompt has focus (:meth:`open_keys`),
 while the current screen is still mounting or has not focused anything yet,
-and while a text field is still applying a key that may move focus (any key
-but a plain character, see :mod:`offyai_tui.widgets.ordered_keys`). Plain
+and while a key that may move focus (any key but a plain character) is still
+on its way (see :mod:`offyai_tui.widgets.ordered_keys`). Plain
 characters for the focused field go straight through, so typing and pasting
 cost nothing. A field that finds it lost focus before a key reached it hands
 the key back (:meth:`reroute_key`); it is delivered before any later key.
@@ -212,11 +212,21 @@ class KeyGate:
         """Give the key to Textual (priority bindings, then the focused widget)."""
         app: Any = self
         await super().on_event(event)  # type: ignore[misc]
-        target = app.focused
-        if event.is_forwarded and isinstance(target, OrderedKeys):
+        if not event.is_forwarded:
+            return  # a priority binding took it, here and now
+        target = app.focused or app.screen
+        command = isinstance(event, events.Key) and not is_plain_character(event)
+        if isinstance(target, OrderedKeys):
             self._in_flight[target] = self._in_flight.get(target, 0) + 1
-            if isinstance(event, events.Key) and not is_plain_character(event):
-                self._command_at = target
+            if command:
+                self._command_at = target  # the field says when it settled
+        elif command:
+            # Another widget (a list, Textual's own palette): its bound keys travel
+            # up to the app before their action runs. A marker sent behind the key
+            # takes the same way; later keys wait for it (Esc closing the palette
+            # then Ctrl+F: the Ctrl+F is not lost in the closing palette).
+            self._command_at = target
+            target.post_message(KeyApplied(target))
 
     def _hold_key(self, event: InputEvent) -> None:
         self._waiting.append(event)

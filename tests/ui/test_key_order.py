@@ -135,3 +135,20 @@ async def test_output_flushed_while_the_app_runs_still_works(build):
         print("a library's warning", file=sys.stderr, flush=True)
         post(app, "still typing")
         await wait_for(lambda: chat(app).prompt.text == "still typing", pilot)
+
+
+async def test_keys_after_ctrl_p_and_ctrl_f_go_to_the_box_that_opens(build):
+    from textual.command import CommandInput
+    from textual.widgets import Input
+
+    app = build()
+    async with app.run_test() as pilot:
+        await wait_for(lambda: prompt_focused(app), pilot)
+        post(app, ["ctrl+p", *"Mode: Coder"])
+        await wait_for(lambda: isinstance(app.focused, CommandInput), pilot)
+        await wait_for(lambda: app.focused.value == "Mode: Coder", pilot)
+        post(app, ["escape", "ctrl+f", *"needle"])
+        await wait_for(lambda: getattr(app.focused, "id", None) == "query", pilot)
+        await wait_for(lambda: app.screen.query_one("#query", Input).value == "needle", pilot)
+        post(app, ["escape", *"back"])
+        await wait_for(lambda: prompt_focused(app) and chat(app).prompt.text == "back", pilot)
