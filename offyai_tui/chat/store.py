@@ -74,6 +74,9 @@ class ConversationStore:
         """The in-memory listing differs from ``.index.json`` (saved on close)."""
         self._listing = threading.Lock()
         """The first listing may run in a thread while the UI writes."""
+        self._summaries: dict[str, ConversationSummary] = {}
+        self._sorted: builtins.list[ConversationSummary] | None = None
+        """The listing, newest first; re-sorted only after a change."""
         self.search_index = SearchIndex(workspace.chats_dir, read_only=lock is None)
 
     @classmethod
@@ -168,12 +171,21 @@ class ConversationStore:
         with self._listing:
             if not self._listed or self._index is None:
                 self._full_listing()
-            else:
-                self._rescan(self._dirty)
+                self._summaries = {c: _summary(c, e) for c, e in self._index.items()}
+                self._sorted = None
+            elif self._dirty:
+                for conv_id in self._rescan(self._dirty):
+                    entry = self._index.get(conv_id)
+                    if entry is None:
+                        self._summaries.pop(conv_id, None)
+                    else:
+                        self._summaries[conv_id] = _summary(conv_id, entry)
+                    self._sorted = None
             self._dirty.clear()
-            summaries = [_summary(conv_id, e) for conv_id, e in self._index.items()]
-        summaries.sort(key=lambda s: (s.updated, s.id), reverse=True)
-        return summaries
+            if self._sorted is None:
+                self._sorted = sorted(self._summaries.values(), key=lambda s: (s.updated, s.id),
+                                      reverse=True)
+            return builtins.list(self._sorted)
 
     def _full_listing(self) -> None:
         chats = self.workspace.chats_dir
@@ -198,18 +210,23 @@ class ConversationStore:
         self._index = fresh
         self._unsaved = False
 
-    def _rescan(self, conv_ids: set[str]) -> None:
+    def _rescan(self, conv_ids: set[str]) -> set[str]:
+        """Rescan ``conv_ids``; the ones whose entry changed (or that are gone)."""
         assert self._index is not None
+        changed = set()
         for conv_id in conv_ids:
             try:
                 entry = scan(self.path_for(conv_id), self._index.get(conv_id))
             except (ConversationNotFound, OSError):
                 if self._index.pop(conv_id, None) is not None:
                     self._unsaved = True
+                    changed.add(conv_id)
                 continue
             if entry != self._index.get(conv_id):
                 self._index[conv_id] = entry
                 self._unsaved = True
+                changed.add(conv_id)
+        return changed
 
     def _touched(self, conv_id: str) -> None:
         """A transcript was written (or a write failed): rescan it when next asked."""
@@ -296,6 +313,8 @@ class ConversationStore:
         with self._listing:
             if self._index is not None and self._index.pop(conv_id, None) is not None:
                 self._unsaved = True
+            self._summaries.pop(conv_id, None)
+            self._sorted = None
         self.search_index.touched(conv_id)
 
     def search(

@@ -51,7 +51,7 @@ from offyai_tui.engines.errors import EngineError, StreamInterrupted
 from offyai_tui.screens.chat_commands import PENDING, ChatCommandsMixin
 from offyai_tui.screens.engine_info import EngineInfo
 from offyai_tui.screens.keys_first import KeysFirstScreen
-from offyai_tui.widgets.conversation_list import ConversationSidebar, Entry
+from offyai_tui.widgets.conversation_list import ConversationSidebar, Entry, Titled
 from offyai_tui.widgets.message_list import MessageList
 from offyai_tui.widgets.message_view import MessageView
 from offyai_tui.widgets.prompt_input import PromptInput
@@ -226,9 +226,9 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         """
         if not self.store.listed:
             self._first_listing()
-            entries: list[Entry] = []
+            entries: list[Titled] = []
         else:
-            entries = [Entry(s.id, s.title) for s in self.store.list()]
+            entries = list(self.store.list())  # summaries are rows as they are
         if not any(e.id == self.conversation.id for e in entries):
             entries.insert(0, Entry(self.conversation.id, self.conversation.title or "New chat"))
         self.query_one(ConversationSidebar).set_entries(entries, self.conversation.id)

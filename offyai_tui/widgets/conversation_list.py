@@ -23,10 +23,10 @@ from textual.events import Key
 from textual.message import Message
 from textual.widgets import Input
 
-from offyai_tui.widgets.conversation_rows import ConversationRows, Entry
+from offyai_tui.widgets.conversation_rows import ConversationRows, Entry, Titled
 from offyai_tui.widgets.ordered_keys import OrderedInput, is_plain_character
 
-__all__ = ["ConversationSidebar", "Entry"]
+__all__ = ["ConversationSidebar", "Entry", "Titled"]
 
 
 class _Conversations(ConversationRows):
@@ -65,7 +65,7 @@ class ConversationSidebar(Vertical):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._entries: list[Entry] = []
+        self._entries: list[Titled] = []
         self._current = ""
         self._built = False
         self._building = asyncio.Lock()
@@ -96,7 +96,7 @@ class ConversationSidebar(Vertical):
             self.screen.set_focus(self.query_one(_Conversations))
 
     @property
-    def entries(self) -> list[Entry]:
+    def entries(self) -> list[Titled]:
         """Every row, unfiltered."""
         return list(self._entries)
 
@@ -111,7 +111,7 @@ class ConversationSidebar(Vertical):
             return []
         return [entry.id for entry in self.query_one(_Conversations).rows]
 
-    def set_entries(self, entries: list[Entry], current: str) -> None:
+    def set_entries(self, entries: list[Titled], current: str) -> None:
         """Replace the rows (already newest first) and mark the current one."""
         self._entries = entries
         self._current = current

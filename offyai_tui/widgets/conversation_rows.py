@@ -10,7 +10,9 @@ rendered rows, so tests can check that.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from rich.segment import Segment
 from rich.style import Style
@@ -23,6 +25,17 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from offyai_tui.textsafe import visible
+
+
+class Titled(Protocol):
+    """What a row needs: an :class:`Entry`, or the store's ``ConversationSummary`` as is
+    (10,000 of them are not copied into entries on every refresh)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -60,26 +73,26 @@ class ConversationRows(ScrollView, can_focus=True):
     class Chosen(Message):
         """Enter or a click on a row."""
 
-        def __init__(self, entry: Entry) -> None:
+        def __init__(self, entry: Titled) -> None:
             super().__init__()
             self.entry = entry
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._rows: list[Entry] = []
+        self._rows: Sequence[Titled] = []
         self._current = ""
         self.rows_built = 0
         """Rows rendered so far (each visible row once per frame it is drawn)."""
 
     @property
-    def rows(self) -> list[Entry]:
+    def rows(self) -> Sequence[Titled]:
         return self._rows
 
     @property
     def option_count(self) -> int:
         return len(self._rows)
 
-    def set_rows(self, rows: list[Entry], current: str) -> None:
+    def set_rows(self, rows: Sequence[Titled], current: str) -> None:
         """Show ``rows`` (top to bottom); highlight ``current`` if it is among them."""
         self._rows = rows
         self._current = current
