@@ -55,6 +55,10 @@ class SearchScreen(ModalScreen[SearchHit | None]):
         self._cancel = threading.Event()
         """Set to stop the search in flight; each query gets a fresh one."""
         self._timer = None
+        self._shown = ""
+        """The query whose hits are listed."""
+        self._open_first = False
+        """Enter came before the typed query's hits: open its first hit when they arrive."""
         self.searches = 0
         """Searches started (each debounced query once): what typing fast costs."""
 
@@ -70,6 +74,7 @@ class SearchScreen(ModalScreen[SearchHit | None]):
             self._start(self._query)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        self._open_first = False
         self._cancel.set()
         self._cancel = threading.Event()
         if self._timer is not None:
@@ -86,7 +91,14 @@ class SearchScreen(ModalScreen[SearchHit | None]):
         self.searches += 1
         self._search(query, self._cancel)
 
-    def on_input_submitted(self) -> None:
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        """Enter opens the first hit of what was typed, never of an earlier prefix."""
+        if event.value != self._shown:
+            self._open_first = True
+            if self._timer is not None:  # still debouncing: search now
+                self._timer.stop()
+                self._start(event.value)
+            return
         if self._hits:
             self.dismiss(self._hits[0])
 
@@ -102,7 +114,10 @@ class SearchScreen(ModalScreen[SearchHit | None]):
     def _show(self, query: str, hits: list[SearchHit]) -> None:
         if query != self.query_one("#query", Input).value:
             return
-        self._hits = hits
+        self._hits, self._shown = hits, query
+        if self._open_first and hits:
+            self.dismiss(hits[0])
+            return
         options = self.query_one("#hits", OptionList)
         options.clear_options()
         options.add_options(

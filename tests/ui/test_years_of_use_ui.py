@@ -88,3 +88,18 @@ async def test_typing_a_query_fast_runs_one_search(build) -> None:
         assert search.searches <= 2, search.searches  # not one per key
         await pilot.press("enter")
         await wait_for(lambda: chat(app).conversation.id == ids[40], pilot)
+
+
+async def test_enter_right_after_the_last_key_opens_that_query_s_hit(build) -> None:
+    ids = write_conversations(Workspace.open("default").ensure().chats_dir, 200,
+                              {10: "zanzibarite", 20: "zanzibar"})
+    app = build()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+f")
+        await wait_for(lambda: isinstance(app.screen, SearchScreen), pilot)
+        await pilot.press(*"zanzibar")
+        await wait_for(lambda: app.screen.query_one("#hits").option_count == 2, pilot, 10)
+        await pilot.press(*"ite", "enter")  # before the debounce ran "zanzibarite"
+        await wait_for(lambda: not isinstance(app.screen, SearchScreen), pilot, 10)
+        assert chat(app).conversation.id == ids[10]  # not the newer "zanzibar" one
