@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from offyai_tui.chat.errors import TranscriptError
@@ -15,7 +15,8 @@ _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
 def search_files(
-    files: Iterable[tuple[str, str, Path]], query: str, limit: int = 100
+    files: Iterable[tuple[str, str, Path]], query: str, limit: int = 100,
+    cancelled: Callable[[], bool] | None = None,
 ) -> list[SearchHit]:
     """Find ``query`` in message contents; one hit per matching message.
 
@@ -23,6 +24,8 @@ def search_files(
         files: ``(conversation id, title, transcript path)``, in the order to report.
         query: Text to find; surrounding whitespace is ignored.
         limit: Stop after this many hits.
+        cancelled: Polled before each file; once true the hits so far are returned
+            (the caller discards them: a newer query replaced this one).
 
     A file is parsed only if its raw bytes contain the query (for ASCII
     queries without characters JSON would escape), so searching stays fast.
@@ -35,6 +38,8 @@ def search_files(
     prefilter = needle.isascii() and not _JSON_ESCAPED.search(needle)
     hits: list[SearchHit] = []
     for conv_id, title, path in files:
+        if cancelled is not None and cancelled():
+            return hits
         try:
             if prefilter and raw_needle not in path.read_bytes().lower():
                 continue

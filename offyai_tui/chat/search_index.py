@@ -250,7 +250,10 @@ class SearchIndex:
             raise SearchCancelled
         order = {s.id: i for i, s in enumerate(summaries)}
         scanned = search_files(
-            ((s.id, s.title, path_for(s.id)) for s in summaries if s.id in stale), needle, limit)
+            ((s.id, s.title, path_for(s.id)) for s in summaries if s.id in stale), needle, limit,
+            check)
+        if check():
+            raise SearchCancelled
         found += [(h.conversation_id, i, h) for i, h in enumerate(scanned)]
         found.sort(key=lambda item: (order.get(item[0], len(order)), item[1]))
         return [hit for _, _, hit in found[:limit]]

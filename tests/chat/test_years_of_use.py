@@ -155,3 +155,17 @@ def test_a_cancelled_search_stops(store, workspace) -> None:
     store.build_search_index()
     with pytest.raises(SearchCancelled):
         store.search("tomatoes", cancelled=lambda: True)
+
+
+def test_a_search_reading_files_stops_when_cancelled(workspace) -> None:
+    write_conversations(workspace.chats_dir, 200)
+    store = ConversationStore(workspace, lock=None)  # read-only, no index yet: reads files
+    polls: list[int] = []
+
+    def cancelled() -> bool:
+        polls.append(1)
+        return len(polls) > 5
+
+    with pytest.raises(SearchCancelled):
+        store.search("tomatoes", cancelled=cancelled)
+    assert len(polls) < 20  # stopped after a few files, not all 200
