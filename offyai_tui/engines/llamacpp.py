@@ -87,29 +87,6 @@ def default_threads(cores: int | None = None) -> int:
     return max(1, cores - 1)
 
 
-def prompt_threads(
-    cores: int | None = None, load: float | None = None, logical: int | None = None
-) -> int:
-    """Threads that read a prompt: every physical core that is idle, at least one.
-
-    Prompt processing scales with cores (SmolLM2 on two: 145 -> 277 tok/s), and the
-    UI is idle while a prompt is read. But llama.cpp's threads wait for each other
-    after every step, so a core that another program keeps busy makes all of them
-    wait: on two cores with two other busy processes, two prompt threads were
-    measured 2-3x slower than one. The 1-minute load average (free to read) says
-    how many cores others use; a core counts as idle while less than a quarter of
-    it is taken (a thread sharing a core that is three-quarters free still helps).
-    """
-    cores = physical_cores() if cores is None else cores
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (OSError, AttributeError):  # pragma: no cover - Windows
-            load = 0.0
-    spare = (logical or os.cpu_count() or cores) - load
-    return max(1, min(cores, int(spare + 0.75)))
-
-
 def parse_keep_alive(value: str | float | None, default: float) -> float:
     """Seconds from ``"5m"``, ``"30s"``, ``"1h"``, ``"0"`` or ``"-1"`` (forever: negative)."""
     if value is None or value == "":
@@ -165,9 +142,10 @@ class LlamaCppEngine(Engine):
 
     @property
     def n_threads_batch(self) -> int:
-        """Prompt-processing threads: the setting, else every idle physical core
-        (:func:`prompt_threads`); never fewer than the generation threads."""
-        wanted = self.settings.llamacpp.n_threads_batch or prompt_threads()
+        """Prompt-processing threads at most: the setting, else every physical core (the
+        worker leaves out the ones busy right then, :func:`.llamacpp_setup.prompt_threads`);
+        never fewer than the generation threads."""
+        wanted = self.settings.llamacpp.n_threads_batch or physical_cores()
         return max(self.n_threads, min(wanted, os.cpu_count() or 1))
 
     @property
@@ -272,7 +250,8 @@ class LlamaCppEngine(Engine):
                 "model": spec,
                 "messages": [m.as_dict() for m in messages],  # the worker folds system text
                 "params": self._sampling(entry, options.sampling())[0],
-                "n_threads_batch": self.n_threads_batch,  # decided per answer: load varies
+                "n_threads_batch": self.n_threads_batch,
+                "adapt_threads": not self.settings.llamacpp.n_threads_batch,  # 0: automatic
             }
         )
         parts: list[str] = []

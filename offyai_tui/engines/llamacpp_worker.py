@@ -198,7 +198,8 @@ class Worker:
         model = self._model("chat", request["model"])
         llm = model.llm
         values = dict(request.get("params") or {})
-        batch = int(request.get("n_threads_batch") or 0)
+        generation = int(values.get("num_thread") or model.effective["n_threads"])
+        batch = setup.batch_threads_for(request, generation)
         applied = setup.apply_request(llm, values, model.effective, self.llama_cpp, batch)
         params = llama_kwargs(values)
         messages = fold_system_messages(request["messages"], model.chat_format)

@@ -19,7 +19,8 @@ from offyai_tui.chat import slash
 from offyai_tui.chat.params import PARAMETERS, apply_params
 from offyai_tui.config import Settings
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Done, Message, TextDelta
-from offyai_tui.engines.llamacpp import CONTEXT_FULL_NOTE, LlamaCppEngine, prompt_threads
+from offyai_tui.engines.llamacpp import CONTEXT_FULL_NOTE, LlamaCppEngine
+from offyai_tui.engines.llamacpp_setup import batch_threads_for, prompt_threads
 from offyai_tui.engines.sampling import OLLAMA_DEFAULTS, model_file_sampling
 from tests.engines.gguf_edit import rewrite_gguf
 
@@ -55,11 +56,21 @@ def test_the_table_above_covers_every_parameter() -> None:
 
 
 def test_prompt_threads_take_the_idle_cores() -> None:
-    assert prompt_threads(cores=4, load=0.3, logical=8) == 4
-    assert prompt_threads(cores=2, load=0.4, logical=2) == 2
-    assert prompt_threads(cores=2, load=0.7, logical=2) == 2
-    assert prompt_threads(cores=2, load=1.2, logical=2) == 1  # another program has a core
-    assert prompt_threads(cores=2, load=4.5, logical=2) == 1
+    assert prompt_threads(cores=4, busy=0.3, logical=8) == 4
+    assert prompt_threads(cores=2, busy=0.4, logical=2) == 2
+    assert prompt_threads(cores=2, busy=0.7, logical=2) == 2
+    assert prompt_threads(cores=2, busy=1.2, logical=2) == 1  # another program has a core
+    assert prompt_threads(cores=2, busy=4.5, logical=2) == 1
+
+
+def test_short_prompts_and_set_thread_counts_are_not_adapted() -> None:
+    long = [{"role": "user", "content": "x" * 5000}]
+    short = [{"role": "user", "content": "hi"}]
+    assert batch_threads_for({"n_threads_batch": 2, "messages": long}, 1) == 2  # configured
+    assert batch_threads_for({"n_threads_batch": 2, "adapt_threads": True,
+                              "messages": short}, 1) == 1
+    assert batch_threads_for({"n_threads_batch": 4, "adapt_threads": True,
+                              "messages": long}, 3) >= 3  # never below generation's
 
 
 def test_model_file_sampling_is_validated_and_rounded() -> None:
