@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"offyai {__version__}")
     parser.add_argument("-w", "--workspace", default="default", help="workspace name")
-    parser.add_argument("--engine", help="ollama, openai[:NAME] or llamacpp (default: detect)")
+    parser.add_argument(
+        "--engine", help="ollama, openai[:NAME], llamacpp or a plugin's name (default: detect)"
+    )
     parser.add_argument("--model", help="model name (default: the engine's default)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -231,17 +231,20 @@ async def models(args: argparse.Namespace, settings: Settings, workspace: Worksp
 
     registry = EngineRegistry(settings)
     try:
+        await registry.prepare_plugins()
         engines = registry.configured()
-        for line in registry.skipped:
-            print(f"offyai: {line}", file=sys.stderr)
+        for line in registry.skipped:  # an unusable address; a plugin that does not load
+            print(f"offyai: {visible(line)}", file=sys.stderr)
         if getattr(args, "engine", None):
             engines = [registry.engine(args.engine)]
         hw = await asyncio.to_thread(hardware.detect)
         n_ctx = settings.chat.num_ctx or hardware.DEFAULT_N_CTX
         inventory = await collect(engines, hw, log=hardware.SpeedLog(), n_ctx=n_ctx)
+        listed = await registry.listing()
     finally:
         await registry.aclose()
-    return print_models(inventory, hw, n_ctx, as_json=bool(getattr(args, "json", False)))
+    return print_models(inventory, hw, n_ctx, as_json=bool(getattr(args, "json", False)),
+                        engines=listed)
 
 
 async def pull(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
@@ -435,6 +438,12 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
             state = "ok" if probe.ok else "no"
             line = f"probe      {probe.engine:<10} {probe.endpoint:<32} {state:<3} {probe.detail}"
             print(visible(line))
+        listed = await registry.listing()
+        builtin = ", ".join(e.name for e in listed if e.builtin)
+        plugins = ", ".join(e.name for e in listed if not e.builtin and e.name) or "none"
+        print(visible(f"engines    {builtin} (built in); plugins: {plugins}"))
+        for entry in (e for e in listed if not e.builtin):
+            print(visible(f"plugin     {entry.line()}"))
         try:
             model = settings.chat.model or await selection.engine.default_model()
             print(visible(f"model      {model}"))

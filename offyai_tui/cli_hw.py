@@ -73,10 +73,13 @@ async def doctor_json(settings: Settings, workspace: Workspace) -> int:
             model = settings.chat.model or await selection.engine.default_model()
         except EngineError as exc:
             model = f"none ({exc})"
+        listed = await registry.listing()
     finally:
         await registry.aclose()
     hw = await asyncio.to_thread(detect)
-    print_json(doctor_document(selection, model, describe(hw, engines=True), hw, workspace))
+    document = doctor_document(selection, model, describe(hw, engines=True), hw, workspace)
+    document["engines"] = [entry.as_dict() for entry in listed]
+    print_json(document)
     return 0 if getattr(selection, "answering", True) else 1
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import IO, Any
 
 from offyai_tui.hardware import Hardware
@@ -110,7 +111,10 @@ def print_models(
     *,
     as_json: bool = False,
     out: IO[str] | None = None,
+    engines: Sequence[Any] = (),
 ) -> int:
+    """The models table (or plain rows, or JSON); ``engines`` are the registered
+    engines (:class:`~offyai_tui.engines.registry.Listed`), named under the table."""
     out = out or sys.stdout
     footer = [f"fit and speed: {hw.describe()}, {n_ctx:,}-token context"]
     footer += [
@@ -124,10 +128,13 @@ def print_models(
             "models": [model_json(row) for row in inventory.rows],
             "machine": hw.describe(),
             "n_ctx": n_ctx,
+            "engines": [e.as_dict() for e in engines],
             "notes": footer[1:],
         }
         out.write(inert_json(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n")
         return 0
+    if engines:
+        footer.insert(1, "engines: " + "; ".join(e.line() for e in engines))
     if not out.isatty():
         out.writelines(line + "\n" for line in plain_lines(inventory.rows))
         out.flush()

@@ -126,6 +126,8 @@ class Settings:
     rag: RagSettings = field(default_factory=RagSettings)
     keys: dict[str, str] = field(default_factory=dict)
     """Binding id -> key, e.g. ``stop = "ctrl+c"``."""
+    engines: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``[engines.NAME]``: each engine plugin's own table, handed to it as a dict."""
     warnings: list[str] = field(default_factory=list, repr=False)
     overrides: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     """Setting -> where its value came from when not from config.toml (e.g.
@@ -158,6 +160,8 @@ class _Issues:
 
 
 def _check(value: Any, expected: Any, where: str) -> Any:
+    if expected is Any:  # a plugin's table: its values are the plugin's to check
+        return value
     origin = get_origin(expected)
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)

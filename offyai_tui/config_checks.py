@@ -61,10 +61,14 @@ def check_values(settings: Any, report: Report, warn: Callable[[str], None]) -> 
     """
     defaults = type(settings)()
     kind = settings.engine.default.split(":", 1)[0]
-    if kind not in ENGINE_KINDS:
-        report(f"engine.default must be auto, ollama, llamacpp or openai, "
-               f"got {settings.engine.default!r}", defaults.engine.default)
+    if kind not in ENGINE_KINDS and not _plugin(settings.engine.default):
+        report(f"engine.default must be auto, ollama, llamacpp, openai or an installed "
+               f"engine plugin, got {settings.engine.default!r}", defaults.engine.default)
         settings.engine.default = defaults.engine.default
+    for name in [n for n in settings.engines if n in ENGINE_KINDS[1:]]:
+        report(f"[engines.{name}] is for engine plugins; the built-in {name} engine reads "
+               f"[{'[openai]' if name == 'openai' else name}]", None, kept="ignored")
+        del settings.engines[name]
     for rule in RANGES:
         section, name = rule.key.split(".")
         if not hasattr(getattr(settings, section), name):
@@ -81,6 +85,14 @@ def check_values(settings: Any, report: Report, warn: Callable[[str], None]) -> 
                f"got {rag.chunk_overlap}", min(defaults.rag.chunk_overlap, rag.chunk_tokens // 2))
         rag.chunk_overlap = min(defaults.rag.chunk_overlap, rag.chunk_tokens // 2)
     _clamp_threads(settings, warn)
+
+
+def _plugin(name: str) -> bool:
+    """Whether an engine plugin is registered as ``name``: the entry points are read
+    only here, for a name that is not built in (see :mod:`offyai_tui.engines.plugins`)."""
+    from offyai_tui.engines.plugins import registered
+
+    return name in registered()
 
 
 def _inside(value: Any, rule: Range) -> bool:

@@ -12,17 +12,25 @@ the probe it is still the one used, and the selection says it is not answering
 (``Selection.answering``), so requests fail visibly with the server's address.
 An engine whose address cannot be used (a garbled ``OLLAMA_HOST``) is skipped
 by auto-detection with one warning naming the setting.
+
+Engines are built through the factories of the ``offyai.engines`` entry points
+(:mod:`offyai_tui.engines.plugins`). A plugin engine is used when it is named
+(``--engine NAME``, ``engine.default``) and listed with every engine
+(:meth:`EngineRegistry.configured`); auto-detection probes only the built-in
+servers, so a start never imports or runs third-party code it was not asked to.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines.base import Engine, Health, ModelInfo
 from offyai_tui.engines.errors import EngineError
+from offyai_tui.engines.plugins import PluginError, build, canonical, problems, registered
 
 KINDS = ("ollama", "openai", "llamacpp")
 
@@ -51,6 +59,29 @@ class Selection:
     """Engines left out because their settings cannot be used (one line each)."""
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One registered engine as ``offyai models`` and ``offyai doctor`` list it."""
+
+    name: str
+    package: str
+    builtin: bool
+    ok: bool
+    detail: str
+    """``built in``; for a plugin, whether it answers and where, or why it cannot be used."""
+
+    def line(self) -> str:
+        if not self.name:  # a registration left out (a taken name)
+            return self.detail
+        if self.builtin:
+            return f"{self.name} (built in)"
+        return f"{self.name} (plugin, {self.package}): {self.detail}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"name": self.name, "package": self.package, "builtin": self.builtin,
+                "ok": self.ok, "detail": self.detail}
+
+
 class EngineRegistry:
     """Owns engine instances for one app or CLI run."""
 
@@ -66,11 +97,12 @@ class EngineRegistry:
     def _endpoints(self) -> list[OpenAIEndpoint]:
         return self.settings.openai or [OpenAIEndpoint()]
 
+    def _build(self, name: str, **extra: object) -> Engine:
+        return build(name, self.settings.engines.get(name, {}), self.settings, **extra)
+
     def ollama(self) -> Engine:
         if "ollama" not in self._engines:
-            from offyai_tui.engines.ollama import OllamaEngine
-
-            self._engines["ollama"] = OllamaEngine(self.settings)
+            self._engines["ollama"] = self._build("ollama")
         return self._engines["ollama"]
 
     def openai(self, name: str | None = None) -> Engine:
@@ -81,17 +113,52 @@ class EngineRegistry:
             raise EngineError(f"no OpenAI-compatible endpoint named {name!r}; configured: {names}")
         key = f"openai:{endpoint.name}"
         if key not in self._engines:
-            from offyai_tui.engines.openai_compat import OpenAICompatEngine
-
-            self._engines[key] = OpenAICompatEngine(endpoint, self.settings)
+            self._engines[key] = self._build("openai", endpoint=endpoint)
         return self._engines[key]
 
     def llamacpp(self) -> Engine:
         if "llamacpp" not in self._engines:
-            from offyai_tui.engines.llamacpp import LlamaCppEngine
-
-            self._engines["llamacpp"] = LlamaCppEngine(self.settings)
+            self._engines["llamacpp"] = self._build("llamacpp")
         return self._engines["llamacpp"]
+
+    def plugin(self, name: str) -> Engine:
+        """The engine a plugin registered as ``name``, built once with ``[engines.NAME]``.
+
+        Raises:
+            EngineError: no engine has that name.
+            PluginError: the plugin cannot be imported or built (one line).
+        """
+        if name not in self._engines:
+            self._engines[name] = self._build(name)
+        return self._engines[name]
+
+    def plugins(self) -> list[Engine]:
+        """Every plugin engine that can be built; the others are named in :attr:`skipped`."""
+        engines = []
+        for name, entry in registered().items():
+            if entry.builtin:
+                continue
+            try:
+                engines.append(self.plugin(name))
+            except PluginError as exc:
+                self.skipped.append(f"{exc}; skipped")
+        return engines
+
+    async def prepare_plugins(self) -> None:
+        """Read the entry points and import the plugin modules off the event loop.
+
+        The app's screens call :meth:`configured` on the event loop; a plugin
+        module that takes long to import must not freeze the screen there.
+        """
+        from offyai_tui.engines.plugins import factory
+
+        def load_all() -> None:
+            for name, entry in registered().items():
+                if not entry.builtin:
+                    with contextlib.suppress(EngineError):  # reported when built
+                        factory(name)
+
+        await asyncio.to_thread(load_all)
 
     def engine(self, kind: str, name: str | None = None) -> Engine:
         """The engine of ``kind`` (``ollama``, ``openai[:name]``, ``llamacpp``)."""
@@ -103,10 +170,11 @@ class EngineRegistry:
             return self.openai(name)
         if kind in {"llamacpp", "llama.cpp", "llama-cpp"}:
             return self.llamacpp()
-        raise EngineError(f"unknown engine {kind!r}; choose one of: ollama, openai, llamacpp")
+        return self.plugin(canonical(kind))
 
     def configured(self) -> list[Engine]:
-        """Every engine the config names that can be built, in detection order.
+        """Every engine the config names that can be built, in detection order, then
+        every engine plugin (see :meth:`plugins`).
 
         One that cannot (an ``OLLAMA_HOST`` that is no address) is left out and
         named in :attr:`skipped`, for commands to print.
@@ -121,7 +189,7 @@ class EngineRegistry:
             except Exception as exc:  # an unusable address
                 self.skipped.append(f"{exc}; {label} skipped")
         engines.append(self.llamacpp())
-        return engines
+        return engines + self.plugins()
 
     # -- detection ----------------------------------------------------------
 
@@ -229,8 +297,32 @@ class EngineRegistry:
 
     # -- aggregate views ----------------------------------------------------
 
+    async def listing(self) -> list[Listed]:
+        """Every registered engine; each plugin built and probed (within the probe
+        budget), or the one line saying why it cannot be used."""
+        await self.prepare_plugins()
+        rows: list[Listed] = []
+        built: list[tuple[int, Engine]] = []
+        for name, entry in registered().items():
+            if entry.builtin:
+                rows.append(Listed(name, entry.package, True, True, "built in"))
+                continue
+            try:
+                built.append((len(rows), self.plugin(name)))
+                rows.append(Listed(name, entry.package, False, False, ""))
+            except PluginError as exc:
+                rows.append(Listed(name, entry.package, False, False, exc.why))
+        probes = await self._probe_all([engine for _, engine in built])
+        for (at, engine), probe in zip(built, probes):
+            state = "answering" if probe.ok else "not answering"
+            detail = f"{state} at {engine.endpoint} ({probe.detail})"
+            rows[at] = replace(rows[at], ok=probe.ok, detail=detail)
+        rows += [Listed("", "", False, False, line) for line in problems()]
+        return rows
+
     async def all_models(self) -> list[ModelInfo]:
         """Models of every reachable engine (unreachable ones are skipped)."""
+        await self.prepare_plugins()
         engines = self.configured()
         results = await asyncio.gather(*(e.list_models() for e in engines), return_exceptions=True)
         models: list[ModelInfo] = []
