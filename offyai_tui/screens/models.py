@@ -222,6 +222,9 @@ class ModelsScreen(Screen[None]):
             except Exception as exc:
                 self.query_one(HardwarePanel).failed(str(exc))
                 return
+            prepare = getattr(self.engines, "prepare_plugins", None)
+            if prepare is not None:  # engine plugins are imported off the event loop
+                await prepare()
             engines = self._engines()
             inventory = await collect(engines, hw, log=self.speedlog, n_ctx=self.n_ctx)
         except Exception as exc:
@@ -233,9 +236,9 @@ class ModelsScreen(Screen[None]):
         if self.status_text == "refreshing…":
             self.say(f"{len(inventory.rows)} models from {len(inventory.answered)} engines")
         notes = "; ".join(inventory.notes)
-        self.query_one("#models-notes", Static).update(
-            Text(visible(f"not reachable: {notes}") if notes else "")
-        )
+        skipped = list(getattr(self.engines, "skipped", []))  # e.g. a plugin that did not load
+        shown = "; ".join([f"not reachable: {notes}"] * bool(notes) + skipped)
+        self.query_one("#models-notes", Static).update(Text(visible(shown)))
         self.pull_engine = next((e for e in engines if e.IMPLEMENTS_PULL), None)
         self._update_pull_availability(inventory)
         self._selection_changed()

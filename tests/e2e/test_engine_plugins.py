@@ -1,12 +1,10 @@
 """Engines are plugins: a package outside the tree answers through the real ``offyai``.
 
 The plugin is the complete example of ``docs/plugins.md``, built from the page's
-two file blocks: its module, and a ``*.dist-info`` whose ``entry_points.txt`` is
-generated from the page's ``pyproject.toml``. That folder on ``PYTHONPATH`` is a
-real installation as far as ``importlib.metadata`` is concerned, so the page
-cannot drift from what works. The engine talks to the real ``llama_cpp.server``
-through a recording proxy, so the test sees that the ``[engines.completions]``
-table of ``config.toml`` decided where the request went.
+file blocks and installed outside the tree (``tests/plugin_site.py``). The engine
+talks to the real ``llama_cpp.server`` through a recording proxy, so the test sees
+that the ``[engines.completions]`` table of ``config.toml`` decided where the
+request went.
 
 Beside it sits a broken package: one entry point whose module does not exist and
 one whose constructor raises with escapes and a line break in its message. Each
@@ -24,48 +22,19 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from tests.capture_proxy import CaptureProxy
 from tests.e2e.conftest import closed_port, run_offyai, write_config
 from tests.llama_server import LlamaServer
+from tests.plugin_site import install
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
-FILE_BLOCK = re.compile(r"<!-- file: (\S+) -->\n```\w+\n(.*?)```", re.DOTALL)
-BROKEN = '''
-def make(config):
-    raise ValueError("no key \\x1b]0;pwned\\x07 in\\nthe table: " + repr(config))
-'''
 ANSI = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def _dist_info(site: Path, name: str, version: str, entry_points: dict[str, str]) -> None:
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n", encoding="utf-8"
-    )
-    lines = ["[offyai.engines]", *(f"{k} = {v}" for k, v in entry_points.items())]
-    (info / "entry_points.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    """A folder holding the documented plugin and a broken one, installed as pip would."""
-    folder = tmp_path / "site"
-    folder.mkdir()
-    files = dict(FILE_BLOCK.findall(DOC.read_text(encoding="utf-8")))
-    assert set(files) == {"pyproject.toml", "offyai_completions.py"}, set(files)
-    project = tomllib.loads(files["pyproject.toml"])["project"]
-    (folder / "offyai_completions.py").write_text(files["offyai_completions.py"], "utf-8")
-    _dist_info(folder, project["name"], project["version"],
-               project["entry-points"]["offyai.engines"])  # fmt: skip
-    (folder / "offyai_broken.py").write_text(BROKEN, encoding="utf-8")
-    _dist_info(folder, "offyai-broken", "0.1", {
-        "broken-import": "offyai_missing_module:Engine",
-        "broken-init": "offyai_broken:make",
-    })  # fmt: skip
-    return folder
+    """The documented plugin and a broken one, installed as pip would (tests/plugin_site.py)."""
+    return install(tmp_path / "site")
 
 
 def _env(site: Path) -> dict[str, str]:
@@ -146,6 +115,12 @@ def test_broken_plugins_are_one_line_each_and_everything_else_works(
     assert plugins[2].startswith(f"plugin     completions (plugin, offyai-completions 0.1.0): "
                                  f"answering at {llama_server.url}")  # fmt: skip
     assert "Traceback" not in doctor.stdout + doctor.stderr
+    as_json = run_offyai(["doctor", "--json"], app_home, user_home, **env)
+    engines = {e["name"]: e for e in json.loads(as_json.stdout)["engines"]}
+    assert engines["completions"]["ok"] and engines["completions"]["package"] == (
+        "offyai-completions 0.1.0"
+    )
+    assert engines["broken-import"]["detail"].startswith("cannot be imported: ModuleNotFound")
 
     builtin = run_offyai(["ask", "--engine", "llamacpp", "--max-tokens", "4", "Hi"],
                          app_home, user_home, **env)  # fmt: skip
