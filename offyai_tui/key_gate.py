@@ -158,11 +158,13 @@ class KeyGate:
 
     def _gathers(self, event: events.Key) -> bool:
         """Whether ``event`` joins the characters gathered for the focused field."""
-        if not is_plain_character(event) or self._waiting or self._rerouted:
+        if self._waiting or self._rerouted:
             return False
         app: Any = self
         focused = app.focused
         if not getattr(focused, "TYPES_IN_BATCHES", False):
+            return False
+        if not is_plain_character(event) and event.key not in focused.GATHERED_KEYS:
             return False
         if self._typed:
             return focused is self._typed_for

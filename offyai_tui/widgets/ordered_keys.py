@@ -102,9 +102,16 @@ class TypedText(Message, bubble=False):
         self.text = "".join(character for _, character in keys)
 
 
+def widget_bindings(widget: Any) -> Any:
+    """The bindings active for keys reaching ``widget`` (its own first)."""
+    return widget.screen.active_bindings
+
+
 class OrderedKeys:
     """Mixin for a text field (before ``TextArea`` or ``Input`` in the bases)."""
 
+    GATHERED_KEYS: frozenset[str] = frozenset({"backspace", "ctrl+j"})
+    """Editing keys that may join a gathered run (applied in order within it)."""
     TYPES_IN_BATCHES = False
     """Whether the app may hand over a run of plain characters as one :class:`TypedText`.
 
@@ -193,10 +200,44 @@ class OrderedKeys:
                 for key, character in message.keys:
                     _reroute(app, events.Key(key, character))
                 return
-            await _call(super()._on_paste, events.Paste(message.text))  # type: ignore[misc]
+            await self._type_run(message.keys)
         finally:
             _done(app, widget)
         self.key_applied(len(message.keys))
+
+    async def _type_run(self, keys: list[tuple[str, str]]) -> None:
+        """Apply gathered keys in order: runs of characters as one edit each.
+
+        Backspace right after characters just drops the last of them, and a key
+        bound to this field's new-line action adds a line break to the run; any
+        other key ends the run and is applied as it would be on its own.
+        """
+        run: list[str] = []
+
+        async def flush() -> None:
+            if run:
+                await _call(super(OrderedKeys, self)._on_paste,  # type: ignore[misc]
+                            events.Paste("".join(run)))
+                run.clear()
+
+        for key, character in keys:
+            if character and not modifiers(key) and character.isprintable():
+                run.append(character)
+                continue
+            if key == "backspace" and run and run[-1] != "\n":
+                run.pop()
+                continue
+            event = events.Key(key, character or None)
+            active = widget_bindings(self).get(key)
+            if active is not None and active.node is self and active.binding.action in (
+                "newline", "insert_newline"
+            ):
+                run.append("\n")
+                continue
+            await flush()
+            if await self._run_binding(event) is None:
+                await _call(super()._on_key, event)  # type: ignore[misc]
+        await flush()
 
     def key_applied(self, count: int = 1) -> None:
         """Called after the field applied ``count`` keys or a paste (e.g. to paint at once)."""

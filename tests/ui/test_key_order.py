@@ -152,3 +152,14 @@ async def test_keys_after_ctrl_p_and_ctrl_f_go_to_the_box_that_opens(build):
         await wait_for(lambda: app.screen.query_one("#query", Input).value == "needle", pilot)
         post(app, ["escape", *"back"])
         await wait_for(lambda: prompt_focused(app) and chat(app).prompt.text == "back", pilot)
+
+
+async def test_backspace_in_a_burst_deletes_what_was_there_before_it(build):
+    """A burst is one edit where it can be, but Backspace still reaches earlier text."""
+    app = build()
+    async with app.run_test() as pilot:
+        await wait_for(lambda: prompt_focused(app), pilot)
+        post(app, "abc")
+        await wait_for(lambda: chat(app).prompt.text == "abc", pilot)
+        post(app, ["\x7f", "\x7f", "Z", "\n", "y", "\x7f", "\x7f", "\x7f", "x"])
+        await wait_for(lambda: chat(app).prompt.text == "ax", pilot)
