@@ -28,9 +28,17 @@ import time
 from dataclasses import dataclass, field, replace
 
 from offyai_tui.config import OpenAIEndpoint, Settings
+from offyai_tui.engines import plugins
 from offyai_tui.engines.base import Engine, Health, ModelInfo
 from offyai_tui.engines.errors import EngineError
-from offyai_tui.engines.plugins import PluginError, build, canonical, problems, registered
+from offyai_tui.engines.plugins import (
+    BUILTINS,
+    PluginError,
+    build,
+    canonical,
+    problems,
+    registered,
+)
 
 KINDS = ("ollama", "openai", "llamacpp")
 
@@ -150,13 +158,11 @@ class EngineRegistry:
         The app's screens call :meth:`configured` on the event loop; a plugin
         module that takes long to import must not freeze the screen there.
         """
-        from offyai_tui.engines.plugins import factory
-
         def load_all() -> None:
             for name, entry in registered().items():
                 if not entry.builtin:
                     with contextlib.suppress(EngineError):  # reported when built
-                        factory(name)
+                        plugins.factory(name)
 
         await asyncio.to_thread(load_all)
 
@@ -243,6 +249,9 @@ class EngineRegistry:
         names: list[str | None] = [name]
         if kind == "openai" and name is None:
             names = [e.name for e in self._endpoints()]
+        if canonical(kind) not in BUILTINS:  # a plugin's module imports off the event loop
+            with contextlib.suppress(EngineError):  # raised again, once, when it is built
+                await asyncio.to_thread(plugins.factory, kind)
         try:
             engines = [self.engine(kind, n) for n in names]
         except EngineError:
