@@ -100,6 +100,8 @@ class KeyGate:
 
     def open_keys(self) -> None:
         """The first screen's text field has focus: deliver what was typed so far."""
+        if not self._keys_open:
+            term_input.hand_back_mode(getattr(self, "_driver", None))
         self._keys_open = True
         self._schedule_key_flush()
 

@@ -112,6 +112,8 @@ class TerminalInput:
 
 
 _early_input: list[str] = []
+_saved_mode: list[list[Any]] = []
+"""The terminal's mode before :func:`claim_terminal` (what exit and suspend restore)."""
 """Keys read by :func:`claim_terminal`, for the parser to read before anything else."""
 
 
@@ -138,6 +140,7 @@ def claim_terminal(fd: int = 0) -> bool:
     except termios.error:
         return False
     atexit.register(_restore, fd, saved)
+    _saved_mode.append(saved)
     typed = _read_pending(fd)
     if typed:  # typed in cooked mode: Enter arrived as a line feed
         _early_input.append(typed.decode("utf-8", "replace").replace("\n", "\r"))
@@ -163,6 +166,17 @@ def _read_pending(fd: int) -> bytes:
             break
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def hand_back_mode(driver: Any) -> None:
+    """Make ``driver`` restore the terminal's own mode on suspend, not the raw one.
+
+    Textual's driver records the mode it finds at start to restore it when the
+    app is suspended (SIGTSTP) or stops; after :func:`claim_terminal` that is
+    already raw, and a shell would get a terminal without echo.
+    """
+    if _saved_mode and getattr(driver, "attrs_before", None) is not None:
+        driver.attrs_before = _saved_mode[0]
 
 
 def take_early_input() -> str:

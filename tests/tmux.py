@@ -120,6 +120,10 @@ class TmuxSession:
     def pane_pid(self) -> int:
         return int(self._format("#{pane_pid}"))
 
+    def pane_tty(self) -> str:
+        """The pane's terminal device (``/dev/pts/N``), e.g. for ``stty -F``."""
+        return self._format("#{pane_tty}")
+
     def pane_title(self) -> str:
         """The title programs set with OSC 0/2 (tmux starts it as the host name)."""
         return self._format("#{pane_title}")

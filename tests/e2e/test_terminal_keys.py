@@ -9,6 +9,11 @@ bytes; what it did is read back from the screen, from tmux's paste buffer
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
+
 import pytest
 
 from tests.e2e.conftest import events, start_tui, transcripts, wait_ready
@@ -67,3 +72,29 @@ def test_alt_keys_and_a_paste_with_escape_codes_in_a_real_terminal(app_home, use
         expected.append(SHOWN)
         wait_user_messages(app_home, expected)
         assert "failed" not in tui.pane_title()
+
+
+def test_a_suspended_app_hands_the_terminal_back_in_its_own_mode(app_home, user_home) -> None:
+    """offyai reads the terminal raw from its first line; a suspend must not leave it raw."""
+    with (
+        scripted_ollama(ANSWER) as server,
+        start_tui(app_home, user_home, OLLAMA_HOST=server.host) as tui,
+    ):
+        wait_ready(tui, model="scripted")
+        before = _mode(tui)
+        assert "-icanon" in before and "-echo " in before  # the app's raw mode
+        os.kill(tui.pid, signal.SIGTSTP)
+        deadline = time.monotonic() + 10
+        while "-icanon" in (mode := _mode(tui)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert " icanon" in mode and " echo " in mode, mode
+        os.kill(tui.pid, signal.SIGCONT)
+        tui.wait_until(lambda _: "-icanon" in _mode(tui), "raw mode again after SIGCONT", 10)
+        tui.send_bytes(b"after resume" + ENTER.encode())
+        wait_user_messages(app_home, ["after resume"])
+
+
+def _mode(tui) -> str:
+    tty = tui.pane_tty()
+    return " " + subprocess.run(["stty", "-F", tty, "-a"], capture_output=True, text=True,
+                                timeout=10).stdout.replace("\n", " ") + " "
