@@ -14,15 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from rich.segment import Segment
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.visual import Visual
 
 from offyai_tui.textsafe import visible
 
@@ -49,13 +49,16 @@ class Entry:
 class ConversationRows(ScrollView, can_focus=True):
     """Rows of conversations; Up/Down/PageUp/PageDown/Home/End move, Enter or a click opens."""
 
-    COMPONENT_CLASSES = {"rows--highlighted", "rows--current"}
+    COMPONENT_CLASSES = {"rows--highlighted"}
     DEFAULT_CSS = """
-    ConversationRows { background: $surface; }
-    ConversationRows > .rows--current { text-style: bold; }
-    ConversationRows > .rows--highlighted { background: $block-cursor-blurred-background; }
-    ConversationRows:focus > .rows--highlighted {
-        background: $block-cursor-background; color: $block-cursor-foreground;
+    ConversationRows {
+        background: $surface; color: $foreground; padding: 0 1;
+        &:focus { background-tint: $foreground 5%; }
+        & > .rows--highlighted { color: $foreground; background: $block-cursor-blurred-background; }
+        &:focus > .rows--highlighted {
+            color: $block-cursor-foreground; background: $block-cursor-background;
+            text-style: $block-cursor-text-style;
+        }
     }
     """
     BINDINGS = [
@@ -120,20 +123,18 @@ class ConversationRows(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index = int(self.scroll_y) + y
-        base = self.rich_style
+        visual_style = self.get_visual_style()
         if index >= len(self._rows):
-            return Strip.blank(width, base)
+            return Strip.blank(width, visual_style.rich_style)
         self.rows_built += 1
         entry = self._rows[index]
-        style = base
-        if entry.id == self._current:
-            style += self.get_component_rich_style("rows--current")
-        if index == self.highlighted:
-            style += self.get_component_rich_style("rows--highlighted")
+        highlighted = index == self.highlighted
+        style = self.get_visual_style("rows--highlighted") if highlighted else visual_style
         mark = "● " if entry.id == self._current else "  "
-        text = mark + visible(entry.title).replace("\n", " ")
-        strip = Strip([Segment(text, style)])
-        return strip.crop_extend(0, width, style).simplify().apply_style(Style())
+        content = Content(mark + visible(entry.title).replace("\n", " "))
+        strips = Visual.to_strips(self, content, width, 1, style)
+        # As OptionList draws a row (same segments, so the screen is the same).
+        return strips[0].extend_cell_length(width, style.rich_style).apply_meta({"row": index})
 
     def action_move(self, delta: int) -> None:
         if not self._rows:
