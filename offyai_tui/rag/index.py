@@ -2,16 +2,21 @@
 
 Layout of ``workspace.index_dir`` (files 0600, folder 0700)::
 
-    index.sqlite          chunks, documents, FTS5 table, roots, meta (the manifest)
-    vectors.<gen>.faiss   IndexIDMap2(IndexFlatIP) over unit vectors, ids = chunk ids
+    index.sqlite          chunks, documents, FTS5 table, roots, meta (the manifest),
+                          dead_vectors (rows of removed chunks)
+    vectors.<epoch>.f32   unit vectors, append-only rows (see ``rag/vectors.py``)
+    vectors.<epoch>.ids   the chunk id of each row
     lock                  held by the one process allowed to write
 
 Crash safety comes from one commit point. A commit first writes the new vector
-file under the next generation number (temp file + rename), then commits the
-SQLite transaction that records that generation together with the chunk rows.
-A crash before the SQLite commit leaves the previous generation, whose vector
-file is still there; a crash after it leaves the new one. Files of other
-generations are debris, removed by the next writer.
+rows after the committed ones (or a whole new epoch's files) and fsyncs them,
+then commits the SQLite transaction that records the row count (and epoch)
+together with the chunk rows. A crash before the SQLite commit leaves rows past
+the committed count, which readers never map and the next writer cuts off; a
+crash after it leaves the new state. Files of other epochs are debris, removed
+by the next writer. ``generation`` counts commits (the manifest names it). A
+format-1 index (``vectors.<gen>.faiss``) is read as before and written in this
+format by its next commit.
 
 The meta table is the manifest: format version, embedding engine, model and
 dimension. The roots table keeps the files and folders a user added (and the
@@ -50,6 +55,7 @@ from offyai_tui.rag.index_schema import (
     row_to_record,
 )
 from offyai_tui.rag.index_writer import IndexWriter
+from offyai_tui.rag.vectors import DEAD_SCHEMA, VectorsDamaged, VectorView, legacy_view, open_view
 
 __all__ = [
     "DB_NAME",
@@ -78,14 +84,14 @@ class DocumentIndex:
         private_file(db)
         self._db = connect(db)
         try:
-            self._db.executescript(SCHEMA)
+            self._db.executescript(SCHEMA + DEAD_SCHEMA)
         except sqlite3.DatabaseError as exc:
             self._db.close()
             raise IndexCorrupt(
                 f"{db}: cannot be read ({exc}); delete the folder to rebuild"
             ) from None
         self._generation = -1
-        self._vectors = None
+        self._vectors: VectorView | None = None
         self.problem = ""
         """Why the vectors cannot be used (then only a re-embed helps), else empty."""
         self.refresh()
@@ -144,42 +150,55 @@ class DocumentIndex:
         else:
             self.problem = ""
 
-    def _load(self) -> None:
-        for _ in range(3):
-            with self._lock:
+    def _load(self, retry: bool = True) -> None:
+        with self._lock:
+            self._db.execute("BEGIN")  # meta and dead rows of one commit
+            try:
                 meta = self.meta()
                 generation = int(meta.get("generation", "0"))
                 if generation == self._generation:
                     return
-                if "dim" not in meta:
-                    self._vectors, self._generation = None, generation
-                    return
-                path = self.directory / f"vectors.{generation}.faiss"
-                try:
-                    data = np.fromfile(path, dtype=np.uint8)
-                except FileNotFoundError:
-                    if int(self.meta().get("generation", "0")) != generation:
-                        continue  # another process committed meanwhile: read again
-                    raise IndexCorrupt(
-                        f"{path.name} is missing; re-index the documents to rebuild"
-                    ) from None
-                try:
-                    vectors = load_faiss().deserialize_index(data)
-                except RuntimeError as exc:
-                    raise IndexCorrupt(f"{path.name} cannot be read ({exc})") from None
-                count = self.chunk_count()
-                if vectors.ntotal != count:
-                    raise IndexCorrupt(
-                        f"{path.name} holds {vectors.ntotal} vectors for {count} chunks; "
-                        "re-index the documents to rebuild"
-                    )
-                self._vectors, self._generation = vectors, generation
+                dead = [r[0] for r in self._db.execute("SELECT row FROM dead_vectors")]
+            finally:
+                self._db.execute("COMMIT")
+            if "dim" not in meta:
+                self._vectors, self._generation = None, generation
                 return
+            dim = int(meta["dim"])
+            if "vector_epoch" in meta:
+                try:
+                    vectors = open_view(
+                        self.directory, dim, int(meta["vector_epoch"]),
+                        int(meta.get("vector_rows", "0")), np.asarray(dead, dtype=np.int64),
+                    )
+                except VectorsDamaged as exc:
+                    if retry and int(self.meta().get("generation", "0")) != generation:
+                        self._load(retry=False)  # a writer replaced the epoch meanwhile
+                        return
+                    raise IndexCorrupt(f"{exc}; re-index the documents to rebuild") from None
+            else:
+                vectors = self._load_format_1(generation)
+            count = self.chunk_count()
+            if vectors.ntotal != count:
+                raise IndexCorrupt(
+                    f"the vector files hold {vectors.ntotal} vectors for {count} chunks; "
+                    "re-index the documents to rebuild"
+                )
+            self._vectors, self._generation = vectors, generation
 
-    def _adopt(self, vectors: object, generation: int) -> None:
-        """Take the writer's committed vectors without reading them back from disk."""
-        with self._lock:
-            self._vectors, self._generation, self.problem = vectors, generation, ""
+    def _load_format_1(self, generation: int) -> VectorView:
+        """A format-1 index's one FAISS file, read whole (its next commit converts it)."""
+        path = self.directory / f"vectors.{generation}.faiss"
+        try:
+            data = np.fromfile(path, dtype=np.uint8)
+        except FileNotFoundError:
+            raise IndexCorrupt(
+                f"{path.name} is missing; re-index the documents to rebuild"
+            ) from None
+        try:
+            return legacy_view(load_faiss().deserialize_index(data))
+        except RuntimeError as exc:
+            raise IndexCorrupt(f"{path.name} cannot be read ({exc})") from None
 
     def vector_count(self) -> int:
         """Vectors searchable now (equals :meth:`chunk_count`, without a table scan)."""
@@ -279,25 +298,17 @@ class DocumentIndex:
         vectors = self._vectors
         if vectors is None or vectors.ntotal == 0 or k <= 0:
             return []
-        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
-        if q.shape[1] != vectors.d:
-            raise IndexCorrupt(f"query has {q.shape[1]} dimensions, index has {vectors.d}")
-        scores, ids = vectors.search(q, min(k, vectors.ntotal))
-        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        q = np.ascontiguousarray(query, dtype=np.float32).reshape(-1)
+        if q.shape[0] != vectors.d:
+            raise IndexCorrupt(f"query has {q.shape[0]} dimensions, index has {vectors.d}")
+        return vectors.search(q, k)
 
     def vector_scores(self, query: np.ndarray, ids: Sequence[int]) -> dict[int, float]:
         """Exact similarities for chosen chunks (candidates found only by BM25)."""
         vectors = self._vectors
         if vectors is None or not ids:
             return {}
-        out = {}
-        q = query.astype(np.float32).reshape(-1)
-        for chunk_id in ids:
-            try:
-                out[int(chunk_id)] = float(vectors.reconstruct(int(chunk_id)) @ q)
-            except RuntimeError:
-                continue
-        return out
+        return vectors.scores(np.asarray(query, dtype=np.float32).reshape(-1), ids)
 
     def search_lexical(
         self, match: str, k: int, weights: tuple[float, float] = (1.0, 1.0),

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,9 +17,8 @@ from typing import Any
 
 from offyai_tui.rag.documents import location
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 DB_NAME = "index.sqlite"
-VECTORS = re.compile(r"^vectors\.(\d+)\.faiss$")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -115,11 +113,6 @@ def load_faiss() -> Any:
     # spin-waiting, which costs tens of milliseconds on a busy machine.
     faiss.omp_set_num_threads(1)
     return faiss
-
-
-def empty_vectors(dim: int) -> Any:
-    faiss = load_faiss()
-    return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
 
 
 CHUNK_COLUMNS = (

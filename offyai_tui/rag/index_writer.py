@@ -1,8 +1,8 @@
 """The single writer of a workspace's index: stage changes, then commit them atomically.
 
 See :mod:`offyai_tui.rag.index` for the files and why a commit is crash safe:
-the vector file of the next generation is written first (temp file + rename),
-then one SQLite transaction records that generation with the rows.
+the new vector rows are written first (appended, fsynced, see ``rag/vectors.py``),
+then one SQLite transaction records how many rows count, with the chunk rows.
 """
 
 from __future__ import annotations
@@ -17,22 +17,19 @@ from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
-from offyai_tui.fileio import atomic_write_bytes
 from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.errors import IndexBusy, IndexCorrupt, IndexModelMismatch
 from offyai_tui.rag.index_schema import (
     DB_NAME,
     FORMAT_VERSION,
-    VECTORS,
     DocumentRecord,
     StoredChunk,
     connect,
-    empty_vectors,
     is_under,
-    load_faiss,
     private_file,
 )
+from offyai_tui.rag.vectors import FILES, VectorStage, truncate_debris
 
 if TYPE_CHECKING:
     from offyai_tui.rag.index import DocumentIndex
@@ -50,17 +47,17 @@ def _checkpoint(step: str) -> None:
 class IndexWriter:
     """Stages changes and applies them in one atomic :meth:`commit`.
 
-    Changes go into an open SQLite transaction and a copy of the vectors;
-    nothing is visible to searches, or on disk as the current state, before
-    the commit. :meth:`rollback` (or a crash) discards them.
+    Changes go into an open SQLite transaction and a :class:`VectorStage`
+    holding only the new vectors (never a copy of the index); nothing is visible
+    to searches, or on disk as the current state, before the commit.
+    :meth:`rollback` (or a crash) discards them.
     """
 
     def __init__(self, index: DocumentIndex) -> None:
         self.index = index
         self._lock_file = _acquire(index.directory / "lock")
         self._db = connect(index.directory / DB_NAME)
-        self._vectors = None
-        self._dim: int | None = None
+        self._stage = VectorStage(None)
         self._pending = False
         self._remove_debris()
         if not index.manifest_is_current():
@@ -76,20 +73,26 @@ class IndexWriter:
             if "model" in meta else None
         )
         self._generation = int(meta.get("generation", "0"))
-        current = None if self.index.problem else self.index._vectors
-        self._vectors = load_faiss().clone_index(current) if current is not None else None
+        self._stage = VectorStage(None if self.index.problem else self.index._vectors)
         self._pending = False
 
     def _remove_debris(self) -> None:
-        generation = self.index.generation
+        """Remove vector files no commit points to, and rows past the committed ones."""
+        meta = self.index.meta()
+        epoch = meta.get("vector_epoch")
+        current = (
+            {f"vectors.{epoch}.f32", f"vectors.{epoch}.ids"} if epoch is not None
+            else {f"vectors.{meta.get('generation', '0')}.faiss"}
+        )
         for entry in self.index.directory.iterdir():
-            match = VECTORS.match(entry.name)
-            stale = (match and int(match.group(1)) != generation) or (
+            stale = (FILES.match(entry.name) and entry.name not in current) or (
                 entry.name.startswith(".vectors.") and entry.name.endswith(".tmp")
             )
             if stale:
                 with contextlib.suppress(OSError):
                     entry.unlink()
+        if epoch is not None and self.index._vectors is not None:
+            truncate_debris(self.index.directory, self.index._vectors)
 
     @property
     def identity(self) -> EmbeddingIdentity | None:
@@ -101,7 +104,7 @@ class IndexWriter:
         The caller then gives a new vector to every stored chunk with
         :meth:`put_vectors` before committing (a commit refuses otherwise).
         """
-        self._vectors = empty_vectors(identity.dim)
+        self._stage.reset(identity.dim)
         self._set_identity(identity)
 
     def clear(self) -> None:
@@ -110,8 +113,8 @@ class IndexWriter:
         self._db.execute("DELETE FROM chunks")
         self._db.execute("DELETE FROM documents")
         self._db.execute("DELETE FROM roots")
-        if self._vectors is not None:
-            self._vectors = empty_vectors(self._vectors.d)
+        if self._stage.dim is not None:
+            self._stage.reset(self._stage.dim)
         self._pending = True
 
     def _set_identity(self, identity: EmbeddingIdentity) -> None:
@@ -126,8 +129,8 @@ class IndexWriter:
     def remove_document(self, path: str) -> int:
         """Remove a document and its chunks; returns how many chunks went."""
         ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE path = ?", (path,))]
-        if ids and self._vectors is not None:
-            self._vectors.remove_ids(np.asarray(ids, dtype=np.int64))
+        if ids and self._stage.usable:
+            self._stage.remove(ids)
         self._db.execute(
             "INSERT INTO chunks_fts(chunks_fts, rowid, header, body) "
             "SELECT 'delete', id, header, body FROM chunks WHERE path = ?", (path,)
@@ -191,11 +194,11 @@ class IndexWriter:
     def _adopt_identity(self, identity: EmbeddingIdentity) -> None:
         """Take ``identity`` for an empty index; refuse vectors of another model."""
         if self._identity is None or (self._identity != identity and self._is_empty()):
-            self._vectors = empty_vectors(identity.dim)
+            self._stage.reset(identity.dim)
             self._set_identity(identity)
         elif self._identity != identity:
             raise IndexModelMismatch(self._identity.describe(), identity.describe())
-        if self._vectors is None:
+        if not self._stage.usable:
             raise IndexCorrupt(self.index.problem or "the index has no vectors; re-embed it")
 
     def _insert_chunks(
@@ -226,19 +229,15 @@ class IndexWriter:
                 (chunk_id, header, body),
             )
             ids.append(chunk_id)
-        if ids and self._vectors is not None:
-            self._vectors.add_with_ids(
-                np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
-            )
+        if ids and self._stage.usable:
+            self._stage.add(ids, vectors)
         return ids
 
     def put_vectors(self, ids: Sequence[int], vectors: np.ndarray) -> None:
         """Give stored chunks their vectors (re-embedding after :meth:`reset`)."""
-        if self._vectors is None:
+        if not self._stage.usable:
             raise RuntimeError("reset() the index before adding vectors to stored chunks")
-        self._vectors.add_with_ids(
-            np.ascontiguousarray(vectors, dtype=np.float32), np.asarray(ids, dtype=np.int64)
-        )
+        self._stage.add(ids, vectors)
         self._pending = True
 
     def put_skipped(self, record: DocumentRecord) -> None:
@@ -313,23 +312,32 @@ class IndexWriter:
             return
         generation = self._generation + 1
         chunks = self._db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        held = self._vectors.ntotal if self._vectors is not None else 0
+        held = self._stage.count() if self._stage.usable else 0
         if held != chunks:
             raise RuntimeError(f"refusing to commit {held} vectors for {chunks} chunks")
-        if self._vectors is not None:
-            data = load_faiss().serialize_index(self._vectors)
-            atomic_write_bytes(self.index.directory / f"vectors.{generation}.faiss", data.tobytes())
+        directory = self.index.directory
+        written = self._stage.write(directory) if self._stage.usable else None
         _checkpoint("vectors-written")
         self._db.execute(
             "INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(generation),)
         )
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('format', ?)", (str(FORMAT_VERSION),))
+        if written is not None:
+            for key, value in (("vector_epoch", written.epoch), ("vector_rows", written.rows)):
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, str(value)))
+            if written.new_epoch:
+                self._db.execute("DELETE FROM dead_vectors")
+            self._db.executemany(
+                "INSERT INTO dead_vectors VALUES (?)", [(row,) for row in written.dead]
+            )
         self._db.execute("COMMIT")
         _checkpoint("committed")
-        old = self._generation
-        with contextlib.suppress(OSError):
-            (self.index.directory / f"vectors.{old}.faiss").unlink()
-        self.index._adopt(self._vectors, generation)
+        if written is not None and written.new_epoch:
+            for entry in directory.iterdir():
+                match = FILES.match(entry.name)
+                if match and (match.group(2) == "faiss" or int(match.group(1)) != written.epoch):
+                    with contextlib.suppress(OSError):
+                        entry.unlink()
         self.index._export_manifest()
         self._begin()
 

@@ -158,7 +158,10 @@ def test_crash_between_commit_steps(
     with again.writer():
         pass
     names = sorted(p.name for p in workspace.index_dir.glob("vectors.*"))
-    assert names == [f"vectors.{again.generation}.faiss"]
+    epoch = again.meta()["vector_epoch"]
+    assert names == [f"vectors.{epoch}.f32", f"vectors.{epoch}.ids"]
+    rows = int(again.meta()["vector_rows"])  # rows past the committed ones are cut off
+    assert (workspace.index_dir / f"vectors.{epoch}.ids").stat().st_size == rows * 8
     again.close()
 
 
@@ -217,7 +220,7 @@ def test_missing_vector_file_is_reported_not_fatal(workspace: Workspace) -> None
         vectors = _put(writer, "/d/a.txt", ["x"], seed=1)
         writer.commit()
     index.close()
-    for path in workspace.index_dir.glob("vectors.*.faiss"):
+    for path in workspace.index_dir.glob("vectors.*"):
         path.unlink()
     again = _open(workspace)
     assert "missing" in again.problem
