@@ -167,7 +167,8 @@ class EngineRegistry:
         await asyncio.to_thread(load_all)
 
     def engine(self, kind: str, name: str | None = None) -> Engine:
-        """The engine of ``kind`` (``ollama``, ``openai[:name]``, ``llamacpp``)."""
+        """The engine of ``kind`` (``ollama``, ``openai[:name]``, ``llamacpp``, the name
+        of a configured OpenAI-compatible endpoint, or a plugin's name)."""
         if ":" in kind:
             kind, name = kind.split(":", 1)
         if kind == "ollama":
@@ -176,6 +177,8 @@ class EngineRegistry:
             return self.openai(name)
         if kind in {"llamacpp", "llama.cpp", "llama-cpp"}:
             return self.llamacpp()
+        if any(e.name == kind for e in self.settings.openai):
+            return self.openai(kind)  # a model's engine is its endpoint's name (the palette)
         return self.plugin(canonical(kind))
 
     def configured(self) -> list[Engine]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import offyai_tui.engines as api
-from offyai_tui.config import Settings, parse_settings, tomllib
+from offyai_tui.config import OpenAIEndpoint, Settings, parse_settings, tomllib
 from offyai_tui.engines import plugins
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.engines.plugins import PluginError
@@ -140,3 +140,15 @@ def test_an_unknown_engine_names_the_choices() -> None:
     with pytest.raises(EngineError, match=r"unknown engine 'cloud'; choose one of: ollama, "
                        r"openai\[:NAME\], llamacpp$"):  # fmt: skip
         EngineRegistry(Settings()).engine("cloud")
+
+
+async def test_every_model_names_an_engine_the_registry_finds() -> None:
+    """The palette switches engines by ``ModelInfo.engine``: an endpoint's name included."""
+    settings = Settings()
+    settings.openai = [OpenAIEndpoint(name="studio", url="http://127.0.0.1:1234/v1")]
+    registry = EngineRegistry(settings)
+    try:
+        engine = registry.engine("studio")
+        assert engine is registry.engine("openai:studio") and engine.label == "studio"
+    finally:
+        await registry.aclose()
