@@ -1,10 +1,11 @@
 """The sidebar's rows: one line per conversation, only the visible ones rendered.
 
 With 10,000 conversations an ``OptionList`` measured every option on each
-refresh (about half a second). Here every row is one line (a title cut to the
-width), so the list's height is the number of rows and each frame renders just
-the rows on screen: showing, filtering or re-marking the current conversation
-costs the same for 20 conversations as for 20,000. :attr:`rows_built` counts
+refresh (about half a second). Here every row is one line (a long title ends
+in "…"; the filter box still matches all of it), so the list's height is the
+number of rows and each frame renders just the rows on screen: showing,
+filtering or re-marking the current conversation costs the same for 20
+conversations as for 20,000. :attr:`rows_built` counts
 rendered rows, so tests can check that.
 """
 
@@ -132,6 +133,8 @@ class ConversationRows(ScrollView, can_focus=True):
         style = self.get_visual_style("rows--highlighted") if highlighted else visual_style
         mark = "● " if entry.id == self._current else "  "
         content = Content(mark + visible(entry.title).replace("\n", " "))
+        if content.cell_length > width:  # one line a row: a long title ends in "…"
+            content = content.truncate(width, ellipsis=True)
         strips = Visual.to_strips(self, content, width, 1, style)
         # As OptionList draws a row (same segments, so the screen is the same).
         return strips[0].extend_cell_length(width, style.rich_style).apply_meta({"row": index})
