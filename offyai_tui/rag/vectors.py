@@ -96,7 +96,7 @@ class VectorView:
         """The ``k`` best (chunk id, inner product) pairs, best first."""
         if not self.rows or k <= 0:
             return []
-        scores = self.matrix @ query
+        scores = inner_products(self.matrix, query)
         if len(self.dead_rows):
             scores[self.dead_rows] = -np.inf
         k = min(k, self.ntotal)
@@ -109,6 +109,21 @@ class VectorView:
     def scores(self, query: np.ndarray, chunk_ids: Sequence[int]) -> dict[int, float]:
         rows = self.rows_of(chunk_ids)
         return {i: float(self.matrix[r] @ query) for i, r in rows.items()}
+
+
+def inner_products(matrix: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """``matrix @ query`` by FAISS's SIMD kernel on one thread, in place on the map:
+    twice as fast here as numpy's BLAS, whose threads wait on a busy machine."""
+    import faiss
+
+    out = np.empty(len(matrix), dtype=np.float32)
+    if len(matrix):
+        rows = np.ascontiguousarray(matrix, dtype=np.float32)  # a view of the map, no copy
+        q = np.ascontiguousarray(query, dtype=np.float32)
+        faiss.fvec_inner_products_ny(
+            faiss.swig_ptr(out), faiss.swig_ptr(q), faiss.swig_ptr(rows), len(q), len(rows)
+        )
+    return out
 
 
 def open_view(directory: Path, dim: int, epoch: int, rows: int, dead: np.ndarray) -> VectorView:
