@@ -36,6 +36,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -48,6 +49,8 @@ DB_NAME = ".search.sqlite3"
 SCHEMA_VERSION = "1"
 BATCH = 50
 """Conversations indexed per transaction by :meth:`SearchIndex.build`."""
+BATCH_PAUSE_S = 0.02
+"""Pause between batches of a background build, so the screen keeps its frames."""
 _FAST_EVENTS = frozenset({"message", "params", "mode", "title"})
 
 _SCHEMA = """
@@ -186,6 +189,7 @@ class SearchIndex:
             with self._lock:
                 self._sync(todo[start : start + BATCH], entries, path_for)
             done += len(todo[start : start + BATCH])
+            time.sleep(BATCH_PAUSE_S)  # parsing holds the GIL: let the UI's loop run
         return done
 
     def _sync(self, conv_ids: Iterable[str], entries: dict[str, IndexEntry],

@@ -135,7 +135,8 @@ def test_a_damaged_search_index_is_rebuilt(workspace, damage) -> None:
         assert store.search_index.stale({}) == []
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM convs").fetchone() == (20,)
-    assert os.stat(db).st_mode & 0o777 == 0o600
+    for path in workspace.chats_dir.glob(f"{DB_NAME}*"):  # with its WAL files
+        assert os.stat(path).st_mode & 0o777 == 0o600, path
 
 
 def test_a_read_only_instance_searches_without_writing(workspace) -> None:
