@@ -2,15 +2,17 @@
 
 Only the newest :attr:`MessageList.PAGE` messages are mounted when a
 conversation opens, so a 1,000-message conversation opens as fast as a short
-one; reaching the top mounts the previous page and keeps the reading position.
+one; nearing the top mounts earlier messages, :attr:`MessageList.STEP` at a
+time after each frame (a PageUp then finds its page there and costs a scroll),
+and the message being read is pinned where it is on screen meanwhile.
 The list is anchored to the bottom: new text is followed while the user is at
 the bottom, and scrolling up to read is never yanked back. Mounted messages
 far from the viewport are folded (:mod:`offyai_tui.widgets.message_fold`).
 
 The mounted messages are a window of at most :attr:`MessageList.WINDOW`
-(``_first`` to ``_last``) that slides both ways: loading a page above unmounts
-a page at the bottom, reaching the bottom of the window mounts the next page
-and unmounts one at the top. Memory and the cost of each page (layout, refold)
+(``_first`` to ``_last``) that slides both ways: growing it above unmounts a
+page at the bottom, nearing the bottom of the window mounts the next messages
+and unmounts a page at the top. Memory and the cost of each page (layout, refold)
 are therefore the same 10 messages or 10,000 messages back. Home jumps to the
 first message (one page mounted there) and End back to the newest, so both ends
 of a 10,000-message chat are one key away. An answer still streaming is never
