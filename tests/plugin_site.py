@@ -6,8 +6,9 @@
   the page's two file blocks: its module, and a ``*.dist-info`` whose
   ``entry_points.txt`` comes from the page's ``pyproject.toml``, so the page
   cannot drift from what works;
-- ``offyai-broken``: one entry point whose module does not exist, and one whose
-  factory raises with escapes and a line break in its message.
+- ``offyai-broken``: one entry point whose module does not exist, one whose
+  factory raises with escapes and a line break in its message, and one whose
+  engine raises ``KeyError`` instead of answering.
 
 A folder with a ``*.dist-info`` holding ``METADATA`` and ``entry_points.txt`` is a
 real installation to :mod:`importlib.metadata`.
@@ -23,8 +24,29 @@ from offyai_tui.config import tomllib
 DOC = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 FILE_BLOCK = re.compile(r"<!-- file: (\S+) -->\n```\w+\n(.*?)```", re.DOTALL)
 BROKEN = '''
+from offyai_tui.engines import Engine, Health, ModelInfo
+
+
 def make(config):
     raise ValueError("no key \\x1b]0;pwned\\x07 in\\nthe table: " + repr(config))
+
+
+class Stumbling(Engine):
+    kind = "broken-stream"
+
+    def __init__(self, config):
+        self.config = config
+
+    async def health(self):
+        return Health(True, self.kind)
+
+    async def list_models(self):
+        return [ModelInfo("stumble", self.kind)]
+
+    async def stream_chat(self, messages, options):
+        if False:
+            yield
+        raise KeyError("lost my \\x1b[2J place")
 '''
 
 
@@ -52,5 +74,6 @@ def install(folder: Path) -> Path:
     dist_info(folder, "offyai-broken", "0.1", {
         "broken-import": "offyai_missing_module:Engine",
         "broken-init": "offyai_broken:make",
+        "broken-stream": "offyai_broken:Stumbling",
     })  # fmt: skip
     return folder

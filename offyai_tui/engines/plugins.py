@@ -26,11 +26,11 @@ import copy
 import importlib
 import inspect
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from offyai_tui.engines.base import Engine
+from offyai_tui.engines.base import ChatEvent, Engine, ErrorEvent, Health, TextDelta
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.textsafe import visible
 
@@ -204,7 +204,74 @@ def build(name: str, config: Mapping[str, Any], settings: Any, **extra: Any) -> 
     if not isinstance(engine, Engine):
         raise PluginError(name, entry.package, f"gave a {type(engine).__name__}, "
                           "not an offyai_tui.engines.Engine")
+    if not entry.builtin:
+        _guard(engine, name, entry.package)
     return engine
+
+
+METHODS = (
+    ("list_models", "listing its models"), ("default_model", "choosing a model"),
+    ("model_info", "describing a model"), ("count_tokens", "counting tokens"),
+    ("embed", "embedding"), ("loaded", "listing loaded models"), ("load", "loading a model"),
+    ("unload", "unloading a model"), ("delete", "deleting a model"),
+)  # fmt: skip
+"""A plugin's async methods besides ``health`` and ``stream_chat``, and what each does."""
+
+
+def _guard(engine: Engine, name: str, package: str) -> None:
+    """Turn a plugin's unexpected exceptions into the contract's one-line errors.
+
+    The app and ``offyai ask`` handle :class:`EngineError` (one line, the partial
+    answer kept); a plugin's ``KeyError`` mid-answer would otherwise end ``ask``
+    with a traceback. The methods are replaced on the instance, so the engine
+    keeps its class, attributes and ``isinstance`` checks.
+    """
+
+    def failed(exc: Exception, doing: str) -> PluginError:
+        return PluginError(name, package, f"failed {doing}: {reason(exc)}")
+
+    stream = engine.stream_chat
+
+    async def stream_chat(messages: Any, options: Any) -> AsyncIterator[ChatEvent]:
+        text = ""
+        inner = stream(messages, options)
+        try:
+            async for event in inner:
+                if isinstance(event, TextDelta):
+                    text += event.text
+                yield event
+        except EngineError as exc:  # raised instead of yielded: still one event
+            yield ErrorEvent(exc, partial_text=text)
+        except Exception as exc:
+            yield ErrorEvent(failed(exc, "while answering"), partial_text=text)
+        finally:  # stopped early (Esc): the plugin's stream closes now, not when collected
+            closing = getattr(inner, "aclose", None)
+            if closing is not None:
+                await closing()
+
+    health = engine.health
+
+    async def guarded_health() -> Health:
+        try:
+            return await health()
+        except Exception as exc:
+            return Health(False, name, engine.endpoint, detail=failed(exc, "its probe").why)
+
+    def wrap(method: Callable[..., Awaitable[Any]], doing: str) -> Callable[..., Any]:
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await method(*args, **kwargs)
+            except EngineError:
+                raise
+            except Exception as exc:
+                raise failed(exc, doing) from None
+
+        return call
+
+    engine.stream_chat = stream_chat  # type: ignore[method-assign]
+    engine.health = guarded_health  # type: ignore[method-assign]
+    for method, doing in METHODS:
+        setattr(engine, method, wrap(getattr(engine, method), doing))
 
 
 def _parameters(made: Callable[..., Any]) -> set[str]:

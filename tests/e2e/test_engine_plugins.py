@@ -96,7 +96,7 @@ def test_broken_plugins_are_one_line_each_and_everything_else_works(
     as_json = run_offyai(["models", "--json"], app_home, user_home, **env)
     engines = {e["name"]: e for e in json.loads(as_json.stdout)["engines"]}
     assert list(engines) == ["ollama", "openai", "llamacpp", "broken-import", "broken-init",
-                             "completions"]  # fmt: skip
+                             "broken-stream", "completions"]  # fmt: skip
     assert engines["completions"]["ok"] and not engines["completions"]["builtin"]
     assert not engines["broken-init"]["ok"]
     assert any(m["engine"] == "completions" for m in json.loads(as_json.stdout)["models"])
@@ -105,14 +105,14 @@ def test_broken_plugins_are_one_line_each_and_everything_else_works(
     assert doctor.returncode == 0, doctor.stderr
     lines = doctor.stdout.splitlines()
     assert "engines    ollama, openai, llamacpp (built in); plugins: broken-import, " \
-        "broken-init, completions" in lines, doctor.stdout
+        "broken-init, broken-stream, completions" in lines, doctor.stdout
     plugins = [line for line in lines if line.startswith("plugin ")]
-    assert len(plugins) == 3, doctor.stdout
+    assert len(plugins) == 4, doctor.stdout
     assert plugins[0] == ("plugin     broken-import (plugin, offyai-broken 0.1): cannot be "
                           "imported: ModuleNotFoundError: No module named 'offyai_missing_module'")
     assert plugins[1].startswith("plugin     broken-init (plugin, offyai-broken 0.1): could not "
                                  "start: ValueError: no key \\x1b]0;pwned\\x07 in the table")
-    assert plugins[2].startswith(f"plugin     completions (plugin, offyai-completions 0.1.0): "
+    assert plugins[3].startswith(f"plugin     completions (plugin, offyai-completions 0.1.0): "
                                  f"answering at {llama_server.url}")  # fmt: skip
     assert "Traceback" not in doctor.stdout + doctor.stderr
     as_json = run_offyai(["doctor", "--json"], app_home, user_home, **env)
@@ -133,11 +133,19 @@ def test_broken_plugins_are_one_line_each_and_everything_else_works(
         assert chosen.stderr.startswith(f"offyai: engine plugin '{name}' (offyai-broken 0.1)")
         assert reason in chosen.stderr and len(chosen.stderr.splitlines()) == 1, chosen.stderr
 
+    # An engine that raises instead of answering: one line naming it, no traceback.
+    stumbled = run_offyai(["ask", "--engine", "broken-stream", "Hi"], app_home, user_home, **env)
+    assert (stumbled.returncode, stumbled.stdout) == (1, "")
+    assert stumbled.stderr == (
+        "offyai: engine plugin 'broken-stream' (offyai-broken 0.1) failed while answering: "
+        "KeyError: 'lost my \\x1b[2J place'\n"
+    )
+
     unknown = run_offyai(["ask", "--engine", "nosuch", "Hi"], app_home, user_home, **env)
     assert unknown.returncode == 1
     assert unknown.stderr == (
         "offyai: unknown engine 'nosuch'; choose one of: ollama, openai[:NAME], llamacpp, "
-        "broken-import, broken-init, completions\n"
+        "broken-import, broken-init, broken-stream, completions\n"
     )
 
 

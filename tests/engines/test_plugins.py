@@ -24,7 +24,9 @@ from offyai_tui.engines.registry import EngineRegistry
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = '''
-from offyai_tui.engines import Engine, Health, ModelInfo
+from offyai_tui.engines import Engine, Health, ModelInfo, TextDelta
+
+closed = []
 
 
 class Table(Engine):
@@ -40,7 +42,13 @@ class Table(Engine):
         return [ModelInfo(str(self.config.get("model", "none")), self.kind)]
 
     async def stream_chat(self, messages, options):
-        yield  # never asked here
+        try:
+            yield TextDelta("one")
+            if options.model == "fail":
+                {}["missing"]
+            yield TextDelta("two")
+        finally:
+            closed.append(options.model)
 
 
 def not_an_engine(config):
@@ -150,5 +158,28 @@ async def test_every_model_names_an_engine_the_registry_finds() -> None:
     try:
         engine = registry.engine("studio")
         assert engine is registry.engine("openai:studio") and engine.label == "studio"
+    finally:
+        await registry.aclose()
+
+
+async def test_a_plugin_that_raises_mid_answer_is_one_error_event_and_esc_closes_it(
+    site: Path,
+) -> None:
+    from offyai_tui.engines import ChatOptions, ErrorEvent, Message, TextDelta
+
+    registry = EngineRegistry(Settings())
+    try:
+        engine = registry.engine("table")
+        prompt = [Message("user", "hi")]
+        events = [e async for e in engine.stream_chat(prompt, ChatOptions(model="fail"))]
+        assert events[0] == TextDelta("one") and len(events) == 2
+        error = events[1]
+        assert isinstance(error, ErrorEvent) and error.partial_text == "one"
+        assert str(error.error) == ("engine plugin 'table' (offyai-table 1.0) failed while "
+                                    "answering: KeyError: 'missing'")  # fmt: skip
+        stream = engine.stream_chat(prompt, ChatOptions(model="esc"))
+        assert await stream.__anext__() == TextDelta("one")
+        await stream.aclose()  # type: ignore[attr-defined]
+        assert sys.modules["offyai_table"].closed == ["fail", "esc"]  # at once, not when collected
     finally:
         await registry.aclose()
