@@ -38,6 +38,7 @@ import numpy as np
 
 from offyai_tui.fileio import atomic_write_text
 from offyai_tui.locations import ensure_private_dir
+from offyai_tui.rag import lexical
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.errors import IndexCorrupt, IndexModelMismatch
 from offyai_tui.rag.index_schema import (
@@ -324,6 +325,16 @@ class DocumentIndex:
         """
         if not match:
             return []
+        if restrict is None:
+            with self._lock:
+                try:
+                    quick = lexical.top_k(
+                        self._db, match, int(k), weights, lexical.fts_rows(self._db)
+                    )
+                except sqlite3.OperationalError:
+                    quick = None
+            if quick is not None:
+                return [(r, -s) for r, s in quick]
         sql = f"SELECT rowid, bm25(chunks_fts, {weights[0]:f}, {weights[1]:f}) AS s " \
               "FROM chunks_fts WHERE chunks_fts MATCH ?"
         params: list[object] = [match]
