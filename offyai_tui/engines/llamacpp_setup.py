@@ -187,15 +187,14 @@ def prompt_threads(cores: int, busy: float, logical: int | None = None) -> int:
     return max(1, min(cores, int(spare + 0.75)))
 
 
-def busy_cores(samples: int = 5, interval: float = 0.002) -> float:
+def busy_cores(samples: int = 5, interval: float = 0.004) -> float:
     """How many cores other tasks use right now: runnable tasks besides this one.
 
-    Read from ``/proc/loadavg`` a few times over ~10 ms, and never less than the
-    1-minute load average minus half a core (a build that paused for a moment is
-    still a build; the half core allows for this app's own recent work, such as
-    the previous answer). The 1-minute average alone lags: measured here it kept
-    choosing two threads just after the machine got busy. Where ``/proc`` is
-    missing, the average is all there is.
+    Read from ``/proc/loadavg`` five times over ~20 ms. The 1-minute load average
+    lags both ways: measured here, it chose two threads just after the machine got
+    busy (x1.7-3.1 slower than one) and one thread while another program's burst
+    was over (two would have read the prompt in 0.71 of the time). Where ``/proc``
+    is missing, the average is all there is.
     """
     try:
         average = os.getloadavg()[0]
@@ -210,7 +209,7 @@ def busy_cores(samples: int = 5, interval: float = 0.002) -> float:
             return average
         counts.append(max(0, running - 1))  # the reading thread is one of them
         time.sleep(interval)
-    return max(sum(counts) / len(counts), average - 0.5)
+    return sum(counts) / len(counts)
 
 
 def batch_threads_for(request: dict[str, Any], generation: int) -> int:
