@@ -75,7 +75,7 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
             ("key_bursts", ["key_bursts.py", "--tokens", "2000"], 90),
             ("open_long", ["open_long.py", "--rounds", "1"], 90),
             ("scale", ["scale.py", "--conversations", "300", "--messages", "400",
-                       "--rounds", "1", "--presses", "3"], 150),
+                       "--rounds", "1", "--presses", "3", "--index-chunks", "10000"], 150),
             ("rag", ["rag.py"], 240),
             ("ttft", ["ttft.py", "--sizes", "256", "--rounds", "1"], 120),
         ]

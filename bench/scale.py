@@ -2,6 +2,7 @@
 
     python bench/scale.py [--conversations 10000] [--messages 10000] [--quick] [--json]
     python bench/scale.py --sections conversations      (one section only)
+    python bench/scale.py --sections index [--index-chunks 1000000]
 
 Data is written in the app's own formats (:mod:`bench.scale_data`) into a temp
 ``OFFYAI_HOME``. Sections, each a function of :data:`SECTIONS` returning one
@@ -22,8 +23,12 @@ dict (a later section, e.g. a documents index, is one more entry):
   the first message (5 s, stopped at a cap and extrapolated if slower), and the
   process's RSS after that (300 MB).
 
-``--quick`` (what ``make bench`` runs) uses 2,000 conversations and a
-2,000-message chat; the targets are the same.
+- ``index``: a documents index of K chunks (:mod:`bench.scale_index`): adding a
+  10-chunk file (1 s, peak memory 1.2x the index's vectors), loading (peak 1.5x),
+  hybrid and keyword-only search p95 (150 and 100 ms).
+
+``--quick`` (what ``make bench`` runs) uses 2,000 conversations, a
+2,000-message chat and a 100,000-chunk index; the targets are the same.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench import scale_index
 from bench.common import emit_json, isolated_home, median, percentile, record
 from bench.scale_data import NON_ASCII_WORD, RARE_WORD, build_conversations, build_long_chat
 
@@ -301,9 +307,14 @@ def long_chat(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
+def index(args: argparse.Namespace) -> dict[str, Any]:
+    return scale_index.measure(args.index_chunks, max(2, min(args.rounds, 3)))
+
+
 SECTIONS: dict[str, Callable[[argparse.Namespace], dict[str, Any]]] = {
     "conversations": conversations,
     "long_chat": long_chat,
+    "index": index,
 }
 
 
@@ -339,6 +350,7 @@ def report_rows(data: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             (f"{n}: RSS after Home", f"{chat['rss_mb']:.0f} MB", "<= 300 MB",
              mark(chat["rss_mb"] <= 300)),
         ]
+    rows += scale_index.report_rows(data.get("index") or {})
     if rows and data.get("load"):
         rows.append(("  (load during scale runs)", f"{data['load'][0]}", "", ""))
     return rows
@@ -361,6 +373,8 @@ def print_table(result: dict[str, Any]) -> None:
               f"{reached} (target 5 s); PageUp p95 {chat['pageup_p95_ms']} ms (50; p50 "
               f"{chat['pageup_p50_ms']} near the end, {chat['pageup_deep_p50_ms']} deep); RSS "
               f"{chat['rss_mb']} MB (300); {chat['mounted_after_home']} messages mounted")
+    if result.get("index"):
+        print(scale_index.describe(result["index"]))
     print(f"load average: {result['load']}")
 
 
@@ -370,12 +384,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--presses", type=int, default=20)
-    parser.add_argument("--quick", action="store_true", help="2,000 of each, fewer rounds")
+    parser.add_argument("--index-chunks", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true",
+                        help="2,000 of each, a 100,000-chunk index, fewer rounds")
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     args = parser.parse_args(argv)
     if args.quick:
         args.conversations, args.messages = 2000, 2000
+        args.index_chunks = min(args.index_chunks, 100_000)
         args.rounds, args.presses = 3, 10
     result: dict[str, Any] = {"load": [round(x, 2) for x in os.getloadavg()]}
     for name in args.sections.split(","):
