@@ -226,11 +226,21 @@ class VectorStage:
             and len(base.dead_rows) + len(self._dead) <= COMPACT_FRACTION * max(base.rows, 1)
         )
         if appendable and base is not None:
-            _append(matrix_path(directory, base.epoch), base.rows * self.dim * 4, vectors)
-            _append(ids_path(directory, base.epoch), base.rows * 8, ids)
+            try:
+                _append(matrix_path(directory, base.epoch), base.rows * self.dim * 4, vectors)
+                _append(ids_path(directory, base.epoch), base.rows * 8, ids)
+            except BaseException:  # a full disk: leave the files as committed, byte for byte
+                truncate_debris(directory, base)
+                raise
             return Written(base.epoch, base.rows + len(ids), sorted(self._dead), False)
         epoch = max(base.epoch if base is not None else 0, _last_epoch(directory)) + 1
-        rows = _write_epoch(directory, epoch, self.dim, base, self._dead, ids, vectors)
+        try:
+            rows = _write_epoch(directory, epoch, self.dim, base, self._dead, ids, vectors)
+        except BaseException:
+            for path in (matrix_path(directory, epoch), ids_path(directory, epoch)):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            raise
         return Written(epoch, rows, [], True)
 
 
