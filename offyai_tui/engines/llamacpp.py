@@ -32,7 +32,6 @@ from offyai_tui.config import Settings
 from offyai_tui.engines.base import (
     ChatEvent,
     ChatOptions,
-    ChatStats,
     Done,
     Engine,
     ErrorEvent,
@@ -51,6 +50,7 @@ from offyai_tui.engines.errors import (
     Unsupported,
     WorkerCrashed,
 )
+from offyai_tui.engines.llamacpp_answer import answer_stats
 from offyai_tui.engines.llamacpp_catalog import CatalogEntry, find_model, prepared, scan_models
 from offyai_tui.engines.llamacpp_client import Request, WorkerSlot, log_path
 from offyai_tui.engines.sampling import resolve
@@ -58,10 +58,6 @@ from offyai_tui.engines.sampling import resolve
 ENGINE_LABEL = "llama.cpp"
 EMBEDDING_CTX = 512
 """Context for embedding models whose header does not say (BERT's own size)."""
-CONTEXT_FULL_NOTE = "stopped: the context window is full (raise num_ctx for longer answers)"
-"""An answer that reaches the window ends there (done reason ``length``). Ollama
-would shift the context (drop older tokens and go on); for a chat that shows the
-whole answer, an honest end beats a continuation that has forgotten the question."""
 
 
 def physical_cores() -> int:
@@ -269,7 +265,7 @@ class LlamaCppEngine(Engine):
                 elif event in {"done", "cancelled"}:
                     stats = message.get("stats") or {}
                     self._effective = dict(stats.get("effective") or self._effective)
-                    yield Done(_stats(entry.name, stats, started, first_at, event))
+                    yield Done(answer_stats(entry.name, stats, started, first_at, event))
                     return
                 elif request.finished:
                     yield ErrorEvent(self._error(message, entry), partial_text="".join(parts))
@@ -467,34 +463,6 @@ def _usable_entry(name: str, capability: str | None) -> CatalogEntry:
 
 
 _VERBS = {"chat": "chat", "embedding": "compute embeddings"}
-
-
-def _stats(
-    model: str, stats: dict[str, Any], started: float, first_at: float, event: str
-) -> ChatStats:
-    total = time.perf_counter() - started
-    sampled = int(stats.get("sampled") or 0)
-    completion = int(stats.get("completion_tokens") or 0)
-    decode_s = float(stats.get("decode_s") or 0.0)
-    if sampled > 1 and decode_s > 0:
-        rate = (sampled - 1) / decode_s
-    else:
-        rate = completion / total if total > 0 else 0.0
-    ttft = (first_at - started) if first_at else float(stats.get("first_token_s") or 0.0)
-    reason = "cancelled" if event == "cancelled" else str(stats.get("finish") or "stop")
-    note = ""
-    if reason == "length" and stats.get("limit") == "context":
-        note = CONTEXT_FULL_NOTE
-    return ChatStats(
-        model=model,
-        prompt_tokens=int(stats.get("prompt_tokens") or 0),
-        completion_tokens=completion,
-        ttft_s=ttft,
-        total_s=total,
-        tokens_per_s=rate,
-        done_reason=reason if reason in {"stop", "length", "cancelled"} else "stop",
-        note=note,
-    )
 
 
 def _iso(timestamp: float) -> str:

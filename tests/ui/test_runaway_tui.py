@@ -7,7 +7,7 @@ from typing import Any
 
 from offyai_tui.chat.runaway import REPEATING_NOTE
 from offyai_tui.engines.base import ChatStats
-from offyai_tui.engines.llamacpp import CONTEXT_FULL_NOTE
+from offyai_tui.engines.llamacpp_answer import CONTEXT_FULL_NOTE
 from tests.chat.test_runaway import SENTENCE, looping_answer
 from tests.ui.conftest import SIZE, chat, screen_text, send, transcript_events, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
