@@ -166,19 +166,22 @@ class DocumentIndex:
                 self._vectors, self._generation = None, generation
                 return
             dim = int(meta["dim"])
-            if "vector_epoch" in meta:
-                try:
-                    vectors = open_view(
-                        self.directory, dim, int(meta["vector_epoch"]),
-                        int(meta.get("vector_rows", "0")), np.asarray(dead, dtype=np.int64),
-                    )
-                except VectorsDamaged as exc:
-                    if retry and int(self.meta().get("generation", "0")) != generation:
-                        self._load(retry=False)  # a writer replaced the epoch meanwhile
-                        return
-                    raise IndexCorrupt(f"{exc}; re-index the documents to rebuild") from None
-            else:
-                vectors = self._load_format_1(generation)
+            try:
+                if "vector_epoch" not in meta:
+                    vectors = self._load_format_1(generation)
+                else:
+                    try:
+                        vectors = open_view(
+                            self.directory, dim, int(meta["vector_epoch"]),
+                            int(meta.get("vector_rows", "0")), np.asarray(dead, dtype=np.int64),
+                        )
+                    except VectorsDamaged as exc:
+                        raise IndexCorrupt(f"{exc}; re-index the documents to rebuild") from None
+            except IndexCorrupt:
+                if retry and int(self.meta().get("generation", "0")) != generation:
+                    self._load(retry=False)  # a writer replaced the files meanwhile
+                    return
+                raise
             count = self.chunk_count()
             if vectors.ntotal != count:
                 raise IndexCorrupt(

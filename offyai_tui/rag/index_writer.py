@@ -91,8 +91,13 @@ class IndexWriter:
             if stale:
                 with contextlib.suppress(OSError):
                     entry.unlink()
-        if epoch is not None and self.index._vectors is not None:
-            truncate_debris(self.index.directory, self.index._vectors)
+        if epoch is not None and "dim" in meta:
+            # From the committed meta (read under the lock), never from the reader's
+            # view, which may predate another process's commits.
+            truncate_debris(
+                self.index.directory, int(epoch), int(meta["dim"]),
+                int(meta.get("vector_rows", "0")),
+            )
 
     @property
     def identity(self) -> EmbeddingIdentity | None:

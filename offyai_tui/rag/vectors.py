@@ -230,7 +230,7 @@ class VectorStage:
                 _append(matrix_path(directory, base.epoch), base.rows * self.dim * 4, vectors)
                 _append(ids_path(directory, base.epoch), base.rows * 8, ids)
             except BaseException:  # a full disk: leave the files as committed, byte for byte
-                truncate_debris(directory, base)
+                truncate_debris(directory, base.epoch, self.dim, base.rows)
                 raise
             return Written(base.epoch, base.rows + len(ids), sorted(self._dead), False)
         epoch = max(base.epoch if base is not None else 0, _last_epoch(directory)) + 1
@@ -308,12 +308,12 @@ def _sync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def truncate_debris(directory: Path, view: VectorView) -> None:
-    """Cut off rows an interrupted commit wrote past the committed ones."""
-    if view.epoch < 0:
+def truncate_debris(directory: Path, epoch: int, dim: int, rows: int) -> None:
+    """Cut off rows an interrupted commit wrote past the ``rows`` committed ones."""
+    if epoch < 0:
         return
-    for path, size in ((matrix_path(directory, view.epoch), view.rows * view.dim * 4),
-                       (ids_path(directory, view.epoch), view.rows * 8)):
+    for path, size in ((matrix_path(directory, epoch), rows * dim * 4),
+                       (ids_path(directory, epoch), rows * 8)):
         with contextlib.suppress(OSError):
             if path.stat().st_size > size:
                 os.truncate(path, size)

@@ -277,3 +277,23 @@ def test_kill_9_while_appending_leaves_a_consistent_index(
     rows = int(index.meta()["vector_rows"])
     assert (workspace.index_dir / f"vectors.{epoch}.f32").stat().st_size == rows * DIM * 4
     index.close()
+
+
+def test_a_writer_opened_on_a_stale_reader_keeps_rows_committed_since(
+    workspace: Workspace,
+) -> None:
+    _big(workspace, files=2)
+    app = _open(workspace)  # the app's reader, while `offyai index` runs elsewhere
+    assert app.vector_count() == 20
+    other = _open(workspace)
+    with other.writer() as writer:
+        added = _put(writer, 77)
+        writer.commit()
+    other.close()
+    with app.writer():  # the app writes next, before any search refreshed its view
+        pass
+    again = _open(workspace)
+    assert not again.problem and again.vector_count() == again.chunk_count() == 30
+    assert again.search_vectors(added[4], 1)[0][1] == pytest.approx(1.0, abs=1e-5)
+    again.close()
+    app.close()
