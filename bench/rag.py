@@ -1,6 +1,11 @@
 """Document retrieval benchmark: quality, indexing throughput, query latency.
 
-    python bench/rag.py --data ../shared/bench-data/dbpedia [--json] [--limit N]
+    python bench/rag.py [--data DIR ...] [--json] [--limit N]
+
+Without ``--data`` it runs on every BEIR directory under ../shared/bench-data
+(dbpedia: short entity descriptions; business-reports: long prose), and each
+corpus's block ends with one JSON line: ``{"corpus", "bm25", "vector", "hybrid"}``,
+each with nDCG@10 and recall@10.
 
 Quality: a BEIR-format directory (corpus.jsonl, queries.jsonl, qrels/test.tsv)
 is indexed through the app's own pipeline: every corpus document is written as
@@ -47,14 +52,16 @@ from offyai_tui.config import Settings
 from offyai_tui.engines.base import Engine, Health, ModelInfo
 from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
-from offyai_tui.rag.fusion import FusionConfig, rrf
+from offyai_tui.rag.fusion import FusionConfig, coverage, rrf
 from offyai_tui.rag.index import DocumentIndex, DocumentRecord
 from offyai_tui.rag.indexer import throttle_progress
-from offyai_tui.rag.retriever import Retriever
+from offyai_tui.rag.retriever import Retriever, fts_query, query_terms
 from offyai_tui.rag.service import Documents
 from offyai_tui.workspace import Workspace
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "rag"
+DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "bench-data"
+"""Every directory here holding a corpus.jsonl is a development corpus."""
 DEPTH = 100
 """Chunks retrieved per query before grouping them into documents."""
 
@@ -197,8 +204,17 @@ def _docs_ranking(hits, chunk_paths: dict[int, str], path_ids: dict[str, str]) -
     return ranked
 
 
-async def quality(args: argparse.Namespace, engine: Engine, fusion: FusionConfig) -> dict:
-    corpus, queries, qrels = load_beir(Path(args.data), args.limit)
+def corpora(data: Sequence[str]) -> list[Path]:
+    """The corpora named on the command line, else every one under DATA_ROOT."""
+    if data:
+        return [Path(d) for d in data]
+    return sorted(p.parent for p in DATA_ROOT.glob("*/corpus.jsonl"))
+
+
+async def quality(
+    args: argparse.Namespace, engine: Engine, fusion: FusionConfig, data: Path
+) -> dict:
+    corpus, queries, qrels = load_beir(data, args.limit)
     settings = Settings()
     with tempfile.TemporaryDirectory(prefix="offyai-bench-rag-") as tmp:
         folder = Path(tmp) / "corpus"
@@ -216,17 +232,23 @@ async def quality(args: argparse.Namespace, engine: Engine, fusion: FusionConfig
         retriever = Retriever(index, embedder, fusion)
         runs: dict[str, list[list[str]]] = {"bm25": [], "vector": [], "hybrid": [], "rrf": []}
         gains = []
+        dumps: list[dict] = []
         for qid, text in queries.items():
             vector = await embedder.embed_query(text)
             lexical = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "lexical")]
             dense = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "vector")]
             hybrid = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "hybrid")]
             fused = [i for i, _ in rrf(lexical, dense)]
+            if args.dump:
+                dumps.append(_evidence(retriever, text, vector, chunk_paths, path_ids, qrels[qid]))
             for name, hits in (("bm25", lexical), ("vector", dense), ("hybrid", hybrid),
                                ("rrf", fused)):
                 runs[name].append(_docs_ranking(hits, chunk_paths, path_ids))
             gains.append(qrels[qid])
         docs.close()
+    if args.dump:
+        Path(args.dump).mkdir(parents=True, exist_ok=True)
+        (Path(args.dump) / f"{data.name}.json").write_text(json.dumps(dumps))
     scores = {
         name: {
             "ndcg@10": round(float(np.mean([ndcg_at(r, g) for r, g in zip(ranked, gains)])), 4),
@@ -240,6 +262,7 @@ async def quality(args: argparse.Namespace, engine: Engine, fusion: FusionConfig
         "scores": scores,
         "documents": len(corpus),
         "queries": len(queries),
+        "queries_total": sum(1 for _ in (data / "queries.jsonl").open(encoding="utf-8")),
         "chunks": report.chunks,
         "index_wall_s": round(wall, 1),
         "index_chunks_per_s": round(report.chunks / wall, 2) if wall else 0.0,
@@ -251,6 +274,27 @@ async def quality(args: argparse.Namespace, engine: Engine, fusion: FusionConfig
         "per_query_ndcg@10": {
             name: [round(x, 4) for x in values] for name, values in per_query.items()
         },
+    }
+
+
+def _evidence(retriever: Retriever, text: str, vector, chunk_paths, path_ids, gains) -> dict:
+    """Both sides' top lists with scores and query coverage, for fitting a fusion offline."""
+    index = retriever.index
+    lexical = index.search_lexical(fts_query(text), DEPTH, (retriever.config.header_weight, 1.0))
+    dense = index.search_vectors(vector, DEPTH)
+    ids = {i for i, _ in lexical} | {i for i, _ in dense}
+    terms = query_terms(text)
+    texts = {i: c.indexed_text() for i, c in index.chunks(ids).items()}
+    found = coverage(terms, texts, index.document_frequencies(terms), index.vector_count())
+    return {
+        "query": text,
+        "terms": len(terms),
+        "gains": gains,
+        "doc": {i: path_ids.get(chunk_paths.get(i, ""), "") for i in ids},
+        "lexical": lexical,
+        "dense": dense,
+        "dense_all": index.vector_scores(vector, sorted(ids)),
+        "coverage": found,
     }
 
 
@@ -276,7 +320,7 @@ def duel(a: Sequence[float], b: Sequence[float], rounds: int = 2000) -> dict:
 
 async def throughput(args: argparse.Namespace, engine: Engine) -> dict:
     """Chunks/s indexing a fresh sample end to end, nothing cached."""
-    corpus, _, _ = load_beir(Path(args.data), None)
+    corpus, _, _ = load_beir(corpora(args.data)[0], None)
     sample = random.Random(7).sample(corpus, min(args.sample, len(corpus)))
     settings = Settings()
     with tempfile.TemporaryDirectory(prefix="offyai-bench-rag-") as tmp:
@@ -325,7 +369,7 @@ def build_synthetic(directory: Path, size: int, texts: list[str], dim: int) -> D
 
 
 def latency(args: argparse.Namespace, fusion: FusionConfig) -> dict:
-    corpus, queries, _ = load_beir(Path(args.data), None)
+    corpus, queries, _ = load_beir(corpora(args.data)[0], None)
     texts = [f"{d.get('title', '')}\n\n{d.get('text', '')}" for d in corpus]
     query_texts = list(queries.values())
     out = {}
@@ -366,9 +410,18 @@ async def run(args: argparse.Namespace) -> dict:
     engine = raw if args.no_cache else CachedEmbeddings(raw, CACHE_DIR / "embeddings.sqlite")
     results: dict = {}
     try:
-        results["quality"] = await quality(args, engine, fusion)
-        if isinstance(engine, CachedEmbeddings):
-            results["quality"]["embedding_cache"] = {"hits": engine.hits, "misses": engine.misses}
+        results["corpora"] = {}
+        for data in corpora(args.data):
+            hits, misses = getattr(engine, "hits", 0), getattr(engine, "misses", 0)
+            found = await quality(args, engine, fusion, data)
+            if isinstance(engine, CachedEmbeddings):
+                found["embedding_cache"] = {
+                    "hits": engine.hits - hits, "misses": engine.misses - misses
+                }
+            results["corpora"][data.name] = found
+            show_quality(data.name, found)
+        # The first corpus's figures stay where earlier readers of results.json look.
+        results["quality"] = next(iter(results["corpora"].values()))
         if args.sample:
             results["throughput"] = await throughput(args, raw)
     finally:
@@ -378,9 +431,35 @@ async def run(args: argparse.Namespace) -> dict:
     return results
 
 
+def show_quality(name: str, q: dict) -> None:
+    """One corpus's figures; its last line is the corpus's JSON summary."""
+    scores = q["scores"]
+    print(f"rag quality on {name}: {q['documents']} documents, "
+          f"{q['chunks']} chunks embedded, {q['queries']} of {q.get('queries_total')} queries"
+          " judged")
+    for method in ("bm25", "vector", "rrf", "hybrid"):
+        s = scores[method]
+        print(f"  {method:7s} nDCG@10 {s['ndcg@10']:.3f}  recall@10 {s['recall@10']:.3f}")
+    best_single = max(scores["bm25"]["ndcg@10"], scores["vector"]["ndcg@10"])
+    verdict = "beats" if scores["hybrid"]["ndcg@10"] > best_single else "does NOT beat"
+    print(f"  hybrid {verdict} both single retrievers "
+          f"({scores['hybrid']['ndcg@10'] / best_single:.3f}x the better one)")
+    for method, d in [*q["per_query_vs_vector"].items(), ("hybrid/bm25", q["hybrid_vs_bm25"])]:
+        against = "bm25" if "/" in method else "vector"
+        print(f"  {method.split('/')[0]:7s} vs {against:6s} per query: {d['better']} better, "
+              f"{d['worse']} worse, {d['same']} same; mean {d['mean_diff']:+.3f}, "
+              f"95% CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
+    cache = q.get("embedding_cache", {})
+    if cache and not cache.get("hits"):
+        print(f"  cold run: {q['index_chunks_per_s']} chunks/s indexing the whole corpus")
+    summary = {"corpus": name, **{m: scores[m] for m in ("bm25", "vector", "hybrid")}}
+    print(json.dumps(summary, sort_keys=True), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", required=True, help="BEIR-format directory")
+    parser.add_argument("--data", nargs="*", default=[],
+                        help="BEIR-format directories (default: all under ../shared/bench-data)")
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N corpus documents (queries judged on them)")
@@ -390,28 +469,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", type=int, nargs="*", default=[10_000, 100_000],
                         help="synthetic index sizes for latency (none = skip)")
     parser.add_argument("--latency-rounds", type=int, default=4)
+    parser.add_argument("--dump", default="",
+                        help="write each query's candidate evidence here (fitting fusions)")
     parser.add_argument("--no-cache", action="store_true", help="embed everything afresh")
     args = parser.parse_args(argv)
     results = asyncio.run(run(args))
-    scores = results["quality"]["scores"]
-    q = results["quality"]
-    print(f"rag quality on {Path(args.data).name}: {q['documents']} documents, "
-          f"{q['chunks']} chunks embedded, {q['queries']} queries")
-    for name in ("bm25", "vector", "rrf", "hybrid"):
-        s = scores[name]
-        print(f"  {name:7s} nDCG@10 {s['ndcg@10']:.3f}  recall@10 {s['recall@10']:.3f}")
-    best_single = max(scores["bm25"]["ndcg@10"], scores["vector"]["ndcg@10"])
-    verdict = "beats" if scores["hybrid"]["ndcg@10"] > best_single else "does NOT beat"
-    print(f"  hybrid {verdict} both single retrievers "
-          f"({scores['hybrid']['ndcg@10'] / best_single:.3f}x the better one)")
-    for name, d in [*q["per_query_vs_vector"].items(), ("hybrid/bm25", q["hybrid_vs_bm25"])]:
-        against = "bm25" if "/" in name else "vector"
-        print(f"  {name.split('/')[0]:7s} vs {against:6s} per query: {d['better']} better, "
-              f"{d['worse']} worse, {d['same']} same; mean {d['mean_diff']:+.3f}, "
-              f"95% CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
-    cache = q.get("embedding_cache", {})
-    if cache and not cache.get("hits"):
-        print(f"  cold run: {q['index_chunks_per_s']} chunks/s indexing the whole corpus")
     if "throughput" in results:
         t = results["throughput"]
         print(f"throughput: {t['chunks_per_s']} chunks/s end to end "
@@ -419,10 +481,16 @@ def main(argv: list[str] | None = None) -> int:
     for size, lat in results.get("latency", {}).items():
         print(f"latency at {size} chunks: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms "
               "(hybrid, query embedding excluded)")
-    results["args"] = {"data": str(args.data), "limit": args.limit, "threads": args.threads}
+    results["args"] = {"data": [str(d) for d in corpora(args.data)], "limit": args.limit,
+                       "threads": args.threads}
     record("rag", results)
     if args.json:
-        emit_json({name: scores[name] for name in ("bm25", "vector", "hybrid")})
+        emit_json({
+            "corpora": {
+                name: {m: q["scores"][m] for m in ("bm25", "vector", "hybrid")}
+                for name, q in results["corpora"].items()
+            }
+        })
     return 0
 
 
