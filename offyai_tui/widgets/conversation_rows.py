@@ -54,7 +54,7 @@ class ConversationRows(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     ConversationRows {
         background: $surface; color: $foreground; padding: 0 1;
-        &:focus { background-tint: $foreground 5%; }
+        &:focus { border: tall $border; background-tint: $foreground 5%; }
         & > .rows--highlighted { color: $foreground; background: $block-cursor-blurred-background; }
         &:focus > .rows--highlighted {
             color: $block-cursor-foreground; background: $block-cursor-background;
