@@ -363,6 +363,19 @@ async def _with_documents(
     return augment(messages, retrieval.sources), list(retrieval.sources)
 
 
+async def _language_hint(docs: Any) -> str:
+    """A pointer to a multilingual embedder when the indexed chunks are mostly not
+    English (the bundled one is English-only); a sample of 200 chunks is plenty."""
+    from offyai_tui.rag.language import multilingual_hint
+
+    try:
+        index = await docs.index()
+        sample = next(index.iter_chunks(200), [])
+        return multilingual_hint((c.text for c in sample), (await docs.embedder()).model)
+    except Exception:  # a hint must never fail an index run
+        return ""
+
+
 async def index(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     from offyai_tui.cli_interrupt import EXIT_CODE, ctrl_c_stops
     from offyai_tui.rag import Documents, RagError
@@ -391,6 +404,7 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
         try:  # Ctrl+C: stop within a second, keep what is stored; twice: exit now
             with ctrl_c_stops(docs.cancel):
                 report = await docs.add(paths, progress)
+            hint = await _language_hint(docs)
         finally:
             docs.close()
     except RagError as exc:
@@ -400,6 +414,8 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
             sys.stderr.write("\r\x1b[2K")
         await registry.aclose()
     print(visible(report.summary()))
+    if hint:
+        print(f"offyai: {hint}", file=sys.stderr)
     for skipped in report.skipped:
         print(f"skipped {visible(skipped)}")
     outside = sum(1 for s in report.skipped if s.reason.startswith("symlink to outside"))
