@@ -363,22 +363,10 @@ async def _with_documents(
     return augment(messages, retrieval.sources), list(retrieval.sources)
 
 
-async def _language_hint(docs: Any) -> str:
-    """A pointer to a multilingual embedder when the indexed chunks are mostly not
-    English (the bundled one is English-only); a sample of 200 chunks is plenty."""
-    from offyai_tui.rag.language import multilingual_hint
-
-    try:
-        index = await docs.index()
-        sample = next(index.iter_chunks(200), [])
-        return multilingual_hint((c.text for c in sample), (await docs.embedder()).model)
-    except Exception:  # a hint must never fail an index run
-        return ""
-
-
 async def index(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     from offyai_tui.cli_interrupt import EXIT_CODE, ctrl_c_stops
     from offyai_tui.rag import Documents, RagError
+    from offyai_tui.rag.language import documents_hint
     from offyai_tui.rag.progress import progress_line
 
     if getattr(args, "follow_symlinks", False):
@@ -404,7 +392,7 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
         try:  # Ctrl+C: stop within a second, keep what is stored; twice: exit now
             with ctrl_c_stops(docs.cancel):
                 report = await docs.add(paths, progress)
-            hint = await _language_hint(docs)
+            hint = await documents_hint(docs)
         finally:
             docs.close()
     except RagError as exc:

@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _STOPWORDS = {
@@ -77,3 +78,15 @@ def multilingual_hint(texts: Iterable[str], model: str) -> str:
         "weak; a multilingual embedder helps (e.g. `ollama pull bge-m3`, then "
         "rag.embedding_model = \"bge-m3\" in the config, and index again)"
     )
+
+
+async def documents_hint(docs: Any) -> str:
+    """:func:`multilingual_hint` for an indexed collection (a ``Documents`` service),
+    from a sample of its first 200 chunks; ``""`` on any failure, since a hint must
+    never fail an index run."""
+    try:
+        index = await docs.index()
+        sample = next(index.iter_chunks(200), [])
+        return multilingual_hint((c.text for c in sample), (await docs.embedder()).model)
+    except Exception:
+        return ""

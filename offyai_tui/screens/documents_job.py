@@ -218,6 +218,12 @@ class DocumentsJob:
                 markup=False,
                 severity="warning" if report.skipped else "information",
             )
+            from offyai_tui.rag.language import documents_hint
+
+            hint = await documents_hint(self.docs)
+            if hint:  # the bundled embedder is English-only
+                self.app.notify(hint[0].upper() + hint[1:], title="Documents language",
+                                severity="warning", markup=False, timeout=15)
         finally:
             self.busy = False
             if self._late_repaint is not None:
