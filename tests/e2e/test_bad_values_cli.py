@@ -205,6 +205,9 @@ def test_ctrl_c_while_a_server_is_silent_exits_at_once(
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=base_env(user_home, OFFYAI_HOME=offyai_home, OLLAMA_HOST=silent_server),
         cwd=user_home,
+        # As a shell starts a foreground command: a test runner started in the
+        # background has SIGINT ignored, and a child would inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     assert process.stderr is not None
     first = process.stderr.readline().decode()  # the wait is shown after a few seconds
