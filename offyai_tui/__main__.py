@@ -79,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-remote-docs", action="store_true", dest="allow_remote_docs",
         help="let a remote embedding engine get the documents, for this run only",
     )  # fmt: skip
+    index.add_argument(
+        "--embedder", metavar="NAME",
+        help="embedding model (an Ollama one such as bge-m3, or a GGUF's name) instead of "
+        "rag.embedding_model; a new model re-embeds every chunk",
+    )  # fmt: skip
     doctor = sub.add_parser("doctor", help="show the chosen engine and why, hardware and paths")
     doctor.add_argument("--json", action="store_true", help="print JSON for scripts")
     sub.add_parser("locate", help="print where config, data and cache live")

@@ -371,6 +371,9 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
 
     if getattr(args, "follow_symlinks", False):
         settings.rag.follow_symlinks = True
+    configured = settings.rag.embedding_model
+    if getattr(args, "embedder", None):
+        settings.rag.embedding_model = args.embedder
     tty = sys.stderr.isatty()
 
     def progress(step: Any) -> None:
@@ -404,6 +407,10 @@ async def index(args: argparse.Namespace, settings: Settings, workspace: Workspa
     print(visible(report.summary()))
     if hint:
         print(f"offyai: {hint}", file=sys.stderr)
+    if getattr(args, "embedder", None) and args.embedder != configured:
+        print(f"offyai: the index now holds {visible(args.embedder)}'s vectors; set "
+              f'rag.embedding_model = "{visible(args.embedder)}" in the config so searches '
+              "use it too", file=sys.stderr)
     for skipped in report.skipped:
         print(f"skipped {visible(skipped)}")
     outside = sum(1 for s in report.skipped if s.reason.startswith("symlink to outside"))

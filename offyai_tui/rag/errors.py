@@ -17,7 +17,8 @@ class IndexModelMismatch(RagError):
     def __init__(self, stored: str, wanted: str) -> None:
         super().__init__(
             f"the document index was built with {stored}, not {wanted}; "
-            "re-index the documents (offyai index --reembed) or switch back to that model"
+            "re-index to re-embed every chunk with the new model (offyai index, or F5 on the "
+            "Documents screen) or set rag.embedding_model back"
         )
         self.stored = stored
         self.wanted = wanted

@@ -37,3 +37,26 @@ def test_index_of_english_documents_says_nothing_about_languages(
     run = run_offyai(["index", str(english)], app_home, user_home, timeout=120)
     assert run.returncode == 0, run.stderr
     assert "multilingual" not in run.stderr and "look mostly" not in run.stderr
+
+
+def test_index_with_an_unknown_embedder_fails_in_one_line(app_home, user_home, tmp_path) -> None:
+    folder = tmp_path / "en"
+    folder.mkdir()
+    (folder / "policy.md").write_text("# Retention\n\nKept for thirty days.\n", encoding="utf-8")
+    run = run_offyai(["index", "--embedder", "no-such-embedder", str(folder)],
+                     app_home, user_home, timeout=120)
+    assert run.returncode != 0
+    assert "no-such-embedder" in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+def test_index_with_a_named_embedder_says_to_put_it_in_the_config(
+    app_home, user_home, tmp_path
+) -> None:
+    folder = tmp_path / "en"
+    folder.mkdir()
+    (folder / "policy.md").write_text("# Retention\n\nKept for thirty days.\n", encoding="utf-8")
+    run = run_offyai(["index", "--embedder", "all-minilm-l6-v2", str(folder)],
+                     app_home, user_home, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith("1 added"), run.stdout
+    assert 'rag.embedding_model = "all-minilm-l6-v2"' in run.stderr, run.stderr

@@ -76,3 +76,20 @@ def test_a_multilingual_embedder_is_suggested_only_for_non_english_with_minilm()
     assert "German" in hint and "bge-m3" in hint
     assert multilingual_hint(english, "all-minilm-l6-v2") == ""
     assert multilingual_hint(german, "bge-m3") == ""
+
+
+def test_a_model_mismatch_names_a_fix_that_exists() -> None:
+    """The error once pointed at ``offyai index --reembed``, a flag that never existed."""
+    from offyai_tui.__main__ import build_parser
+    from offyai_tui.rag.errors import IndexModelMismatch
+
+    message = str(IndexModelMismatch("nomic-embed-text via ollama", "all-minilm-l6-v2"))
+    assert "offyai index" in message and "rag.embedding_model" in message
+    index = next(
+        action.choices["index"] for action in build_parser()._actions
+        if getattr(action, "choices", None) and "index" in action.choices
+    )
+    known = {flag for action in index._actions for flag in action.option_strings}
+    for flag in (word.strip("(),;") for word in message.split() if word.startswith("--")):
+        assert flag in known, flag
+    assert "--embedder" in known
