@@ -28,6 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
 from textual.worker import get_current_worker
 
@@ -302,15 +303,19 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
             return
         try:
             model = await self.info.model_for(engine, conversation)
-            self.status.model = model
             plan = await conversation.plan_context(
                 await self.info.meter_counter(engine, model), settings=self.settings.chat,
                 model_window=await self.info.model_window(engine, model),
                 engine_window=self.info.engine_window(engine))
         except Exception as exc:
-            self.status.model = f"no model ({getattr(exc, 'title', 'error')})"
+            model, plan = f"no model ({getattr(exc, 'title', 'error')})", None
+        try:
+            status = self.status
+        except NoMatches:  # the screen was torn down while the meter was worked out
             return
-        self._show_meter(plan)
+        status.model = model
+        if plan is not None:
+            self._show_meter(plan)
 
     def _show_meter(self, plan) -> None:
         self.status.context_used = plan.used

@@ -159,3 +159,18 @@ async def test_starting_the_app_writes_no_config(build):
     async with app.run_test() as pilot:
         await pilot.pause()
     assert not locations.config_file().exists()
+
+
+
+async def test_context_meter_finishing_after_the_screen_is_torn_down_is_ignored(
+    build, engine: ScriptedEngine
+) -> None:
+    """The meter is worked out off the key path; the screen may be torn down meanwhile."""
+    app = build(engine=engine)
+    async with app.run_test() as pilot:
+        await idle(app, pilot)
+        screen = chat(app)
+        await screen.status.remove()  # as when the app closes while the meter runs
+        worker = screen.update_context()
+        await worker.wait()  # raises WorkerFailed on the old NoMatches for the gone bar
+        assert worker.error is None
