@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.e2e.stand_in import StandInHandler, serving
 
 CHAT_MODEL = "recorder"
 EMBED_MODEL = "recorder-embedding"
@@ -60,20 +61,8 @@ class RecordingServer(ThreadingHTTPServer):
         return taken
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StandInHandler):
     server: RecordingServer
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _json(self, body: Any, status: int = 200) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         self.server.record("GET", self.path, "")
@@ -103,35 +92,20 @@ class _Handler(BaseHTTPRequestHandler):
             self._json({"error": {"message": "not found"}}, 404)
 
     def _stream_reply(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        self._start_chunks("text/event-stream")
         for piece in REPLY:
             self._event({"choices": [{"index": 0, "delta": {"content": piece}}]})
         self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         self._event({"choices": [], "usage": {"prompt_tokens": 1, "completion_tokens": 3}})
-        self._chunk(b"data: [DONE]\n\n")
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        self._write_chunk(b"data: [DONE]\n\n")
+        self._end_chunks()
 
     def _event(self, data: dict[str, Any]) -> None:
-        self._chunk(b"data: " + json.dumps(data).encode() + b"\n\n")
-
-    def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
+        self._write_chunk(b"data: " + json.dumps(data).encode() + b"\n\n")
 
 
-@contextmanager
-def recording_server(host: str = "127.0.0.1", port: int = 0) -> Iterator[RecordingServer]:
+def recording_server(
+    host: str = "127.0.0.1", port: int = 0
+) -> AbstractContextManager[RecordingServer]:
     """Serve on ``host:port`` for the duration of the block."""
-    server = RecordingServer(host, port)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return serving(RecordingServer(host, port))

@@ -9,12 +9,12 @@ and records the bodies of the chat requests it gets.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.e2e.stand_in import StandInHandler, serving
 
 MODEL = "scripted:latest"
 DETAILS = {
@@ -44,20 +44,9 @@ class ScriptedOllama(ThreadingHTTPServer):
         return f"127.0.0.1:{self.server_address[1]}"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StandInHandler):
     server: ScriptedOllama
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _json(self, body: Any, status: int = 200) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+    json_type = "application/json; charset=utf-8"
 
     def do_GET(self) -> None:
         if self.path == "/api/version":
@@ -87,10 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._json({"error": "not found"}, 404)
 
     def _stream_reply(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        self._start_chunks("application/x-ndjson")
         for piece in self.server.reply:
             if self.server.delay:
                 time.sleep(self.server.delay)
@@ -99,24 +85,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._chunk({"model": MODEL, "message": {"role": "assistant", "content": ""},
                      "done": True, "done_reason": "stop", "eval_count": len(self.server.reply),
                      "eval_duration": 1_000_000, "prompt_eval_count": 1})
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        self._end_chunks()
 
     def _chunk(self, line: dict[str, Any]) -> None:
-        data = json.dumps(line).encode() + b"\n"
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
+        self._write_chunk(json.dumps(line).encode() + b"\n")
 
 
-@contextmanager
-def scripted_ollama(reply: list[str], delay: float = 0.0) -> Iterator[ScriptedOllama]:
+def scripted_ollama(reply: list[str], delay: float = 0.0) -> AbstractContextManager[ScriptedOllama]:
     """Serve ``reply`` on a free loopback port for the duration of the block."""
-    server = ScriptedOllama(reply, delay)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return serving(ScriptedOllama(reply, delay))

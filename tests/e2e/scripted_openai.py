@@ -12,11 +12,11 @@ the test process and records what it was asked (chat bodies included).
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import AbstractContextManager
+from http.server import ThreadingHTTPServer
 from typing import Any
+
+from tests.e2e.stand_in import StandInHandler, serving
 
 
 class ScriptedOpenAI(ThreadingHTTPServer):
@@ -39,20 +39,8 @@ class ScriptedOpenAI(ThreadingHTTPServer):
         return f"http://127.0.0.1:{self.server_address[1]}/v1"
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(StandInHandler):
     server: ScriptedOpenAI
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _json(self, body: Any, status: int = 200) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
     def do_GET(self) -> None:
         self.server.requests.append(("GET", self.path))
@@ -94,17 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-@contextmanager
 def scripted_openai(
     models: list[str], reply: str = "ok", error: str = ""
-) -> Iterator[ScriptedOpenAI]:
+) -> AbstractContextManager[ScriptedOpenAI]:
     """Serve on a free loopback port for the duration of the block."""
-    server = ScriptedOpenAI(models, reply, error)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    return serving(ScriptedOpenAI(models, reply, error))
