@@ -12,11 +12,12 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+from textual.widgets.button import ButtonVariant
 
 from offyai_tui.textsafe import visible
 from offyai_tui.widgets.ordered_keys import OrderedInput
 
-_CSS = """
+DIALOG_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{
     width: 64; max-width: 100%; height: auto;
@@ -28,26 +29,29 @@ _CSS = """
 """
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """Ask a yes/no question; dismisses with ``True`` only on an explicit yes."""
+class YesNoScreen(ModalScreen[bool]):
+    """A yes/no question with No focused; dismisses with ``True`` only on an explicit yes.
 
-    DEFAULT_CSS = _CSS.format(name="ConfirmScreen")
-    BINDINGS = [
-        Binding("escape,n", "answer(False)", "No", id="confirm.no", show=False),
-        Binding("y", "answer(True)", "Yes", id="confirm.yes", show=False),
-    ]
+    Subclasses bring their own keys (binding ids a user may remap) and style.
+    """
 
-    def __init__(self, question: str, yes: str = "Delete") -> None:
+    def __init__(
+        self, question: str, yes: str = "Delete", *, no: str = "Cancel",
+        yes_variant: ButtonVariant = "error", question_id: str | None = None,
+        multiline: bool = False,
+    ) -> None:
         super().__init__()
-        self._question = question
-        self._yes = yes
+        self._question = visible(question, multiline=multiline)
+        self._yes, self._no = yes, no
+        self._yes_variant = yes_variant
+        self._question_id = question_id
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(Content(visible(self._question)), classes="question")
+            yield Static(Content(self._question), classes="question", id=self._question_id)
             with Horizontal():
-                yield Button("Cancel (n)", id="no")
-                yield Button(f"{self._yes} (y)", id="yes", variant="error")
+                yield Button(f"{self._no} (n)", id="no")
+                yield Button(f"{self._yes} (y)", id="yes", variant=self._yes_variant)
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
@@ -59,10 +63,20 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(yes)
 
 
+class ConfirmScreen(YesNoScreen):
+    """Confirm a destructive step (delete, remove)."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
+    BINDINGS = [
+        Binding("escape,n", "answer(False)", "No", id="confirm.no", show=False),
+        Binding("y", "answer(True)", "Yes", id="confirm.yes", show=False),
+    ]
+
+
 class TextEntryScreen(ModalScreen[str | None]):
     """Ask for one line of text (e.g. a new title); ``None`` when cancelled."""
 
-    DEFAULT_CSS = _CSS.format(name="TextEntryScreen")
+    DEFAULT_CSS = DIALOG_CSS.format(name="TextEntryScreen")
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="entry.cancel", show=False)]
 
     def __init__(self, question: str, value: str = "") -> None:

@@ -17,16 +17,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.content import Content
-from textual.screen import ModalScreen
-from textual.widgets import Button, Static
 
 from offyai_tui import privacy
 from offyai_tui.engines.base import Engine
 from offyai_tui.privacy import Consent, Destination
+from offyai_tui.screens.dialogs import DIALOG_CSS, YesNoScreen
 from offyai_tui.workspace import Workspace
 
 DECLINED_ATTRIBUTE = "remote_documents_declined"
@@ -37,21 +33,14 @@ NO_CHAT = "No: this question is sent without documents."
 NO_INDEX = "No: nothing is indexed."
 
 
-class RemoteDocumentsScreen(ModalScreen[bool]):
+class RemoteDocumentsScreen(YesNoScreen):
     """Yes/No: may this workspace's documents go to these remote engines?
 
     No is focused and Esc answers No: the safe answer takes no thought.
     """
 
-    DEFAULT_CSS = """
-    RemoteDocumentsScreen { align: center middle; }
-    RemoteDocumentsScreen > Vertical {
-        width: 76; max-width: 100%; height: auto;
-        border: round $warning; background: $surface; padding: 1 2;
-    }
-    RemoteDocumentsScreen #remote-question { margin: 0 0 1 0; }
-    RemoteDocumentsScreen Horizontal { height: auto; align: right middle; }
-    RemoteDocumentsScreen Button { margin: 0 0 0 1; }
+    DEFAULT_CSS = DIALOG_CSS.format(name="RemoteDocumentsScreen") + """
+    RemoteDocumentsScreen > Vertical { width: 76; border: round $warning; }
     """
     BINDINGS = [
         Binding("escape,n", "answer(False)", "No", id="remote_docs.no", show=False),
@@ -60,24 +49,10 @@ class RemoteDocumentsScreen(ModalScreen[bool]):
 
     def __init__(self, workspace: Workspace, chat: list[Destination],
                  embedding: list[Destination], no: str = NO_CHAT) -> None:
-        super().__init__()
         self.text = question(workspace, chat, embedding, no)
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(Content(self.text), id="remote-question")
-            with Horizontal():
-                yield Button("No, send without documents (n)", id="no")
-                yield Button("Yes, allow (y)", id="yes", variant="warning")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
-
-    def action_answer(self, yes: bool) -> None:
-        self.dismiss(yes)
+        super().__init__(self.text, yes="Yes, allow", no="No, send without documents",
+                         yes_variant="warning", question_id="remote-question",
+                         multiline=True)
 
 
 def question(workspace: Workspace, chat: list[Destination], embedding: list[Destination],
