@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from offyai_tui.fileio import atomic_write_text
-from offyai_tui.textsafe import strip_controls
+from offyai_tui.textsafe import visible
 
 if TYPE_CHECKING:
     from offyai_tui.engines.base import Engine
@@ -53,7 +53,7 @@ class Destination:
         return self.origin.split("://", 1)[-1]
 
     def describe(self) -> str:
-        return f"{strip_controls(self.engine)} at {self.host}"
+        return visible(f"{self.engine} at {self.host}")
 
 
 def origin_of(url: str) -> str:
