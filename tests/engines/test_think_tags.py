@@ -26,7 +26,7 @@ def chunked(answer: str, cuts: list[int], *, inside: bool = False) -> tuple[str,
     splitter = ThinkSplitter(inside=inside)
     thinking, text = [], []
     start = 0
-    for cut in sorted({c % (len(answer) + 1) for c in cuts}) + [len(answer)]:
+    for cut in [*sorted({c % (len(answer) + 1) for c in cuts}), len(answer)]:
         piece_thinking, piece_text = splitter.feed(answer[start:cut])
         thinking.append(piece_thinking)
         text.append(piece_text)
