@@ -38,7 +38,8 @@ class Message:
     role: Role
     content: str
     thinking: str | None = None
-    """The model's reasoning that came with an earlier answer (Ollama takes it back)."""
+    """The model's reasoning that came with an earlier answer. No engine sends it
+    back: a model is trained on answers without it, and it would fill the context."""
     images: tuple[ImageRef, ...] = ()
     tool_calls: tuple[ToolCall, ...] = ()
     """On an assistant message: the tools it asked to run."""
@@ -84,6 +85,10 @@ class ChatOptions:
     keep_alive: str | None = None
     tools: tuple[ToolSpec, ...] = ()
     """Tools the model may call; an engine that cannot offer them ends with ``Unsupported``."""
+    think: bool | str | None = None
+    """Reasoning models: ``None`` leaves it to the model (nothing is sent), ``True`` or
+    ``False`` turn thinking on or off, ``"low"``/``"medium"``/``"high"`` ask for an
+    amount (:mod:`offyai_tui.engines.thinking`)."""
 
     SAMPLING_NAMES = (
         "temperature", "top_p", "top_k", "seed", "num_predict", "num_ctx", "min_p",
@@ -109,7 +114,8 @@ class TextDelta:
 @dataclass(frozen=True)
 class ThinkingDelta:
     """Reasoning text streamed apart from the answer (Ollama ``message.thinking``,
-    OpenAI-compatible ``reasoning_content``); it is not part of the answer's text."""
+    OpenAI-compatible ``reasoning_content``, or a ``<think>`` block that opens the
+    answer, :mod:`offyai_tui.engines.think_tags`); it is not part of the answer's text."""
 
     text: str
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from offyai_tui.engines.errors import BadModelFile
+from offyai_tui.engines.thinking import CAPABILITY, template_thinks
 
 MAGIC = b"GGUF"
 _DEFAULT_ALIGNMENT = 32
@@ -174,7 +175,11 @@ class GGUFInfo:
 
     @property
     def capabilities(self) -> tuple[str, ...]:
-        return ("embedding",) if self.is_embedding else ("chat",)
+        """``chat`` or ``embedding``; ``thinking`` too when the chat template is written
+        for a reasoning model (it opens ``<think>`` or reads ``enable_thinking``)."""
+        if self.is_embedding:
+            return ("embedding",)
+        return ("chat", CAPABILITY) if template_thinks(self.chat_template) else ("chat",)
 
     @property
     def parameter_size(self) -> str:

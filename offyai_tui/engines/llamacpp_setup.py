@@ -18,8 +18,10 @@ model is loaded with the defaults and the effective parameters say so.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from offyai_tui.engines.chat_format import format_for_architecture
@@ -138,6 +140,44 @@ def _render(llm: Any, template: str, llama_cpp: Any) -> None:
     bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() != -1 else ""
     formatter = llama_chat_format.Jinja2ChatFormatter(template, eos, bos)
     formatter(messages=[dict(m) for m in _PROBE_MESSAGES])
+
+
+def opens_thinking(llm: Any, messages: list[dict[str, Any]], variables: dict[str, Any]) -> bool:
+    """True when the prompt itself opens a ``<think>`` block (DeepSeek-R1's template
+    does), so the model writes only the reasoning and its closing tag."""
+    template = (llm.metadata or {}).get("tokenizer.chat_template") or ""
+    if "<think>" not in template and "<thinking>" not in template:
+        return False
+    from llama_cpp import llama_chat_format
+
+    try:
+        prompt = llama_chat_format.Jinja2ChatFormatter(template, "", "")(
+            messages=messages, **variables
+        ).prompt
+    except Exception:
+        return False  # the answer's own rendering reports a broken template
+    return prompt.rstrip().endswith(("<think>", "<thinking>"))
+
+
+@contextlib.contextmanager
+def template_variables(llm: Any, variables: dict[str, Any]) -> Iterator[None]:
+    """Render the model file's chat template with ``variables`` for one request.
+
+    ``create_chat_completion`` takes no template variables, but the handler it
+    calls passes extra keywords through to the template; the handler is
+    wrapped for the call and put back after (the prompt is rendered before the
+    call returns its stream).
+    """
+    handler = llm.chat_handler or llm._chat_handlers.get(llm.chat_format)
+    if not variables or handler is None:
+        yield
+        return
+    saved = llm.chat_handler
+    llm.chat_handler = functools.partial(handler, **variables)
+    try:
+        yield
+    finally:
+        llm.chat_handler = saved
 
 
 def _force_format(llm: Any, name: str) -> None:

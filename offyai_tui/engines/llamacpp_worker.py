@@ -203,9 +203,15 @@ class Worker:
         applied = setup.apply_request(llm, values, model.effective, self.llama_cpp, batch)
         params = llama_kwargs(values)
         messages = fold_system_messages(request["messages"], model.chat_format)
+        variables = dict(request.get("template_variables") or {})
+        if model.chat_format is not None:
+            variables = {}  # a named format has no template to take them
+        elif setup.opens_thinking(llm, messages, variables):
+            self.out.send(id=request["id"], ev="thinking_open")
         llm.reset_counters()
         started = time.perf_counter()
-        stream = llm.create_chat_completion(messages=messages, stream=True, **params)
+        with setup.template_variables(llm, variables):
+            stream = llm.create_chat_completion(messages=messages, stream=True, **params)
         finish = "stop"
         try:
             for chunk in stream:

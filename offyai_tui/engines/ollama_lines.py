@@ -24,8 +24,9 @@ from offyai_tui.engines.base import (
     ThinkingDelta,
     ToolCallEvent,
 )
-from offyai_tui.engines.errors import EngineError, StreamInterrupted
+from offyai_tui.engines.errors import EngineError, StreamInterrupted, Unsupported
 from offyai_tui.engines.parts import ToolCall
+from offyai_tui.engines.think_tags import ThinkSplitter
 
 
 def wire_message(message: Message) -> dict[str, Any]:
@@ -34,10 +35,9 @@ def wire_message(message: Message) -> dict[str, Any]:
     Images go as base64 of the stored files (read and hash-checked here, so an
     attachment that vanished is one readable error before anything is sent).
     Plain text messages stay ``{"role", "content"}``, as before parts existed.
+    Earlier reasoning (``thinking``) is never sent back.
     """
     out: dict[str, Any] = {"role": message.role, "content": message.content}
-    if message.thinking:
-        out["thinking"] = message.thinking
     if message.images:
         out["images"] = [image.base64() for image in message.images]
     if message.tool_calls:
@@ -51,6 +51,17 @@ def wire_message(message: Message) -> dict[str, Any]:
         if message.tool_call_id:
             out["tool_call_id"] = message.tool_call_id
     return out
+
+
+def stream_error(message: str, model: str) -> EngineError:
+    """Ollama's ``error`` text as the error users see.
+
+    A request with ``think`` for a model that cannot think is refused with
+    "... does not support thinking"; that becomes one line saying what to do.
+    """
+    if "does not support thinking" in message:
+        return Unsupported(f"{model or 'this model'} cannot think; turn it off with /set think off")
+    return StreamInterrupted(f"Ollama: {message}")
 
 
 def tool_call(entry: Any, number: int) -> ToolCall:
@@ -92,6 +103,8 @@ class ChatTurn:
     parts: list[str] = field(default_factory=list)
     first_token_at: float = 0.0
     tool_calls: int = 0
+    inline: ThinkSplitter = field(default_factory=ThinkSplitter)
+    """Older servers, and ``think`` left unset, leave ``<think>`` blocks in ``content``."""
 
     @property
     def text(self) -> str:
@@ -106,7 +119,7 @@ class ChatTurn:
         if not isinstance(line, dict):
             return [self.fail(StreamInterrupted(f"malformed line from Ollama: {line!r:.80}"))]
         if "error" in line:
-            return [self.fail(StreamInterrupted(f"Ollama: {line['error']}"))]
+            return [self.fail(stream_error(str(line["error"]), self.model))]
         message = line.get("message") or {}
         if not isinstance(message, dict):
             message = {"content": message}
@@ -117,6 +130,12 @@ class ChatTurn:
         events: list[ChatEvent] = []
         if (thinking or content or calls) and not self.first_token_at:
             self.first_token_at = time.perf_counter()
+        if content:
+            inline_thinking, content = self.inline.feed(content)
+            thinking += inline_thinking
+        if line.get("done"):
+            tail_thinking, tail = self.inline.close()
+            thinking, content = thinking + tail_thinking, content + tail
         if thinking:
             events.append(ThinkingDelta(thinking))
         if content:

@@ -6,7 +6,10 @@ servers send. Messages with images become content parts with ``data:`` URLs;
 tool calls and tool results use ``tool_calls`` / ``tool_call_id``. Streamed
 tool calls arrive as fragments keyed by ``index`` (the id and name first, the
 JSON arguments in pieces), so they are assembled here and handed on whole,
-once the answer says it has finished.
+once the answer says it has finished. Reasoning arrives as ``reasoning_content``
+(or ``reasoning``), or inline as a ``<think>`` block that opens ``content``
+(Qwen3 and R1 GGUFs through llamafile or ``llama-server --reasoning-format none``);
+both become :class:`ThinkingDelta`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from offyai_tui.engines.base import (
     ToolCallEvent,
 )
 from offyai_tui.engines.parts import ToolCall
+from offyai_tui.engines.think_tags import ThinkSplitter
 
 
 def wire_message(message: Message) -> dict[str, Any]:
@@ -99,6 +103,7 @@ class Turn:
         self.finish_reason = ""
         self._calls: dict[int, _PendingCall] = {}
         self._calls_sent = False
+        self._inline = ThinkSplitter()
 
     @property
     def text(self) -> str:
@@ -118,8 +123,7 @@ class Turn:
             events.append(ThinkingDelta(thinking))
         content = delta.get("content")
         if isinstance(content, str) and content:
-            self.parts.append(content)
-            events.append(TextDelta(content))
+            events += self._content(*self._inline.feed(content))
         fragments = delta.get("tool_calls")
         if isinstance(fragments, list) and self._take(fragments) and not self.first_token:
             self.first_token = time.perf_counter()
@@ -128,8 +132,22 @@ class Turn:
             self.first_token = self.first_token or time.perf_counter()
         if choice.get("finish_reason"):
             self.finish_reason = str(choice["finish_reason"])
-            events += self.end_tool_calls()
+            events += self.end_events()
         return events
+
+    def _content(self, thinking: str, text: str) -> list[ChatEvent]:
+        events: list[ChatEvent] = []
+        if thinking:
+            events.append(ThinkingDelta(thinking))
+        if text:
+            self.parts.append(text)
+            events.append(TextDelta(text))
+        return events
+
+    def end_events(self) -> list[ChatEvent]:
+        """What the end of the answer releases: text held back in case it opened a
+        ``<think>`` tag, then the assembled tool calls. Safe to call more than once."""
+        return self._content(*self._inline.close()) + self.end_tool_calls()
 
     def _take(self, fragments: list[Any]) -> bool:
         """Add streamed tool-call fragments; True if any was usable."""
