@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from offyai_tui.chat.errors import ParameterError
-from offyai_tui.engines import options
+from offyai_tui.engines import options, thinking
 from offyai_tui.engines.options import (
     MAX_STOP_CHARS,
     MAX_STOPS,
@@ -32,6 +32,8 @@ __all__ = [
     "check_params",
     "format_value",
     "parse_param",
+    "parse_think",
+    "think_option",
 ]
 
 
@@ -54,3 +56,32 @@ def check_param(name: str, value: Any) -> ParamValue:
 def check_params(values: dict[str, Any]) -> dict[str, ParamValue]:
     """Validate a whole table; the first bad entry raises."""
     return {name: check_param(name, value) for name, value in values.items()}
+
+
+def parse_think(word: str) -> thinking.Think:
+    """The value of ``/set think on|off|low|medium|high|default`` (``ParameterError``)."""
+    try:
+        return thinking.parse_think(word)
+    except options.OptionError as exc:
+        raise ParameterError(str(exc)) from None
+
+
+def check_think(value: Any) -> thinking.Think:
+    """A stored ``think`` value from a transcript (``ParameterError`` if it makes no sense)."""
+    try:
+        return thinking.check_think(value)
+    except options.OptionError as exc:
+        raise ParameterError(str(exc)) from None
+
+
+def think_option(stored: Any) -> thinking.Think:
+    """What a stored or typed ``think`` value sends as ``ChatOptions.think``.
+
+    ``offyai ask --think WORD`` and a conversation's ``/set think`` both go
+    through here; a value that makes no sense means the model's default
+    (nothing sent), so an old or hand-edited transcript still opens and answers.
+    """
+    try:
+        return thinking.check_think(stored)
+    except options.OptionError:
+        return None

@@ -11,6 +11,8 @@ from offyai_tui.chat.records import SearchHit
 from offyai_tui.chat.transcript import read_transcript
 
 SNIPPET_SIDE = 40
+THINKING_ROLE = "thinking"
+"""``SearchHit.role`` of a match in an answer's reasoning rather than its text."""
 _JSON_ESCAPED = re.compile(r'["\\\x00-\x1f]')
 
 
@@ -18,7 +20,7 @@ def search_files(
     files: Iterable[tuple[str, str, Path]], query: str, limit: int = 100,
     cancelled: Callable[[], bool] | None = None,
 ) -> list[SearchHit]:
-    """Find ``query`` in message contents; one hit per matching message.
+    """Find ``query`` in message contents, else in their reasoning; one hit per message.
 
     Args:
         files: ``(conversation id, title, transcript path)``, in the order to report.
@@ -47,7 +49,11 @@ def search_files(
         except (OSError, TranscriptError):
             continue
         for message in data.messages:
-            found = pattern.search(message.content)
+            role, text = message.role, message.content
+            found = pattern.search(text)
+            if found is None and message.thinking:
+                role, text = THINKING_ROLE, message.thinking
+                found = pattern.search(text)
             if found is None:
                 continue
             hits.append(
@@ -55,8 +61,8 @@ def search_files(
                     conv_id,
                     title or data.title,
                     message.id,
-                    message.role,
-                    snippet(message.content, found.start(), found.end()),
+                    role,
+                    snippet(text, found.start(), found.end()),
                     found.start(),
                 )
             )

@@ -42,11 +42,12 @@ from pathlib import Path
 
 from offyai_tui.chat.listing import IndexEntry
 from offyai_tui.chat.records import ConversationSummary, SearchHit
-from offyai_tui.chat.search import search_files, snippet
+from offyai_tui.chat.search import THINKING_ROLE, search_files, snippet
 from offyai_tui.chat.transcript import parse_transcript
 
 DB_NAME = ".search.sqlite3"
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+"""2: an answer's reasoning is a row of its own (role ``thinking``)."""
 BATCH = 50
 """Conversations indexed per transaction by :meth:`SearchIndex.build`."""
 BATCH_PAUSE_S = 0.02
@@ -276,6 +277,7 @@ class SearchIndex:
             where = " OR ".join(["content LIKE ? ESCAPE '\\'"] * len(args))
         page = max(limit * 2, 50)
         out: list[tuple[str, int, SearchHit]] = []
+        seen: set[tuple[str, str]] = set()
         below: int | None = None
         db.set_progress_handler(lambda: 1 if cancelled() else 0, 2000)
         try:
@@ -294,6 +296,9 @@ class SearchIndex:
                     match = pattern.search(text)
                     if conv_id not in rank or conv_id in stale or match is None:
                         continue  # re decides (the tokenizer folds case a little differently)
+                    if (conv_id, msg_id) in seen:
+                        continue  # one hit per message, its reasoning or its text
+                    seen.add((conv_id, msg_id))
                     hit = SearchHit(conv_id, titles.get(conv_id, ""), msg_id, role,
                                     snippet(text, match.start(), match.end()), match.start())
                     out.append((conv_id, seq, hit))
@@ -354,7 +359,7 @@ def _move_to_top(db: sqlite3.Connection, conv_id: str) -> None:
     """
     rows = db.execute(
         "SELECT r.msg, r.role, r.seq, t.content FROM rows r JOIN texts t ON t.rowid = r.id "
-        "WHERE r.conv=? ORDER BY r.seq", (conv_id,)).fetchall()
+        "WHERE r.conv=? ORDER BY r.seq, r.id", (conv_id,)).fetchall()
     db.execute("DELETE FROM texts WHERE rowid IN (SELECT id FROM rows WHERE conv=?)", (conv_id,))
     db.execute("DELETE FROM rows WHERE conv=?", (conv_id,))
     for msg_id, role, seq, content in rows:
@@ -366,6 +371,8 @@ def _reindex(db: sqlite3.Connection, conv_id: str, data: bytes) -> None:
     _delete(db, conv_id)
     parsed = parse_transcript(data, conv_id)
     for seq, message in enumerate(parsed.messages):
+        if message.thinking:  # first: newer rows are read first, and text comes before it
+            _insert(db, conv_id, seq, message.id, THINKING_ROLE, message.thinking)
         _insert(db, conv_id, seq, message.id, message.role, message.content)
     leaf = parsed.messages[-1].id if parsed.messages else None
     scanned = data.rfind(b"\n") + 1
@@ -408,6 +415,8 @@ def _append_only(db: sqlite3.Connection, conv_id: str, handle, row: tuple) -> bo
         return False  # an answer cut off mid-stream: the full replay recovers its text
     _move_to_top(db, conv_id)
     for event in new:
+        if isinstance(event.get("thinking"), str) and event["thinking"]:
+            _insert(db, conv_id, seq, str(event.get("id")), THINKING_ROLE, event["thinking"])
         _insert(db, conv_id, seq, str(event.get("id")), str(event.get("role")), event["content"])
         seq += 1
     db.execute("UPDATE convs SET scanned=?, leaf=?, seq=? WHERE conv=?",
