@@ -8,7 +8,9 @@ parent gave us as stderr, never on the user's terminal.
 Protocol: one JSON object per line. Requests arrive on stdin
 (``{"op": "chat" | "embed" | "tokens" | "load" | "unload" | "status" | "cancel", "id": N, ...}``);
 replies go out on a private copy of the original stdout, whose descriptor 1 is
-then pointed at the log so a stray ``print`` cannot corrupt the stream. Requests
+then pointed at the log so a stray ``print`` cannot corrupt the stream. A chat
+answers with ``delta`` lines and one final line; before them, ``thinking_open`` when
+the rendered prompt ends inside a ``<think>`` block (the model writes only its end). Requests
 run one at a time on the main thread; a reader thread handles ``cancel`` and
 ``status`` at once, so a cancel reaches a generation that is busy.
 
