@@ -34,6 +34,13 @@ SPEC = ToolSpec(
 MAX_TOP_K = 20
 
 
+def passages(sources: Any) -> str:
+    """``[n] plan.md > Budget, lines 10-24``, the file's full path (what ``read_file``
+    takes to read on), then the passage."""
+    return "\n\n".join(f"[{s.number}] {s.label}\nfile: {s.path}\n{s.text.strip()}"
+                       for s in sources)
+
+
 class DocumentSearch:
     """The workspace's index, opened on the first search and kept for the next ones."""
 
@@ -47,7 +54,6 @@ class DocumentSearch:
 
     async def run(self, arguments: dict[str, Any]) -> ToolResult:
         from offyai_tui.rag import Documents, RagError
-        from offyai_tui.rag.prompt import format_sources
 
         query = arguments.get("query")
         top_k = arguments.get("top_k") or self.settings.rag.top_k
@@ -69,7 +75,7 @@ class DocumentSearch:
             return ToolResult(f"No passage of the documents matched {query.strip()!r}.")
         note = f"\n\n(note: {retrieval.note})" if retrieval.note else ""
         text = (f"Passages from the user's documents for {query.strip()!r} "
-                f"(cite as [n]):\n\n{format_sources(retrieval.sources)}{note}")
+                f"(cite as [n]):\n\n{passages(retrieval.sources)}{note}")
         return ToolResult(text, sources=tuple(retrieval.sources))
 
     def close(self) -> None:
