@@ -158,15 +158,18 @@ class McpServer:
 
     async def _shutdown(self) -> None:
         task, self._task = self._task, None
-        self._client = None
+        started, self._client = self._client is not None, None
         if task is not None and not task.done():
             self._stop.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT)
+            try:  # a server still starting is not waiting for the stop: cancel it at once
+                if started:
+                    await asyncio.wait_for(asyncio.shield(task), STOP_TIMEOUT)
+                else:
+                    raise asyncio.TimeoutError
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 task.cancel()
                 with suppress(BaseException):
-                    await task
+                    await asyncio.wait_for(task, STOP_TIMEOUT)
         if self._errlog is not None:
             self._errlog.close()
             self._errlog = None

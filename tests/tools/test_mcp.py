@@ -127,6 +127,17 @@ async def test_a_server_that_exits_at_start_says_why_in_its_own_words() -> None:
     assert line.endswith("(it said: missing API token)") and one_line(line)
 
 
+async def test_a_server_that_never_answers_is_given_up_after_start_timeout() -> None:
+    before = children()
+    config = "[tools]\nstart_timeout = 1\n" + stdio_block("mute", "sleep", ["600"])
+    started = time.monotonic()
+    async with toolbox(config) as box:
+        assert "calculator" in [spec.name for spec in await box.specs()]
+        assert box.failures() == {"mute": "MCP server 'mute' did not start within 1 s"}
+    assert time.monotonic() - started < 8
+    assert not children() - before
+
+
 async def test_a_server_that_crashes_mid_call_is_an_error_result_and_restarts() -> None:
     async with toolbox(own_server_block()) as box:
         await box.specs()
