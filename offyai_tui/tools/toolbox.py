@@ -228,10 +228,11 @@ class ToolBox:
         """``run`` (allowed, or granted for this conversation), ``ask`` or ``deny``.
 
         A name that is no tool is ``run``: :meth:`call` then tells the model so,
-        and nothing runs.
+        and nothing runs. Before the servers were listed (:meth:`specs`), a name
+        that is not a built-in may still be an MCP tool, so it is ``ask``.
         """
         if not self.known(call.name):
-            return "run"
+            return "run" if self._listed else "ask"
         policy = self.policy(call.name)
         if policy == "deny":
             return "deny"

@@ -45,6 +45,14 @@ async def test_decisions_follow_policy_then_the_conversation_grants() -> None:
         assert unknown.is_error and "no tool named 'rm_rf'" in unknown.text
 
 
+async def test_a_server_tool_asked_about_before_the_listing_is_never_run_unasked() -> None:
+    box = ToolBox(Settings(), Workspace.open("box"))
+    assert box.decide(ToolCall("c1", "time__get_current_time", {})) == "ask"
+    await box.specs()
+    assert box.decide(ToolCall("c1", "time__get_current_time", {})) == "run"  # no such tool
+    await box.aclose()
+
+
 def test_grants_survive_a_transcript_round_trip() -> None:
     grants = ConversationGrants().allow("time__get_current_time").allow("read_file")
     assert ConversationGrants.from_list(grants.to_list()) == grants
