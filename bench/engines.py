@@ -45,8 +45,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit_json, isolated_home, median, record
-from offyai_tui import bundled
-from offyai_tui.config import OpenAIEndpoint, Settings
+from offyai_tui.engines import bundled
 from offyai_tui.engines.base import (
     ChatOptions,
     Engine,
@@ -54,6 +53,7 @@ from offyai_tui.engines.base import (
     Message,
     TextDelta,
 )
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
 
 PROMPT = (
     "Write a long, detailed story about a lighthouse keeper who finds a message "

@@ -149,10 +149,10 @@ def compare(expected: str, got: str) -> dict[str, int]:
 
 
 async def typing_during_stream(tokens: int, rate: float, cps: float) -> dict[str, Any]:
-    from offyai_tui.app import make_app
-    from offyai_tui.config import Settings
-    from offyai_tui.screens.chat import ChatScreen
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.config import Settings
+    from offyai_tui.settings.workspace import Workspace
+    from offyai_tui.ui.app import make_app
+    from offyai_tui.ui.screens.chat import ChatScreen
 
     engine = PacedEngine(markdown_tokens(tokens), rate)
     app = make_app(settings=Settings(), workspace=Workspace.open("default"), engine=engine)

@@ -48,7 +48,7 @@ async def write_conversation(store: Any, messages: int, seed: int) -> str:
 
 async def prepare(messages: int, rounds: int) -> tuple[list[str], list[str], float]:
     from offyai_tui.chat import ConversationStore
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.workspace import Workspace
 
     started = time.perf_counter()
     store = ConversationStore.open(Workspace.open("default"))
@@ -61,10 +61,10 @@ async def prepare(messages: int, rounds: int) -> tuple[list[str], list[str], flo
 
 
 async def measure(messages: int, rounds: int) -> dict[str, Any]:
-    from offyai_tui.app import make_app
-    from offyai_tui.config import Settings
-    from offyai_tui.screens.chat import ChatScreen
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.config import Settings
+    from offyai_tui.settings.workspace import Workspace
+    from offyai_tui.ui.app import make_app
+    from offyai_tui.ui.screens.chat import ChatScreen
 
     big, small, written_s = await prepare(messages, rounds)
     app = make_app(

@@ -48,7 +48,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit_json, percentile, record
-from offyai_tui.config import Settings
 from offyai_tui.engines.base import Engine, Health, ModelInfo
 from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
@@ -57,7 +56,8 @@ from offyai_tui.rag.index import DocumentIndex, DocumentRecord
 from offyai_tui.rag.indexer import throttle_progress
 from offyai_tui.rag.retriever import Retriever, fts_query, query_terms
 from offyai_tui.rag.service import Documents
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
 
 CACHE_DIR = Path(__file__).resolve().parent / ".cache" / "rag"
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "bench-data"

@@ -146,7 +146,7 @@ def _rag_section(result: dict[str, Any], argv: list[str]) -> dict[str, Any]:
 
 
 def facts(started: float, load_before: tuple[float, ...]) -> dict[str, Any]:
-    from offyai_tui import bundled
+    from offyai_tui.engines import bundled
 
     versions = {}
     for package in ("textual", "llama_cpp_python", "rich", "httpx"):

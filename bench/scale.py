@@ -67,16 +67,16 @@ async def _until(condition: Callable[[], bool], pilot: Any, timeout: float = 30.
 
 def _app():
     from bench.synthetic import PacedEngine
-    from offyai_tui.app import make_app
-    from offyai_tui.config import Settings
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.config import Settings
+    from offyai_tui.settings.workspace import Workspace
+    from offyai_tui.ui.app import make_app
 
     return make_app(settings=Settings(), workspace=Workspace.open("default"),
                     engine=PacedEngine(["ok ", "fine."] * 4, 2000.0))
 
 
 async def _chat_ready(app: Any, pilot: Any) -> Any:
-    from offyai_tui.screens.chat import ChatScreen
+    from offyai_tui.ui.screens.chat import ChatScreen
 
     await _until(lambda: isinstance(app.screen, ChatScreen) and app.screen.keys_ready, pilot)
     await pilot.pause(0.5)
@@ -87,8 +87,8 @@ async def interact_conversations(ids: list[str], rounds: int) -> dict[str, Any]:
     """Enter, switch and search timings in the app on the current ``OFFYAI_HOME``."""
     from textual.widgets import Input
 
-    from offyai_tui.screens.search import SearchScreen
-    from offyai_tui.widgets.conversation_list import ConversationSidebar
+    from offyai_tui.ui.screens.search import SearchScreen
+    from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar
 
     enter, switch, search, tails = [], [], {q: [] for q in QUERIES}, []
     app = _app()
@@ -185,7 +185,7 @@ def prepare_caches() -> dict[str, Any]:
     its steady state, and the one-time build is reported.
     """
     from offyai_tui.chat import ConversationStore
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.workspace import Workspace
 
     store = ConversationStore.open(Workspace.open("default"))
     try:
@@ -203,7 +203,7 @@ def prepare_caches() -> dict[str, Any]:
 
 
 def conversations(args: argparse.Namespace) -> dict[str, Any]:
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.workspace import Workspace
 
     with isolated_home() as empty, isolated_home() as home:
         started = time.perf_counter()
@@ -230,7 +230,7 @@ async def page_long_chat(conv_id: str, messages: int, presses: int) -> dict[str,
     import psutil
     from textual import events
 
-    from offyai_tui.widgets.conversation_list import ConversationSidebar
+    from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar
 
     app = _app()
     near, deep = [], []
@@ -297,7 +297,7 @@ async def page_long_chat(conv_id: str, messages: int, presses: int) -> dict[str,
 
 
 def long_chat(args: argparse.Namespace) -> dict[str, Any]:
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.workspace import Workspace
 
     with isolated_home():
         conv_id = build_long_chat(Workspace.open("default").chats_dir, args.messages)

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit_json, isolated_home, median, record
 from bench.engines import PROMPT, SEED, load_raw, raw_run
-from offyai_tui import bundled
+from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Message, TextDelta
 from offyai_tui.engines.llamacpp import LlamaCppEngine, default_threads
 
@@ -91,12 +91,12 @@ def _raw_params(options: ChatOptions) -> dict[str, Any]:
 
 
 async def measure(rounds: int, max_tokens: int, threads: int) -> dict[str, Any]:
-    from offyai_tui.app import make_app
-    from offyai_tui.config import Settings
     from offyai_tui.engines.chat_format import chat_format_for
     from offyai_tui.engines.gguf_info import read_gguf_info
-    from offyai_tui.screens.chat import ChatScreen
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.config import Settings
+    from offyai_tui.settings.workspace import Workspace
+    from offyai_tui.ui.app import make_app
+    from offyai_tui.ui.screens.chat import ChatScreen
 
     settings = Settings()
     settings.llamacpp.n_threads = threads

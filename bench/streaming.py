@@ -246,10 +246,10 @@ async def chat_screen_stream(tokens: int, rate: float, history: int = 0) -> dict
     that many messages (prompts and Markdown answers, as ``bench/open_long.py``
     writes them), so the earlier answers are mounted above it.
     """
-    from offyai_tui.app import make_app
-    from offyai_tui.config import Settings
-    from offyai_tui.screens.chat import ChatScreen
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.config import Settings
+    from offyai_tui.settings.workspace import Workspace
+    from offyai_tui.ui.app import make_app
+    from offyai_tui.ui.screens.chat import ChatScreen
 
     engine = PacedEngine(markdown_tokens(tokens), rate)
     app = make_app(settings=Settings(), workspace=Workspace.open("default"), engine=engine)

@@ -37,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import REPO, emit_json, isolated_home, median, record
-from offyai_tui import bundled
+from offyai_tui.engines import bundled
 from offyai_tui.engines.llamacpp import physical_cores
 
 SIZES = (256, 1500, 3000)

@@ -16,7 +16,7 @@ from offyai_tui import __version__
 if TYPE_CHECKING:
     import argparse
 
-COMMANDS = ("ask", "models", "fit", "pull", "rm", "index", "doctor", "locate", "setup")
+COMMANDS = ("ask", "models", "fit", "pull", "rm", "index", "doctor", "tools", "locate", "setup")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         expanded (``offyai index *`` with a file named ``--x ESC]0;…``): shown inertly."""
 
         def error(self, message: str) -> NoReturn:
-            from offyai_tui.textsafe import visible
+            from offyai_tui.util.textsafe import visible
 
             super().error(visible(message))
 
@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--temperature", type=float)
     ask.add_argument("--seed", type=int)
     ask.add_argument("--stats", action="store_true", help="print token statistics to stderr")
+    ask.add_argument(
+        "--tools", action="store_true",
+        help="let the model call the enabled tools (offyai tools lists them); each call asks",
+    )  # fmt: skip
+    ask.add_argument(
+        "--approve-tools", action="store_true", dest="approve_tools",
+        help="with --tools: run calls whose policy is ask without asking (never a denied tool)",
+    )  # fmt: skip
 
     models = sub.add_parser("models", help="list models of every reachable engine")
     models.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -86,10 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     doctor = sub.add_parser("doctor", help="show the chosen engine and why, hardware and paths")
     doctor.add_argument("--json", action="store_true", help="print JSON for scripts")
+    tools = sub.add_parser("tools", help="list the tools models may call, and their policies")
+    tools.add_argument("--json", action="store_true", help="print JSON for scripts")
     sub.add_parser("locate", help="print where config, data and cache live")
     sub.add_parser("setup", help="prepare the bundled models (run once by make)")
 
-    for command in ("ask", "models", "fit", "pull", "rm", "index", "doctor"):
+    for command in ("ask", "models", "fit", "pull", "rm", "index", "doctor", "tools"):
         # Global options are also accepted after the subcommand.
         p = sub.choices[command]
         p.add_argument("-w", "--workspace", default=argparse.SUPPRESS)
@@ -134,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         # Keys typed while the app starts are read raw from now on, not echoed or
         # turned into line feeds by the terminal (see term_input).
-        from offyai_tui.term_input import claim_terminal
+        from offyai_tui.ui.term_input import claim_terminal
 
         claim_terminal()
         # Starting the TUI allocates much and frees little, so collections only
@@ -150,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except cli.UserError as exc:
         # Errors quote names, paths and server messages: never raw escapes.
-        from offyai_tui.textsafe import visible
+        from offyai_tui.util.textsafe import visible
 
         print(f"offyai: {visible(exc)}", file=sys.stderr)
         return 1

@@ -10,20 +10,17 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from offyai_tui import locations
-from offyai_tui.config import ConfigError, Settings, load_settings
-from offyai_tui.engines.base import ChatOptions, Done, Engine, ErrorEvent, Message, TextDelta
+from offyai_tui.commands import UserError
+from offyai_tui.engines.base import Engine
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.engines.registry import EngineRegistry
-from offyai_tui.textsafe import strip_controls, visible
-from offyai_tui.workspace import Workspace, WorkspaceError
+from offyai_tui.settings import locations
+from offyai_tui.settings.config import ConfigError, Settings, load_settings
+from offyai_tui.settings.workspace import Workspace, WorkspaceError
+from offyai_tui.util.textsafe import visible
 
 if TYPE_CHECKING:
     import argparse
-
-
-class UserError(Exception):
-    """A failure to report as one line on stderr with exit code 1."""
 
 
 def dispatch(args: argparse.Namespace) -> int:
@@ -61,7 +58,7 @@ def _run(coro: Awaitable[int]) -> int:
     except WorkspaceError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:
-        from offyai_tui.oserrors import describe
+        from offyai_tui.util.oserrors import describe
 
         raise UserError(describe(exc)) from None
     except sqlite3.Error as exc:
@@ -70,7 +67,7 @@ def _run(coro: Awaitable[int]) -> int:
 
 
 def run_tui(settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui.app import make_app
+    from offyai_tui.ui.app import make_app
 
     registry = EngineRegistry(settings)
     app = make_app(settings=settings, workspace=workspace, registry=registry)
@@ -86,7 +83,7 @@ def locate() -> int:
 
 
 def setup() -> int:
-    from offyai_tui import bundled
+    from offyai_tui.engines import bundled
 
     try:
         models = bundled.prepare_all(report=lambda line: print(line, flush=True))
@@ -114,7 +111,7 @@ async def _engine(registry: EngineRegistry, args: argparse.Namespace) -> Engine:
 def _prompt_text(args: argparse.Namespace) -> str:
     prompt = " ".join(args.prompt).strip()
     if not sys.stdin.isatty():
-        from offyai_tui.cli_guard import read_piped
+        from offyai_tui.commands.guard import read_piped
 
         try:
             piped, note = read_piped()
@@ -129,104 +126,26 @@ def _prompt_text(args: argparse.Namespace) -> str:
     return prompt
 
 
-def _system_prompt(args: argparse.Namespace, settings: Settings) -> str:
-    if args.system:
-        return str(args.system)
-    from offyai_tui.chat import modes
-
-    name = args.mode or settings.chat.mode
-    found = modes.find_mode(name)
-    if found is None:
-        known = ", ".join(m.name.lower() for m in modes.load_modes().modes)
-        raise UserError(f"unknown mode {name!r}; available: {known}")
-    return found.system_prompt
-
-
-def _ask_options(args: argparse.Namespace, settings: Settings, model: str) -> ChatOptions:
-    """The mode's parameters (as in the chat), then --max-tokens, --temperature, --seed."""
-    from offyai_tui.chat import modes
-    from offyai_tui.chat.params import apply_params
-
-    mode = modes.find_mode(args.mode or settings.chat.mode)
-    options = apply_params(ChatOptions(model=model), mode.parameters if mode else {})
-    for flag, name in (("max_tokens", "num_predict"), ("temperature", "temperature"),
-                       ("seed", "seed")):
-        if getattr(args, flag) is not None:
-            setattr(options, name, getattr(args, flag))
-    return options
-
-
 async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui.cli_guard import check_options, guarded, timeout_for
+    from offyai_tui.commands.ask import run_ask
+    from offyai_tui.commands.guard import check_options
 
     try:
         check_options(args)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     prompt = _prompt_text(args)
-    system = _system_prompt(args, settings)
     registry = EngineRegistry(settings)
     try:
         engine = await _engine(registry, args)
-        model = settings.chat.model or await engine.default_model()
-        if (prewarm := getattr(engine, "prewarm", None)) is not None:
-            await prewarm(model)  # the model loads while the rest of the start runs
-        messages = [Message("system", system)] if system else []
-        messages.append(Message("user", prompt))
-        sources: list[Any] = []
-        if args.docs:
-            messages, sources = await _with_documents(
-                messages, prompt, settings, workspace, registry, engine,
-                this_run=bool(getattr(args, "allow_remote_docs", False)),
-            )  # fmt: skip
-        options = _ask_options(args, settings, model)
-        clean = strip_controls if sys.stdout.isatty() else (lambda text: text)
-        wrote = False
-        from offyai_tui.chat.runaway import guard_repetition
-
-        stream = guard_repetition(
-            engine.stream_chat(messages, options), settings.chat.repeat_guard, model
-        )
-        timeout = timeout_for(engine, getattr(args, "timeout", None), settings.chat.timeout)
-        async for event in guarded(stream, engine, timeout):
-            if isinstance(event, TextDelta):
-                sys.stdout.write(clean(event.text))
-                sys.stdout.flush()
-                wrote = wrote or bool(event.text)
-            elif isinstance(event, ErrorEvent):
-                if wrote:
-                    sys.stdout.write("\n")
-                    sys.stdout.flush()
-                raise UserError(str(event.error))
-            elif isinstance(event, Done):
-                sys.stdout.write("\n")
-                if sources:
-                    sys.stdout.write("\nSources:\n")
-                    sys.stdout.writelines(f"[{s.number}] {visible(s.label)}\n" for s in sources)
-                sys.stdout.flush()
-                from offyai_tui.manage.speed_record import record_answer
-
-                if event.stats.note:  # cut short: the context is full, or it looped
-                    print(f"offyai: {visible(event.stats.note)}", file=sys.stderr)
-                if event.stats.done_reason != "repeating":  # no real stats to record
-                    await record_answer(engine, event.stats)  # for `offyai models`
-                if args.stats:
-                    s = event.stats
-                    print(
-                        visible(
-                            f"{s.model} · {s.completion_tokens} tokens · {s.tokens_per_s:.1f}"
-                            f" tok/s · first token {s.ttft_s * 1000:.0f} ms · {s.done_reason}"
-                        ),
-                        file=sys.stderr,
-                    )
-        return 0
+        return await run_ask(args, settings, workspace, registry, engine, prompt)
     finally:
         await registry.aclose()
 
 
 async def models(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui import hardware
-    from offyai_tui.cli_tables import print_models
+    from offyai_tui.commands.tables import print_models
+    from offyai_tui.hw import hardware
     from offyai_tui.manage.rows import collect
 
     registry = EngineRegistry(settings)
@@ -298,7 +217,7 @@ async def pull(args: argparse.Namespace, settings: Settings, workspace: Workspac
 
 
 async def rm(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui.hardware import format_bytes
+    from offyai_tui.hw.hardware import format_bytes
     from offyai_tui.manage.actions import delete_model, find_installed
 
     registry = EngineRegistry(settings)
@@ -325,46 +244,8 @@ def _embedding_engine(registry: EngineRegistry, settings: Settings) -> Engine:
     return registry.engine(settings.rag.embedding_engine)
 
 
-async def _with_documents(
-    messages: list[Message],
-    question: str,
-    settings: Settings,
-    workspace: Workspace,
-    registry: EngineRegistry,
-    engine: Engine,
-    *,
-    this_run: bool = False,
-) -> tuple[list[Message], list[Any]]:
-    """The request with the last question grounded in the workspace's documents.
-
-    A remote chat engine gets no passages without the workspace's opt-in for
-    its host or ``--allow-remote-docs`` (``this_run``): the turn runs without
-    them and one line on stderr says so. The search is skipped then too.
-    """
-    from offyai_tui import privacy
-    from offyai_tui.rag import RagError, augment, retrieve
-
-    if why := privacy.check(engine, workspace, this_run=this_run):
-        print(f"offyai: {privacy.refusal(why, 'answering without them')}", file=sys.stderr)
-        return messages, []
-    window = settings.chat.num_ctx or settings.llamacpp.n_ctx
-    budget = max(256, (window - settings.chat.reply_reserve) // 2)
-    try:
-        retrieval = await retrieve(
-            workspace, _embedding_engine(registry, settings), settings, question,
-            budget_tokens=budget, remote_this_run=this_run,
-        )  # fmt: skip
-    except RagError as exc:
-        raise UserError(str(exc)) from None
-    if retrieval.note:
-        print(f"offyai: {visible(retrieval.note)}", file=sys.stderr)
-    if not retrieval.sources:
-        print("offyai: no document matched; answering without sources", file=sys.stderr)
-    return augment(messages, retrieval.sources), list(retrieval.sources)
-
-
 async def index(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui.cli_interrupt import EXIT_CODE, ctrl_c_stops
+    from offyai_tui.commands.interrupt import EXIT_CODE, ctrl_c_stops
     from offyai_tui.rag import Documents, RagError
     from offyai_tui.rag.language import documents_hint
     from offyai_tui.rag.progress import progress_line
@@ -435,7 +316,7 @@ def _not_found(paths: list[str]) -> str:
 
 async def doctor(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     if getattr(args, "json", False):
-        from offyai_tui.cli_hw import doctor_json
+        from offyai_tui.commands.hw import doctor_json
 
         return await doctor_json(settings, workspace)
     registry = EngineRegistry(settings)
@@ -462,11 +343,11 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
             print(visible(f"model      none ({exc})"))
     finally:
         await registry.aclose()
-    from offyai_tui import hardware
+    from offyai_tui.hw import hardware
 
     for line in hardware.describe(hardware.detect(), engines=True):
         print(visible(f"hardware   {line}"))
-    from offyai_tui.cli_memory import kv_lines
+    from offyai_tui.commands.memory import kv_lines
 
     for line in kv_lines(settings):
         print(visible(f"memory     {line}"))
@@ -476,9 +357,15 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
 
 
 async def fit(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui.cli_hw import fit as what_if
+    from offyai_tui.commands.hw import fit as what_if
 
     return await what_if(args, settings, workspace)
+
+
+async def tools(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    from offyai_tui.commands.tools import list_tools
+
+    return await list_tools(args, settings, workspace)
 
 
 HANDLERS: dict[str, Callable[..., Awaitable[int]]] = {
@@ -489,4 +376,5 @@ HANDLERS: dict[str, Callable[..., Awaitable[int]]] = {
     "rm": rm,
     "index": index,
     "doctor": doctor,
+    "tools": tools,
 }

@@ -19,7 +19,7 @@ import pytest
 from bench.servers import Server as LlamaServer
 from bench.servers import ServerFailed, free_port
 from bench.servers import start_llama_server as _start
-from offyai_tui import bundled
+from offyai_tui.engines import bundled
 
 __all__ = ["LlamaServer", "free_port", "start_llama_server"]
 

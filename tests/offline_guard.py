@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui import netguard
+from offyai_tui.util import netguard
 
 _GUARD_DIR = Path(__file__).parent / "_guard"
 _LOG = Path(tempfile.gettempdir()) / f"offyai-netguard-{os.getpid()}.log"

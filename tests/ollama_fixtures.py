@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.config import Settings
 from offyai_tui.engines.ollama import OllamaEngine
+from offyai_tui.settings.config import Settings
 
 OLLAMA_SERVER = Path(__file__).resolve().parent / "ollama_server.py"
 READY_TIMEOUT = 120.0

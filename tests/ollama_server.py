@@ -10,9 +10,13 @@ awkward places. Model names choose faults, per request:
 - ``garbage-model``: a line that is not JSON;
 - ``error-model``: an ``{"error": ...}`` line with status 200, as Ollama does;
 - ``slow-model``: 100 ms between lines (for cancellation tests);
-- ``thinking-model``: non-ASCII ``message.thinking`` deltas before the answer;
+- ``thinking-model``: non-ASCII ``message.thinking`` deltas before the answer (none
+  with ``"think": false``); it alone has the ``thinking`` capability, and a request
+  with ``think`` on for any other model is refused as Ollama refuses it;
 - ``tools-model``: instead of an answer, one line with two ``message.tool_calls``
-  (one with an id, one without, arguments as JSON objects), then ``done``;
+  (one with an id, one without, arguments as JSON objects), then ``done``; once the
+  last message is a tool result, it answers (from the real model) like any other; a
+  prompt ``calls: [{"name": ..., "arguments": {...}}]`` makes those the calls;
 - pulling a name starting with ``bad-`` fails half-way with an error line.
 
 ``GET /_test/state`` reports what the server saw (requests, finished and
@@ -73,6 +77,14 @@ NO_LIMIT = datetime(2318, 1, 1, tzinfo=timezone.utc)
 
 class ClientGone(Exception):
     """The client closed its end while we were writing."""
+
+
+def _asked_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tool calls a test scripts in its prompt: ``calls: [{"name": ..., "arguments": ...}]``."""
+    last = messages[-1].get("content", "") if messages else ""
+    if not isinstance(last, str) or not last.startswith("calls: "):
+        return []
+    return [{"function": call} for call in json.loads(last[len("calls: "):])]
 
 
 def canonical(name: str) -> str:
@@ -246,6 +258,8 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: Server
     server_version = "ollama-test"
+    _think_off = False
+    """The request being answered sent ``"think": false``."""
 
     def setup(self) -> None:
         super().setup()
@@ -416,7 +430,7 @@ class Handler(BaseHTTPRequestHandler):
         return name, entry
 
     def _show(self, body: dict[str, Any]) -> None:
-        _, entry = self._lookup(body)
+        name, entry = self._lookup(body)
         if entry is None:
             return
         model = self.server.state.model
@@ -429,6 +443,10 @@ class Handler(BaseHTTPRequestHandler):
             capabilities = ["embedding"]
         else:
             info, capabilities = dict(model.info), ["completion"]
+            if name.split(":")[0] == "thinking-model":
+                capabilities.append("thinking")
+            if name.split(":")[0] == "tools-model":
+                capabilities.append("tools")
         self._reply(
             200,
             {
@@ -477,6 +495,12 @@ class Handler(BaseHTTPRequestHandler):
             action = "chat" if field == "message" else "generate"
             self._reply(400, {"error": f'"{name}" does not support {action}'})
             return
+        if body.get("think") not in (None, False) and name.split(":")[0] != "thinking-model":
+            self._reply(400, {"error": f'"{name}" does not support thinking'})
+            return
+        self._think_off = body.get("think") is False
+        self._after_tools = bool(messages) and messages[-1].get("role") == "tool"
+        self._asked_calls = _asked_calls(messages)
         state = self.server.state
         try:
             state.touch(name, body.get("keep_alive"))
@@ -524,12 +548,12 @@ class Handler(BaseHTTPRequestHandler):
 
     def _stream(self, fault: str, pieces: Iterator[str], line: Any, stats: dict[str, Any]) -> None:
         state = self.server.state
-        if fault == "thinking-model":
+        if fault == "thinking-model" and not self._think_off:
             for word in THINKING:
                 self._send(line(thinking=word))
-        if fault == "tools-model":
+        if fault == "tools-model" and not self._after_tools:
             pieces.close()  # the model is asked nothing: the calls are the answer
-            self._send(line(tool_calls=TOOL_CALLS))
+            self._send(line(tool_calls=self._asked_calls or TOOL_CALLS))
             final = line(done=True, done_reason="stop", eval_count=1, eval_duration=1_000_000)
             self._send(final)
             self._end_stream()
@@ -647,7 +671,7 @@ def main(argv: list[str] | None = None) -> None:
     low, _, high = args.write_sizes.partition("-")
     sizes = (0, 0) if args.write_sizes == "0" else (int(low), int(high or low))
     if not args.model:
-        from offyai_tui import bundled
+        from offyai_tui.engines import bundled
 
         args.model = str(bundled.smollm2_path())
     server = Server(args.port, State(Model(args.model)), sizes)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from offyai_tui.config import tomllib
+from offyai_tui.settings.config import tomllib
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 FILE_BLOCK = re.compile(r"<!-- file: (\S+) -->\n```\w+\n(.*?)```", re.DOTALL)

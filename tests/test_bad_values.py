@@ -16,15 +16,15 @@ from hypothesis import strategies as st
 
 from offyai_tui.chat.context import resolve_budget
 from offyai_tui.chat.modes import ModeFileError, load_mode_file
-from offyai_tui.cli_guard import read_piped
-from offyai_tui.config import Settings, parse_settings
+from offyai_tui.commands.guard import read_piped
 from offyai_tui.engines.errors import EngineUnavailable
 from offyai_tui.engines.ollama import OllamaEngine, base_url
 from offyai_tui.engines.registry import EngineRegistry
-from offyai_tui.keymap import Bound, check_keymap, normalise_keys
-from offyai_tui.oserrors import describe
-from offyai_tui.screens.help import binding_groups
-from offyai_tui.themes import parse_theme
+from offyai_tui.settings.config import Settings, parse_settings
+from offyai_tui.ui.keymap import Bound, check_keymap, normalise_keys
+from offyai_tui.ui.screens.help import binding_groups
+from offyai_tui.ui.themes import parse_theme
+from offyai_tui.util.oserrors import describe
 
 BOUNDS = [Bound(b.id, b.key, scope, b.description)
           for scope, group in binding_groups() for b in group if b.id]
@@ -98,7 +98,7 @@ def test_one_bad_entry_in_a_table_or_array_leaves_the_others() -> None:
 
 
 def test_an_unreadable_config_file_is_a_warning(tmp_path: Path) -> None:
-    from offyai_tui.config import load_settings
+    from offyai_tui.settings.config import load_settings
 
     path = tmp_path / "config.toml"
     path.write_bytes(b"[chat]\nmode = \"caf\xe9\"\n")
@@ -243,7 +243,7 @@ def test_any_ollama_host_is_a_usable_url_or_one_readable_line(host: str) -> None
 
 
 def test_the_embedded_engine_waits_as_long_as_it_works_unless_told_otherwise() -> None:
-    from offyai_tui.cli_guard import timeout_for
+    from offyai_tui.commands.guard import timeout_for
     from offyai_tui.engines.llamacpp import LlamaCppEngine
 
     server = OllamaEngine(Settings())

@@ -6,7 +6,7 @@ import argparse
 
 from bench import report, scale
 from bench.scale_data import RARE_WORD, build_conversations
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 
 
 async def test_the_conversations_section_drives_enter_switch_and_search() -> None:

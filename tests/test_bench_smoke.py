@@ -15,7 +15,7 @@ from bench import key_bursts, open_long, report, startup, streaming
 from bench.engines import Run, summarize
 from bench.screen_speed import shown_speed
 from bench.synthetic import END_MARK, markdown_tokens
-from offyai_tui.widgets.message_view import stats_text
+from offyai_tui.ui.widgets.chat.message_view import stats_text
 
 
 def test_synthetic_stream_has_exact_length_and_ends_with_the_mark() -> None:
@@ -98,7 +98,7 @@ async def test_report_table_reads_what_the_benches_write() -> None:
 @pytest.mark.slow
 def test_ttft_bench_times_both_paths_and_reports_the_ratio(tmp_path: Path) -> None:
     from bench import ttft
-    from offyai_tui import bundled
+    from offyai_tui.engines import bundled
 
     model = bundled.smollm2_path()
     text = ttft.prompts([256], model)[256]

@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from offyai_tui import locations
 from offyai_tui.__main__ import main
-from offyai_tui.speedlog import SpeedLog, SpeedRun
+from offyai_tui.hw.speedlog import SpeedLog, SpeedRun
+from offyai_tui.settings import locations
+from offyai_tui.util import fileio
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_models_json_has_raw_figures_estimates_and_measured_runs(
 def test_models_says_why_a_gguf_cannot_be_used(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = locations.ensure_private_dir(locations.models_dir())
+    folder = fileio.ensure_private_dir(locations.models_dir())
     (folder / "broken.gguf").write_text("not a model at all")
     assert main(["models", "--engine", "llamacpp"]) == 0
     captured = capsys.readouterr()

@@ -71,7 +71,7 @@ from __future__ import annotations
 from offyai_tui.chat import slash
 from offyai_tui.chat.attachments import Attachment, AttachmentError
 from offyai_tui.chat.context import ContextBudget, ContextPlan, fit_context, resolve_budget
-from offyai_tui.chat.conversation import CHECKPOINT_INTERVAL, Conversation, make_title
+from offyai_tui.chat.conversation import CHECKPOINT_INTERVAL, Conversation
 from offyai_tui.chat.errors import (
     ChatError,
     ConversationNotFound,
@@ -85,7 +85,7 @@ from offyai_tui.chat.errors import (
 from offyai_tui.chat.export import to_markdown
 from offyai_tui.chat.modes import BUILTIN_MODES, Mode, ModeCatalog, builtin_catalog, load_modes
 from offyai_tui.chat.params import PARAMETERS, check_param, parse_param
-from offyai_tui.chat.records import ChatMessage, ConversationSummary, SearchHit
+from offyai_tui.chat.records import ChatMessage, ConversationSummary, SearchHit, make_title
 from offyai_tui.chat.reply import ReplyHandle
 from offyai_tui.chat.store import ConversationStore
 from offyai_tui.chat.tokens import TokenCounter, estimate_tokens

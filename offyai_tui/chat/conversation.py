@@ -25,36 +25,25 @@ from offyai_tui.chat.errors import (
 )
 from offyai_tui.chat.export import to_markdown
 from offyai_tui.chat.modes import Mode, ModeCatalog, builtin_catalog
-from offyai_tui.chat.params import ParamValue, apply_params, check_param
+from offyai_tui.chat.params import ParamValue, apply_params, check_param, check_think
 from offyai_tui.chat.records import (
     ChatMessage,
+    make_title,
     new_message_id,
     new_request_id,
     now_iso,
 )
 from offyai_tui.chat.reply import ReplyHandle
 from offyai_tui.chat.tokens import TokenCounter
-from offyai_tui.chat.transcript import FORMAT_VERSION, TranscriptData, TranscriptWriter
+from offyai_tui.chat.transcript import FORMAT_VERSION, TranscriptWriter
 from offyai_tui.chat.tree import MessageTree
-from offyai_tui.config import ChatSettings
 from offyai_tui.engines.base import ChatOptions, Message
-from offyai_tui.workspace import validate_name
+from offyai_tui.engines.thinking import Think
+from offyai_tui.settings.config import ChatSettings
+from offyai_tui.settings.workspace import validate_name
 
-TITLE_MAX = 60
 CHECKPOINT_INTERVAL = 1.0
 """Seconds between checkpoints of a streaming answer (kill -9 loses at most this)."""
-
-
-def make_title(prompt: str) -> str:
-    """A sidebar title from the first prompt: its first line, trimmed at a word."""
-    line = next((ln for ln in prompt.splitlines() if ln.strip()), "")
-    line = " ".join(line.lstrip("#>*- ").split())
-    if len(line) <= TITLE_MAX:
-        return line or "Untitled"
-    cut = line[: TITLE_MAX - 1]
-    if " " in cut[TITLE_MAX // 2 :]:
-        cut = cut[: cut.rfind(" ")]
-    return cut.rstrip(" ,.;:") + "…"
 
 
 class Conversation:
@@ -86,8 +75,11 @@ class Conversation:
         clock: Callable[[], float] = time.monotonic,
         checkpoint_interval: float = CHECKPOINT_INTERVAL,
         attachments_root: Path | None = None,
+        ephemeral: bool = False,
     ) -> None:
         self.id = validate_name(conv_id, "conversation")
+        self.ephemeral = ephemeral
+        """Kept in memory only (``offyai ask`` without a chat to add to): writes are skipped."""
         self.modes = modes or builtin_catalog()
         self.title = title
         self.model = model
@@ -99,6 +91,8 @@ class Conversation:
         """System prompt from ``/set system``; ``None`` means the mode's."""
         self.documents = False
         """Answer from the workspace's documents (stored with the parameters)."""
+        self.think: Think = None
+        """``/set think``: ``None`` leaves it to the model (stored with the parameters)."""
         self.messages: list[ChatMessage] = []
         self.tree = MessageTree()
         self._pointer: str | None = None
@@ -109,6 +103,8 @@ class Conversation:
         self.warnings: list[str] = []
         """Lines skipped while loading the transcript."""
         self.active_reply: ReplyHandle | None = None
+        self.tool_grants: set[str] = set()
+        """Tools the user allowed for the rest of this conversation (this session only)."""
         self.last_plan: ContextPlan | None = None
         self._writer = writer
         self._saved = writer is not None and writer.exists
@@ -116,44 +112,6 @@ class Conversation:
         self._closed_reason = ""
         self._clock = clock
         self._interval = checkpoint_interval
-
-    @classmethod
-    def from_transcript(
-        cls,
-        data: TranscriptData,
-        *,
-        writer: TranscriptWriter | None,
-        modes: ModeCatalog | None = None,
-        **kwargs: Any,
-    ) -> Conversation:
-        """Rebuild a conversation from a replayed transcript."""
-        modes = modes or builtin_catalog()
-        conv = cls(
-            data.id,
-            writer=writer,
-            modes=modes,
-            title=data.title,
-            model=data.model,
-            created=data.created,
-            **kwargs,
-        )
-        conv.messages = data.messages
-        conv.tree = data.tree
-        conv._pointer = data.pointer
-        conv.params = dict(data.params)
-        conv.system = data.system
-        conv.documents = data.documents
-        conv.warnings = list(data.warnings)
-        if data.mode:
-            found = modes.get(data.mode)
-            if found is None:
-                conv.warnings.append(f"mode {data.mode!r} no longer exists; using Default")
-            conv.mode = found or modes.default
-        last_model = next(
-            (m.model for m in reversed(conv.messages) if m.role == "assistant" and m.model), ""
-        )
-        conv.model = last_model or data.model
-        return conv
 
     # ----------------------------------------------------------------- queries
 
@@ -196,24 +154,46 @@ class Conversation:
         merged.update(self.params)
         return merged
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, link_from: Path | None = None, *, thinking: bool = True) -> str:
+        """The conversation as Markdown; attachments are linked relative to ``link_from``
+        (the export's folder), or by absolute path when it is not given. Reasoning is a
+        collapsed block above each answer, or left out (``thinking=False``)."""
         return to_markdown(
-            self.title, self.messages, model=self.model, mode=self.mode.name, created=self.created
-        )
+            self.title, self.messages, model=self.model, mode=self.mode.name, created=self.created,
+            attachments_root=self.attachments_root, link_from=link_from, thinking=thinking,
+        )  # fmt: skip
 
     # ---------------------------------------------------------------- changes
 
-    def add_user(self, text: str, images: Sequence[Attachment] = ()) -> ChatMessage:
+    def add_user(
+        self, text: str, images: Sequence[Attachment] = (), files: Sequence[Attachment] = ()
+    ) -> ChatMessage:
         """Add the user's prompt (fsynced); the first one also sets the title.
 
-        ``images`` are references from ``ConversationStore.attach`` (stored files).
+        ``images`` and ``files`` are stored attachments (``offyai_tui.attach.prepare``).
         """
         if self.active_reply is not None:
             raise ReplyInProgress("an answer is still streaming; wait or press Esc to stop it")
-        message = ChatMessage(id=new_message_id(), role="user", content=text, images=list(images))
+        message = ChatMessage(
+            id=new_message_id(), role="user", content=text, images=list(images), files=list(files)
+        )
         self._append(message)
         if not self.title:
-            self.title = make_title(text)
+            self.title = make_title(text or " ".join(a.name for a in [*images, *files]))
+        self._write(message.to_event())
+        return message
+
+    def add_tool_result(self, call_id: str, name: str, text: str) -> ChatMessage:
+        """Add what a tool returned (or why it did not run) below the answer that asked.
+
+        Denials and failures are results too: the model reads them and answers
+        without the tool, so they are stored like any other result.
+        """
+        if self.active_reply is not None:
+            raise ReplyInProgress("an answer is still streaming; wait or press Esc to stop it")
+        message = ChatMessage(id=new_message_id(), role="tool", content=text,
+                              tool_call_id=call_id, name=name)
+        self._append(message)
         self._write(message.to_event())
         return message
 
@@ -265,7 +245,7 @@ class Conversation:
         params = self.effective_parameters(settings)
         handle.messages = handle.plan.messages
         handle.options = apply_params(
-            ChatOptions(model=self.model, num_ctx=handle.plan.window), params
+            ChatOptions(model=self.model, num_ctx=handle.plan.window, think=self.think), params
         )
         self._append(message)
         return handle
@@ -339,6 +319,16 @@ class Conversation:
         self._write(self._params_event(), create=False)
         return checked
 
+    def set_think(self, value: Any) -> Think:
+        """``/set think``: on, off, a level, or ``None`` for the model's default (stored).
+
+        Raises:
+            ParameterError: a value that is none of those.
+        """
+        self.think = check_think(value)
+        self._write(self._params_event(), create=False)
+        return self.think
+
     def set_documents(self, on: bool) -> None:
         """Turn answering from the workspace's documents on or off (stored)."""
         self.documents = bool(on)
@@ -348,6 +338,7 @@ class Conversation:
         """Forget ``/set`` parameters and system prompt: back to the mode's."""
         self.params = {}
         self.system = None
+        self.think = None
         self._write(self._params_event(), create=False)
 
     def set_system(self, text: str | None) -> None:
@@ -414,13 +405,16 @@ class Conversation:
         return message
 
     def _params_event(self) -> dict[str, Any]:
-        return {
+        event: dict[str, Any] = {
             "type": "params",
             "params": dict(self.params),
             "system": self.system,
             "documents": self.documents,
             "created": now_iso(),
         }
+        if self.think is not None:
+            event["think"] = self.think
+        return event
 
     def _header(self) -> dict[str, Any]:
         return {
@@ -452,6 +446,8 @@ class Conversation:
         if self._closed_reason:
             raise TranscriptError(self._closed_reason)
         if self._writer is None:
+            if self.ephemeral:
+                return
             raise ReadOnlyWorkspace(
                 "the workspace is open in another OffyAI instance; "
                 "this change is shown but not saved"
@@ -463,7 +459,7 @@ class Conversation:
         try:
             if not self._saved:
                 first: list[dict[str, Any]] = []
-                if self.params or self.system is not None or self.documents:
+                if self.params or self.documents or (self.system, self.think) != (None, None):
                     first.append(self._params_event())
                 self._writer.create(self._header(), first + batch)
                 self._saved = True

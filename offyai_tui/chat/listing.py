@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from offyai_tui.fileio import atomic_write_text
+from offyai_tui.util.fileio import atomic_write_text
 
 INDEX_NAME = ".index.json"
 INDEX_VERSION = 1

@@ -15,7 +15,7 @@ import weakref
 from pathlib import Path
 
 from offyai_tui.chat.errors import WorkspaceLocked
-from offyai_tui.locations import ensure_private_dir
+from offyai_tui.util.fileio import ensure_private_dir
 
 try:
     import fcntl

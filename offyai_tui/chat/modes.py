@@ -30,9 +30,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
-from offyai_tui import locations
 from offyai_tui.chat.errors import ParameterError
 from offyai_tui.chat.params import ParamValue, check_params
+from offyai_tui.settings import locations
 
 MAX_MODE_FILE_BYTES = 256 * 1024
 _KNOWN_KEYS = {"name", "description", "system_prompt", "system", "parameters"}

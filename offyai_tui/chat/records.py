@@ -13,13 +13,28 @@ from typing import Any, Literal
 from offyai_tui.chat.attachments import Attachment
 from offyai_tui.engines.base import Message
 from offyai_tui.engines.parts import ToolCall
-from offyai_tui.workspace import validate_name
+from offyai_tui.settings.workspace import validate_name
 
 Role = Literal["system", "user", "assistant", "tool"]
 Status = Literal["streaming", "complete", "interrupted", "stopped", "error"]
 """``streaming`` exists only in memory; transcripts hold the other four."""
 
 FINAL_STATUSES: frozenset[str] = frozenset({"complete", "interrupted", "stopped", "error"})
+
+
+TITLE_MAX = 60
+
+
+def make_title(prompt: str) -> str:
+    """A sidebar title from the first prompt: its first line, trimmed at a word."""
+    line = next((ln for ln in prompt.splitlines() if ln.strip()), "")
+    line = " ".join(line.lstrip("#>*- ").split())
+    if len(line) <= TITLE_MAX:
+        return line or "Untitled"
+    cut = line[: TITLE_MAX - 1]
+    if " " in cut[TITLE_MAX // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,.;:") + "…"
 
 
 def now_iso() -> str:
@@ -72,6 +87,9 @@ class ChatMessage:
     model, elapsed_ms, note). A note alone means the search failed and the question
     was sent without sources; empty when documents were off."""
     thinking: str = ""
+    """An answer's reasoning (reasoning models); kept and searched, never sent back."""
+    thinking_s: float = 0.0
+    """Seconds the model spent thinking before it answered ("Thought for 12 s")."""
     edited: str = ""
     """Timestamp of the last edit, empty if never edited."""
     in_context: bool = True
@@ -81,6 +99,10 @@ class ChatMessage:
     Variants (a regenerated answer, an edited question) share a parent."""
     images: list[Attachment] = field(default_factory=list)
     """Images attached to a user message: references to ``attachments/`` files."""
+    files: list[Attachment] = field(default_factory=list)
+    """Text files and PDFs attached to a user message: references to the stored
+    text (``attachments/<sha256>.txt``); the request puts each in as a fenced
+    block before the user's words, while ``content`` keeps only those words."""
     tool_calls: list[ToolCall] = field(default_factory=list)
     """Tools an assistant message asked to run."""
     tool_call_id: str = ""
@@ -90,9 +112,13 @@ class ChatMessage:
 
     def to_request(self, attachments_root: Path) -> Message:
         """The message as engines take it; image references resolve under the workspace."""
+        content = self.content
+        if self.files:
+            blocks = [file.block(attachments_root) for file in self.files]
+            content = "\n\n".join([*blocks, content] if content else blocks)
         return Message(
             self.role,
-            self.content,
+            content,
             images=tuple(image.ref(attachments_root) for image in self.images),
             tool_calls=tuple(self.tool_calls),
             tool_call_id=self.tool_call_id or None,
@@ -126,8 +152,12 @@ class ChatMessage:
             event["retrieval"] = self.retrieval
         if self.thinking:
             event["thinking"] = self.thinking
+        if self.thinking_s:
+            event["thinking_s"] = self.thinking_s
         if self.images:
             event["images"] = [image.to_dict() for image in self.images]
+        if self.files:
+            event["files"] = [file.to_dict() for file in self.files]
         if self.tool_calls:
             event["tool_calls"] = [
                 {"id": c.id, "name": c.name, "arguments": c.arguments} for c in self.tool_calls
@@ -157,7 +187,9 @@ class SearchHit:
     title: str
     message_id: str
     role: str
+    """The message's role, or ``thinking`` for a match in an answer's reasoning."""
     snippet: str
     """About 80 characters around the match, on one line."""
     position: int
-    """Character offset of the match in the message content."""
+    """Character offset of the match in the message content (in its reasoning when
+    ``role`` is ``thinking``)."""

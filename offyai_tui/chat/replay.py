@@ -13,11 +13,12 @@ from typing import Any
 
 from offyai_tui.chat.attachments import Attachment
 from offyai_tui.chat.errors import ParameterError
-from offyai_tui.chat.params import ParamValue, check_param
+from offyai_tui.chat.params import ParamValue, check_param, check_think
 from offyai_tui.chat.records import FINAL_STATUSES, ChatMessage
 from offyai_tui.chat.tree import MessageTree
 from offyai_tui.chat.upgrades import v1
 from offyai_tui.engines.parts import ToolCall
+from offyai_tui.engines.thinking import Think
 
 FORMAT_VERSION = 2
 """2: messages have ``parent_id`` (variants form a tree), ``shown`` picks the branch,
@@ -53,6 +54,8 @@ class TranscriptData:
     """System prompt set with ``/set system`` (overrides the mode's)."""
     documents: bool = False
     """Answer from the workspace's documents (the toggle, from ``params`` events)."""
+    think: Think = None
+    """``/set think`` (from ``params`` events); ``None`` is the model's default."""
     messages: list[ChatMessage] = field(default_factory=list)
     """The current branch: what the chat shows and sends (see :mod:`.tree`)."""
     tree: MessageTree = field(default_factory=MessageTree)
@@ -155,8 +158,10 @@ class Replay:
             error=_str(event, "error"),
             sources=_sources(event),
             thinking=_str(event, "thinking"),
+            thinking_s=_seconds(event, "thinking_s"),
             retrieval=_dict(event, "retrieval"),
             images=self._images(lineno, event),
+            files=self._images(lineno, event, "files"),
             tool_calls=self._tool_calls(lineno, event),
             tool_call_id=_str(event, "tool_call_id"),
             name=_str(event, "name"),
@@ -167,15 +172,24 @@ class Replay:
             self._place(lineno, event, message)
         self.partial.discard(msg_id)
 
-    def _images(self, lineno: int, event: dict[str, Any]) -> list[Attachment]:
-        images: list[Attachment] = []
-        raw = event.get("images", [])
+    def _images(
+        self, lineno: int, event: dict[str, Any], key: str = "images"
+    ) -> list[Attachment]:
+        """The attachment references under ``key``, each checked; a bad one is left out."""
+        found: list[Attachment] = []
+        raw = event.get(key, [])
+        what = "image" if key == "images" else "file"
         for entry in raw if isinstance(raw, list) else []:
             try:
-                images.append(Attachment.from_dict(entry))
+                attachment = Attachment.from_dict(entry)
             except ValueError as exc:
-                self._warn(lineno, f"{exc}; the message is kept without that image")
-        return images
+                self._warn(lineno, f"{exc}; the message is kept without that {what}")
+                continue
+            if attachment.is_image == (key == "images"):
+                found.append(attachment)
+            else:
+                self._warn(lineno, f"{attachment.file} misplaced; the message is kept without it")
+        return found
 
     def _tool_calls(self, lineno: int, event: dict[str, Any]) -> list[ToolCall]:
         calls: list[ToolCall] = []
@@ -219,6 +233,9 @@ class Replay:
             current.content += text
         else:
             current.content = current.content[:offset] + text
+        thinking, at = event.get("thinking"), event.get("thinking_offset", 0)
+        if isinstance(thinking, str) and isinstance(at, int) and not isinstance(at, bool):
+            current.thinking = current.thinking[: max(0, at)] + thinking
 
     def _on_edit(self, lineno: int, event: dict[str, Any]) -> None:
         msg_id = _required_str(event, "id")
@@ -252,6 +269,11 @@ class Replay:
         documents = event.get("documents")
         if isinstance(documents, bool):
             self.result.documents = documents
+        try:
+            self.result.think = check_think(event.get("think"))
+        except ParameterError as exc:
+            self._warn(lineno, f"{exc}; the model's default is used")
+            self.result.think = None
 
     def _on_deleted(self, lineno: int, event: dict[str, Any]) -> None:
         msg_id = _required_str(event, "id")
@@ -275,6 +297,14 @@ class Replay:
 def _str(event: dict[str, Any], key: str) -> str:
     value = event.get(key, "")
     return value if isinstance(value, str) else ""
+
+
+def _seconds(event: dict[str, Any], key: str) -> float:
+    """A duration in seconds; anything but a finite, non-negative number is 0."""
+    value = event.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    return float(value) if 0 <= value < float("inf") else 0.0
 
 
 def _dict(event: dict[str, Any], key: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from offyai_tui.engines.base import (
     Message,
     TextDelta,
     ThinkingDelta,
+    ToolCallEvent,
 )
 
 if TYPE_CHECKING:
@@ -67,6 +68,8 @@ class ReplyHandle:
         self._interval = interval
         self._last_checkpoint = clock()
         self._saved_len = 0
+        self._saved_thinking = 0
+        self._thinking_since: float | None = None
         self._done = False
 
     @property
@@ -83,16 +86,43 @@ class ReplyHandle:
 
     # ---------------------------------------------------------------- input
 
+    @property
+    def thinking(self) -> bool:
+        """True while the model is reasoning (its answer has not begun)."""
+        return self._thinking_since is not None
+
+    @property
+    def thinking_seconds(self) -> float:
+        """How long the model has thought: live while it thinks ("Thinking… 12 s"),
+        then the final figure the transcript keeps ("Thought for 12 s")."""
+        if self._thinking_since is not None:
+            return self.message.thinking_s + (self._clock() - self._thinking_since)
+        return self.message.thinking_s
+
     def append(self, text: str) -> None:
         """Add streamed text; saves a checkpoint when one is due. Never raises."""
         if self._done or not text:
             return
+        self._end_thinking()
         self.message.content += text
         self.checkpoint_if_due()
 
     def append_thinking(self, text: str) -> None:
-        if not self._done:
-            self.message.thinking += text
+        """Add streamed reasoning; it is checkpointed like text, so a crash during
+        minutes of thinking keeps it. Never raises."""
+        if self._done or not text:
+            return
+        if self._thinking_since is None:
+            self._thinking_since = self._clock()
+        self.message.thinking += text
+        self.checkpoint_if_due()
+
+    def _end_thinking(self) -> None:
+        """The answer (or the end) has come: the thinking time is final."""
+        if self._thinking_since is not None:
+            elapsed = self._clock() - self._thinking_since
+            self.message.thinking_s = round(self.message.thinking_s + elapsed, 3)
+            self._thinking_since = None
 
     def apply(self, event: ChatEvent) -> bool:
         """Route one engine event; returns True once the answer has ended.
@@ -107,6 +137,9 @@ class ReplyHandle:
             self.append(event.text)
         elif isinstance(event, ThinkingDelta):
             self.append_thinking(event.text)
+        elif isinstance(event, ToolCallEvent):
+            if not self._done:
+                self.message.tool_calls.append(event.call)
         elif isinstance(event, Done):
             self.finish(event.stats)
         elif isinstance(event, ErrorEvent):
@@ -121,7 +154,10 @@ class ReplyHandle:
         ``append`` calls this; a UI timer may call it too so that text from a
         stream that has gone quiet is saved within the interval.
         """
-        if self._done or len(self.message.content) == self._saved_len:
+        if self._done or (
+            len(self.message.content) == self._saved_len
+            and len(self.message.thinking) == self._saved_thinking
+        ):
             return False
         now = self._clock()
         if now - self._last_checkpoint < self._interval:
@@ -141,6 +177,10 @@ class ReplyHandle:
             "model": self.message.model,
             "request_id": self.request_id,
         }
+        thinking = self.message.thinking
+        if len(thinking) != self._saved_thinking:
+            event["thinking_offset"] = self._saved_thinking
+            event["thinking"] = thinking[self._saved_thinking :]
         if self._saved_len == 0:
             # The first checkpoint also keeps the sources, so an answer cut off
             # by a crash still shows what it was grounded on.
@@ -154,6 +194,7 @@ class ReplyHandle:
             self.checkpoint_error = exc
             return False
         self._saved_len = len(content)
+        self._saved_thinking = len(thinking)
         self.checkpoint_error = None
         return True
 
@@ -182,6 +223,7 @@ class ReplyHandle:
     def _end(self, status: str, error: str) -> ChatMessage:
         if self._done:
             return self.message
+        self._end_thinking()
         self._done = True
         self.message.status = status  # type: ignore[assignment]
         self.message.error = error

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from offyai_tui.chat.errors import ParameterError
-from offyai_tui.chat.params import PARAMETERS, ParamValue, format_value, parse_param
+from offyai_tui.chat.params import PARAMETERS, ParamValue, format_value, parse_param, parse_think
+from offyai_tui.engines.thinking import WORDS, Think, think_word
+from offyai_tui.util.pathtext import one_path
 
 if TYPE_CHECKING:
     from offyai_tui.chat.conversation import Conversation
-    from offyai_tui.config import ChatSettings
+    from offyai_tui.settings.config import ChatSettings
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,13 @@ class SetParameter:
 
 
 @dataclass(frozen=True)
+class SetThink:
+    """``/set think on|off|low|medium|high|default`` (``None``: the model's default)."""
+
+    value: Think
+
+
+@dataclass(frozen=True)
 class Show:
     """``/show [model|parameters|system]``; ``all`` without an argument."""
 
@@ -64,15 +73,30 @@ class Help:
 
 
 @dataclass(frozen=True)
+class Attach:
+    """``/image PATH`` or ``/file PATH``: attach a file to the next message.
+
+    ``path`` is as typed with quotes, backslash escapes and ``file://`` undone,
+    not yet resolved (relative to the folder the app runs in);
+    ``offyai_tui.attach.prepare`` reads it.
+    """
+
+    kind: Literal["image", "file"]
+    path: str
+
+
+@dataclass(frozen=True)
 class InvalidCommand:
     """A command that cannot run; show ``message`` (one line) to the user."""
 
     message: str
 
 
-SlashCommand = Prompt | SetSystem | SetParameter | Show | Clear | Help | InvalidCommand
+SlashCommand = (
+    Prompt | SetSystem | SetParameter | SetThink | Show | Clear | Help | Attach | InvalidCommand
+)
 
-COMMANDS = ("set", "show", "clear", "help")
+COMMANDS = ("set", "show", "clear", "help", "image", "file")
 _COMMAND = re.compile(r"^/(\?|[A-Za-z][A-Za-z_-]*)(?=\s|$)")
 _SHOW_TOPICS = {
     "model": "model",
@@ -86,9 +110,14 @@ HELP_TEXT = """\
 Commands:
   /set system TEXT             use TEXT as the system prompt of this conversation
   /set parameter NAME VALUE    set a generation parameter (see /set parameter)
+  /set think on|off|low|medium|high|default
+                               whether a reasoning model thinks first, and how much
   /show                        show model, mode, parameters and system prompt
   /show model|parameters|system
   /clear                       start a fresh context (earlier messages stay visible)
+  /image PATH                  attach an image to the next message (vision models)
+  /file PATH                   put a text file or PDF in the next message
+                               (@PATH in a message, or a dropped file, does the same)
   /help, /?                    this help
 
 Start a message with // to send a text that begins with a slash."""
@@ -119,6 +148,11 @@ def parse(text: str) -> SlashCommand:
         return _parse_show(rest)
     if name == "set":
         return _parse_set(rest)
+    if name in ("image", "file"):
+        path = one_path(rest)
+        if path is None:
+            return InvalidCommand(f"usage: /{name} PATH (quote a path with spaces)")
+        return Attach("image" if name == "image" else "file", path)
     hint = difflib.get_close_matches(name, COMMANDS, n=1)
     did_you_mean = f"did you mean /{hint[0]}? " if hint else ""
     return InvalidCommand(f"unknown command /{name}; {did_you_mean}try /help")
@@ -156,7 +190,23 @@ def _parse_set(rest: str) -> SlashCommand:
             return SetParameter(name, parse_param(name, parts[1]))
         except ParameterError as exc:
             return InvalidCommand(str(exc))
-    return InvalidCommand("usage: /set system TEXT or /set parameter NAME VALUE")
+    if word == "think":
+        return _parse_think(args)
+    return InvalidCommand(
+        "usage: /set system TEXT, /set parameter NAME VALUE or /set think on|off|..."
+    )
+
+
+THINK_USAGE = f"usage: /set think {'|'.join(WORDS)}"
+
+
+def _parse_think(args: str) -> SlashCommand:
+    if not args or len(args.split()) != 1:
+        return InvalidCommand(THINK_USAGE)
+    try:
+        return SetThink(parse_think(args))
+    except ParameterError as exc:
+        return InvalidCommand(str(exc))
 
 
 def _unquote(text: str) -> str:
@@ -211,6 +261,7 @@ def show_text(
             shown = format_value(value)
             lines.append(f"  {name:<17} {shown}  ({sources.get(name, 'config')})")
         parts.append("\n".join(lines) if params else "Parameters: engine defaults")
+        parts.append(f"Think: {think_word(conversation.think)}")
     if command.what in ("all", "system"):
         prompt = conversation.system_prompt or "(none)"
         origin = (

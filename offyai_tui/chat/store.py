@@ -34,10 +34,11 @@ from offyai_tui.chat.listing import INDEX_NAME, IndexEntry, load_index, save_ind
 from offyai_tui.chat.lock import WorkspaceLock
 from offyai_tui.chat.modes import Mode, ModeCatalog, builtin_catalog
 from offyai_tui.chat.records import ConversationSummary, SearchHit, new_conversation_id
+from offyai_tui.chat.restore import restore
 from offyai_tui.chat.search_index import SearchIndex
 from offyai_tui.chat.transcript import TranscriptWriter, read_transcript
-from offyai_tui.fileio import atomic_write_text
-from offyai_tui.workspace import Workspace, WorkspaceError, validate_name
+from offyai_tui.settings.workspace import Workspace, WorkspaceError, validate_name
+from offyai_tui.util.fileio import atomic_write_text
 
 SUFFIX = ".jsonl"
 
@@ -268,7 +269,7 @@ class ConversationStore:
                 f"no conversation {conv_id!r} in workspace {self.workspace.name!r}"
             )
         data = read_transcript(path)
-        conv = Conversation.from_transcript(
+        conv = restore(
             data,
             writer=self._writer(conv_id),
             modes=self.modes,
@@ -344,7 +345,7 @@ class ConversationStore:
         """Write the conversation as Markdown (0600); default ``<workspace>/exports/``."""
         conv = self.load(conv_id)
         dest = dest or self.workspace.root / "exports" / f"{conv_id}.md"
-        atomic_write_text(dest, conv.to_markdown())
+        atomic_write_text(dest, conv.to_markdown(link_from=dest.parent))
         return dest
 
     def _writer(self, conv_id: str) -> TranscriptWriter | None:

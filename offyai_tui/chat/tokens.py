@@ -38,7 +38,7 @@ def offline_encoding() -> Any | None:
     with _encoding_lock:
         if _encoding is None and not _encoding_failed:
             try:
-                from offyai_tui.cl100k import encoding
+                from offyai_tui.util.cl100k import encoding
 
                 _encoding = encoding()
             except Exception:

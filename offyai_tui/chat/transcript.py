@@ -57,8 +57,7 @@ from typing import Any
 
 from offyai_tui.chat.errors import TranscriptError
 from offyai_tui.chat.replay import EVENT_TYPES, FORMAT_VERSION, Replay, TranscriptData
-from offyai_tui.fileio import fsync_dir
-from offyai_tui.locations import ensure_private_dir
+from offyai_tui.util.fileio import ensure_private_dir, fsync_dir
 
 __all__ = [
     "EVENT_TYPES",

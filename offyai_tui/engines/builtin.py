@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines.base import Engine
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
 
 
 def ollama(config: dict[str, Any], *, settings: Settings) -> Engine:

@@ -84,8 +84,9 @@ def unsupported_parts(
     """
     if any(m.images for m in messages):
         return Unsupported(
-            f"images need a vision model with its projector; {model} has none in the "
-            "embedded llama.cpp engine (use Ollama with a vision model)"
+            f"the embedded llama.cpp engine cannot send images yet (it loads no multimodal "
+            f"projector, so {model} would not see them); use Ollama with a vision model, or "
+            "llama-server --mmproj as an OpenAI-compatible engine"
         )
     if options.tools:
         return Unsupported(

@@ -233,9 +233,9 @@ async def run(
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m offyai_tui.engines.contract NAME``: check an installed engine."""
-    from offyai_tui.config import load_settings
     from offyai_tui.engines.plugins import build
-    from offyai_tui.textsafe import visible
+    from offyai_tui.settings.config import load_settings
+    from offyai_tui.util.textsafe import visible
 
     words = sys.argv[1:] if argv is None else argv
     if len(words) != 1 or words[0].startswith("-"):

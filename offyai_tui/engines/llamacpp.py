@@ -27,8 +27,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from offyai_tui import bundled, locations
-from offyai_tui.config import Settings
+from offyai_tui.engines import bundled
 from offyai_tui.engines.base import (
     ChatEvent,
     ChatOptions,
@@ -40,6 +39,7 @@ from offyai_tui.engines.base import (
     Message,
     ModelInfo,
     TextDelta,
+    ThinkingDelta,
 )
 from offyai_tui.engines.chat_format import chat_format_for, unsupported_parts
 from offyai_tui.engines.errors import (
@@ -54,6 +54,10 @@ from offyai_tui.engines.llamacpp_answer import answer_stats
 from offyai_tui.engines.llamacpp_catalog import CatalogEntry, find_model, prepared, scan_models
 from offyai_tui.engines.llamacpp_client import Request, WorkerSlot, log_path
 from offyai_tui.engines.sampling import resolve
+from offyai_tui.engines.think_tags import ThinkSplitter
+from offyai_tui.engines.thinking import template_kwargs
+from offyai_tui.settings import locations
+from offyai_tui.settings.config import Settings
 
 ENGINE_LABEL = "llama.cpp"
 EMBEDDING_CTX = 512
@@ -239,6 +243,12 @@ class LlamaCppEngine(Engine):
         if refusal := unsupported_parts(messages, options, entry.name):
             yield ErrorEvent(refusal)
             return
+        assert entry.info is not None
+        try:
+            variables = template_kwargs(entry.info.chat_template, options.think, entry.name)
+        except Unsupported as err:
+            yield ErrorEvent(err)
+            return
         spec = self._spec(entry, options)
         request = self._chat.ensure().submit(
             {
@@ -248,27 +258,31 @@ class LlamaCppEngine(Engine):
                 "params": self._sampling(entry, options.sampling())[0],
                 "n_threads_batch": self.n_threads_batch,
                 "adapt_threads": not self.settings.llamacpp.n_threads_batch,  # 0: automatic
+                "template_variables": variables,
             }
         )
-        parts: list[str] = []
+        split = ThinkSplitter()
         first_at = 0.0
         try:
             while True:
                 message = await request.next()
                 event = message.get("ev")
-                if event == "delta":
-                    text = str(message.get("text", ""))
+                if event == "thinking_open":  # the prompt ends in "<think>" (DeepSeek-R1)
+                    split = ThinkSplitter(inside=True)
+                elif event == "delta":
                     if not first_at:
                         first_at = time.perf_counter()
-                    parts.append(text)
-                    yield TextDelta(text)
+                    for out in _deltas(*split.feed(str(message.get("text", "")))):
+                        yield out
                 elif event in {"done", "cancelled"}:
+                    for out in _deltas(*split.close()):
+                        yield out
                     stats = message.get("stats") or {}
                     self._effective = dict(stats.get("effective") or self._effective)
                     yield Done(answer_stats(entry.name, stats, started, first_at, event))
                     return
                 elif request.finished:
-                    yield ErrorEvent(self._error(message, entry), partial_text="".join(parts))
+                    yield ErrorEvent(self._error(message, entry), partial_text=split.text)
                     return
         finally:
             if not request.finished:
@@ -437,6 +451,12 @@ class LlamaCppEngine(Engine):
         """Stop the workers (they unload everything); the engine stays usable."""
         self._chat.close()
         self._embedder.close()
+
+
+def _deltas(thinking: str, text: str) -> list[ChatEvent]:
+    """The events for one piece of an answer split at its ``<think>`` block."""
+    events: list[ChatEvent] = [ThinkingDelta(thinking)] if thinking else []
+    return [*events, TextDelta(text)] if text else events
 
 
 def _lookup(name: str) -> CatalogEntry:

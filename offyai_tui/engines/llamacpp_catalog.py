@@ -1,6 +1,6 @@
 """The GGUF models the llama.cpp engine can run, described from their headers.
 
-The bundled models come first (:mod:`offyai_tui.bundled`), then every ``*.gguf``
+The bundled models come first (:mod:`offyai_tui.engines.bundled`), then every ``*.gguf``
 in :func:`locations.models_dir`, named by file stem (a stem that clashes with a
 bundled name keeps its ``.gguf`` suffix). Nothing is loaded: each file's header
 is read (and cached while the file is unchanged), and a file that is not a
@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offyai_tui import bundled, locations
+from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ModelInfo
 from offyai_tui.engines.errors import BadModelFile
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
 from offyai_tui.engines.sampling import model_file_sampling
+from offyai_tui.settings import locations
 
 
 @dataclass(frozen=True)

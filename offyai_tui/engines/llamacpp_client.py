@@ -24,7 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from offyai_tui import fileio, locations
+from offyai_tui.settings import locations
+from offyai_tui.util import fileio
 
 TERMINAL = frozenset({"done", "cancelled", "error", "result", "exit"})
 """Events after which a request gets nothing more."""
@@ -226,7 +227,7 @@ def _spawn() -> subprocess.Popen[bytes]:
     written (a read-only data dir must not stop answers, only the log)."""
     log = log_path()
     try:
-        locations.ensure_private_dir(log.parent)
+        fileio.ensure_private_dir(log.parent)
         with contextlib.suppress(OSError):
             if log.stat().st_size > LOG_LIMIT:
                 os.replace(log, log.with_name(log.name + ".1"))

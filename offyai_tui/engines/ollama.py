@@ -17,7 +17,6 @@ from typing import Any
 
 import httpx
 
-from offyai_tui.config import Settings
 from offyai_tui.engines.base import (
     ChatEvent,
     ChatOptions,
@@ -37,8 +36,15 @@ from offyai_tui.engines.errors import (
     StreamInterrupted,
 )
 from offyai_tui.engines.ndjson import MalformedLine, NDJSONDecoder, preview
-from offyai_tui.engines.ollama_lines import ChatTurn, count_field, pull_progress, wire_message
-from offyai_tui.netguard import is_loopback_host
+from offyai_tui.engines.ollama_lines import (
+    ChatTurn,
+    count_field,
+    pull_progress,
+    stream_error,
+    wire_message,
+)
+from offyai_tui.settings.config import Settings
+from offyai_tui.util.netguard import is_loopback_host
 
 DEFAULT_PORT = 11434
 EMBEDDING_FAMILIES = frozenset({"bert", "nomic-bert", "nomic-bert-moe", "jina-bert-v2"})
@@ -219,6 +225,8 @@ class OllamaEngine(Engine):
 
     async def _status_error(self, response: httpx.Response, model: str = "") -> EngineError:
         message = _error_text(response)
+        if "does not support thinking" in message:
+            return stream_error(message, model)
         if response.status_code == 404 and model:
             if not response.headers.get("content-type", "").startswith("application/json"):
                 return EngineError(f"{self._base} does not look like Ollama (HTTP 404: {message})")
@@ -375,6 +383,8 @@ class OllamaEngine(Engine):
             body["tools"] = [tool.as_function() for tool in options.tools]
         if sampling := options.sampling():
             body["options"] = sampling
+        if options.think is not None:
+            body["think"] = options.think  # true/false, or "low"/"medium"/"high" (gpt-oss)
         keep_alive = options.keep_alive or self._keep_alive
         if keep_alive:
             body["keep_alive"] = keep_alive_value(keep_alive)

@@ -16,6 +16,7 @@ config at each request; it is never stored on the engine or put in a message.
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
 import os
 import re
@@ -25,7 +26,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines.base import (
     ChatEvent,
     ChatOptions,
@@ -41,10 +41,13 @@ from offyai_tui.engines.errors import (
     EngineUnavailable,
     ModelNotFound,
     StreamInterrupted,
+    Unsupported,
 )
 from offyai_tui.engines.openai_wire import Turn, wire_message
 from offyai_tui.engines.sse import aiter_sse
-from offyai_tui.netguard import is_loopback_host
+from offyai_tui.engines.thinking import CAPABILITY, THINK_OFF_HINT
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
+from offyai_tui.util.netguard import is_loopback_host
 
 LOCAL_SAMPLING = ("top_k", "min_p", "typical_p", "repeat_penalty", "repeat_last_n", "mirostat",
                   "mirostat_tau", "mirostat_eta")
@@ -218,9 +221,14 @@ class OpenAICompatEngine(Engine):
             engine=self.label,
             size_bytes=int(meta.get("size") or 0),
             context_length=int(context),
-            capabilities=_capabilities(item),
+            capabilities=self._with_thinking(str(item.get("id", "")), _capabilities(item)),
             details=item,
         )
+
+    def _with_thinking(self, name: str, capabilities: tuple[str, ...]) -> tuple[str, ...]:
+        if "chat" in capabilities and self.thinks(name):
+            return (*capabilities, CAPABILITY)
+        return capabilities
 
     async def default_model(self) -> str:
         if self._config.model:
@@ -262,7 +270,21 @@ class OpenAICompatEngine(Engine):
                 body[theirs] = value
         if options.stop:
             body["stop"] = list(options.stop)
+        if self.thinks(model) is False:
+            return body  # nothing to switch (an explicit "on" was refused before)
+        if isinstance(options.think, str):
+            body["reasoning_effort"] = options.think  # OpenAI's, gpt-oss and vLLM's name
+        elif isinstance(options.think, bool):  # llama-server and vLLM hand it to the template
+            body["chat_template_kwargs"] = {"enable_thinking": options.think}
         return body
+
+    def thinks(self, model: str) -> bool | None:
+        """Whether ``model`` thinks, by ``thinking_models`` of its ``[[openai]]`` table;
+        ``None`` when that list is empty (the protocol does not say)."""
+        patterns = self._config.thinking_models
+        if not patterns:
+            return None
+        return any(fnmatch.fnmatchcase(model, pattern) for pattern in patterns)
 
     async def stream_chat(
         self, messages: Sequence[Message], options: ChatOptions
@@ -273,6 +295,14 @@ class OpenAICompatEngine(Engine):
             yield ErrorEvent(exc)
             return
         turn = Turn(model)
+        if options.think and self.thinks(model) is False:
+            yield ErrorEvent(
+                Unsupported(
+                    f"{model} is not in thinking_models of [[openai]] {self.label!r}, so it "
+                    f"cannot think; use {THINK_OFF_HINT} or default, or add it there"
+                )
+            )
+            return
         try:
             if any(m.images for m in messages):  # files to read: off the event loop
                 body = await asyncio.to_thread(self._chat_body, model, messages, options)
@@ -313,7 +343,7 @@ class OpenAICompatEngine(Engine):
                     return
                 async for sse in aiter_sse(response.aiter_bytes()):
                     if sse.data.strip() == "[DONE]":
-                        for event in turn.end_tool_calls():
+                        for event in turn.end_events():
                             yield event
                         yield Done(turn.stats())
                         return
@@ -349,7 +379,7 @@ class OpenAICompatEngine(Engine):
             yield self._interrupted(turn, f"connection lost ({_one_line(str(exc), 120)})")
             return
         if turn.finish_reason:
-            for event in turn.end_tool_calls():
+            for event in turn.end_events():
                 yield event
             yield Done(turn.stats())
         else:

@@ -32,7 +32,7 @@ from typing import Any
 
 from offyai_tui.engines.base import ChatEvent, Engine, ErrorEvent, Health, TextDelta
 from offyai_tui.engines.errors import EngineError
-from offyai_tui.textsafe import visible
+from offyai_tui.util.textsafe import visible
 
 GROUP = "offyai.engines"
 BUILTINS: dict[str, str] = {

@@ -27,7 +27,6 @@ import contextlib
 import time
 from dataclasses import dataclass, field, replace
 
-from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines import plugins
 from offyai_tui.engines.base import Engine, Health, ModelInfo
 from offyai_tui.engines.errors import EngineError
@@ -39,6 +38,7 @@ from offyai_tui.engines.plugins import (
     problems,
     registered,
 )
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
 
 KINDS = ("ollama", "openai", "llamacpp")
 

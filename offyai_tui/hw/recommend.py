@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from offyai_tui.catalog import TIERS, CatalogEntry, load_catalog
+from offyai_tui.hw.catalog import TIERS, CatalogEntry, load_catalog
 from offyai_tui.hw.detect import Hardware, detect
 from offyai_tui.hw.fit import DEFAULT_N_CTX, Fit, ModelShape, fit_model, fit_unknown
 from offyai_tui.hw.runtime import embedded_threads, for_engine, observed_fit, token_overhead
 from offyai_tui.hw.speed import SpeedEstimate, estimate_speed
-from offyai_tui.speedlog import SpeedLog
+from offyai_tui.hw.speedlog import SpeedLog
 
 MIN_USABLE_TPS = 5.0
 """Slower than this, an answer arrives slower than people read."""

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from offyai_tui.hw.detect import GPU, Hardware
 from offyai_tui.hw.fit import Fit, ModelShape
 from offyai_tui.hw.gpus import spec_of
-from offyai_tui.speedlog import Measured
+from offyai_tui.hw.speedlog import Measured
 
 GB = 1e9
 MS = 1e-3
@@ -244,7 +244,7 @@ def estimate_speed(
 
     ``threads`` is how many CPU threads the engine uses (the embedded engine leaves one
     core free); ``calibrated_bps`` is the effective bandwidth measured here for the same
-    placement (:meth:`offyai_tui.speedlog.SpeedLog.calibrated_bandwidth`), which narrows
+    placement (:meth:`offyai_tui.hw.speedlog.SpeedLog.calibrated_bandwidth`), which narrows
     the bandwidth term to ±15 % around what comparable runs achieved.
     """
     if not fit.fits or fit.need is None or fit.need.weights_bytes <= 0:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offyai_tui import catalog
+from offyai_tui.hw import catalog
 from offyai_tui.hw.detect import GPU, GiB, Hardware, apple_gpu_share
 from offyai_tui.hw.fit import DEFAULT_N_CTX, Fit, ModelShape, ShapeError, fit_model
 from offyai_tui.hw.gpus import APPLE_GBPS, lookup, vendor_of

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from offyai_tui.config import Settings
-from offyai_tui.config_write import Value
 from offyai_tui.engines.base import Engine, ModelInfo
 from offyai_tui.engines.errors import EngineError, ModelNotFound, Unsupported
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.config_write import Value
 
 Role = Literal["chat", "embedding"]
 

@@ -16,10 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from offyai_tui import locations
 from offyai_tui.engines.errors import BadModelFile, EngineError
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
-from offyai_tui.hardware import format_bytes
+from offyai_tui.hw.hardware import format_bytes
+from offyai_tui.settings import locations
+from offyai_tui.util import fileio
 
 CHUNK = 8 * 1024 * 1024
 
@@ -88,7 +89,7 @@ def import_gguf(
             f"a model named {target.name} is already imported; rename the file to import it too"
         )
     try:
-        locations.ensure_private_dir(folder)
+        fileio.ensure_private_dir(folder)
         free = shutil.disk_usage(folder).free
     except OSError as exc:
         raise ImportFailed(f"cannot use {folder} ({exc.strerror or exc})") from None

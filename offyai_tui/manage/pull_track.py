@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from offyai_tui.engines.base import PullProgress
-from offyai_tui.hardware import format_bytes
+from offyai_tui.hw.hardware import format_bytes
 
 WINDOW_S = 3.0
 """Seconds of samples the speed is computed over."""

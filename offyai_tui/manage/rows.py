@@ -2,7 +2,7 @@
 
 A row joins what the engine lists (name, size), what it says on request (Ollama's
 ``/api/show``, or the GGUF header of a llama.cpp file: family, context, template), whether
-it is loaded, and the fit and speed verdict from :mod:`offyai_tui.hardware`. An engine
+it is loaded, and the fit and speed verdict from :mod:`offyai_tui.hw.hardware`. An engine
 that does not answer becomes a note, not a failure; a model whose metadata cannot be
 read keeps its row with a fit of ``?`` and the reason.
 """
@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from offyai_tui import catalog
 from offyai_tui.engines.base import Engine, LoadedModel, ModelInfo
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
-from offyai_tui.hardware import (
+from offyai_tui.hw import catalog
+from offyai_tui.hw.hardware import (
     DEFAULT_N_CTX,
     Assessment,
     Hardware,
@@ -31,7 +31,7 @@ from offyai_tui.hardware import (
     format_bytes,
 )
 from offyai_tui.hw.runtime import engine_reach
-from offyai_tui.textsafe import visible
+from offyai_tui.util.textsafe import visible
 
 SHOW_CONCURRENCY = 4
 """Detail requests in flight per engine (Ollama answers them one by one anyway)."""

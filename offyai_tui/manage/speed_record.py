@@ -17,10 +17,10 @@ import asyncio
 import contextlib
 import dataclasses
 
-from offyai_tui.catalog import normalize_name
 from offyai_tui.engines.base import ChatStats, Engine
+from offyai_tui.hw.catalog import normalize_name
 from offyai_tui.hw.runtime import engine_reach
-from offyai_tui.speedlog import SpeedLog
+from offyai_tui.hw.speedlog import SpeedLog
 
 ASK_TIMEOUT_S = 2.0
 

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from offyai_tui.config import Settings
 from offyai_tui.rag.bigfile import PARTIAL
 from offyai_tui.rag.chunker import iter_chunks
 from offyai_tui.rag.documents import Chunk, LoadedDocument, Skipped
@@ -27,6 +26,7 @@ from offyai_tui.rag.index import DocumentRecord, IndexWriter
 from offyai_tui.rag.loaders import LoadError, kind_of, parse_bytes, read_bytes
 from offyai_tui.rag.progress import IndexReport
 from offyai_tui.rag.threads import in_thread
+from offyai_tui.settings.config import Settings
 
 if TYPE_CHECKING:
     from offyai_tui.rag.indexer import Indexer

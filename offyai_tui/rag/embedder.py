@@ -14,13 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from offyai_tui import privacy
-from offyai_tui.config import Settings
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.errors import EngineError, EngineUnavailable, WorkerCrashed
 from offyai_tui.rag import tokens
 from offyai_tui.rag.errors import RemoteEmbeddingRefused
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings import privacy
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
 
 BUNDLED_EMBEDDER = "all-minilm-l6-v2"
 
@@ -99,7 +99,7 @@ class Embedder:
         """An embedder for ``engine``, refusing a remote one without the opt-in.
 
         The texts it embeds are the workspace's documents, so a remote engine
-        needs the workspace's opt-in for its host (:func:`offyai_tui.privacy.check`)
+        needs the workspace's opt-in for its host (:func:`offyai_tui.settings.privacy.check`)
         or ``remote_this_run``; without a workspace a remote engine is refused.
 
         Raises:

@@ -36,8 +36,6 @@ from pathlib import Path
 
 import numpy as np
 
-from offyai_tui.fileio import atomic_write_text
-from offyai_tui.locations import ensure_private_dir
 from offyai_tui.rag import lexical
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.errors import IndexCorrupt, IndexModelMismatch
@@ -57,6 +55,7 @@ from offyai_tui.rag.index_schema import (
 )
 from offyai_tui.rag.index_writer import IndexWriter
 from offyai_tui.rag.vectors import DEAD_SCHEMA, VectorsDamaged, VectorView, legacy_view, open_view
+from offyai_tui.util.fileio import atomic_write_text, ensure_private_dir
 
 __all__ = [
     "DB_NAME",

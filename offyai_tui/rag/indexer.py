@@ -33,7 +33,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from offyai_tui.config import Settings
 from offyai_tui.rag.batcher import Batcher, load_one, skip_kind
 from offyai_tui.rag.bigfile import BigFile, streams
 from offyai_tui.rag.documents import Skipped
@@ -50,7 +49,8 @@ from offyai_tui.rag.progress import (
 from offyai_tui.rag.reembed import realign
 from offyai_tui.rag.threads import in_thread
 from offyai_tui.rag.walk import canonical, iter_files, pulled_through_links
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
 
 __all__ = [
     "IndexProgress",

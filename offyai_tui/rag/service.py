@@ -11,7 +11,6 @@ import asyncio
 import os
 from collections.abc import Awaitable, Callable, Iterable
 
-from offyai_tui.config import Settings
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.rag.embedder import Embedder
@@ -21,7 +20,8 @@ from offyai_tui.rag.index import DocumentIndex, DocumentRecord, is_under
 from offyai_tui.rag.indexer import Indexer, IndexProgress, IndexReport, ProgressCallback
 from offyai_tui.rag.retriever import Mode, Retrieval, Retriever
 from offyai_tui.rag.walk import canonical
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
 
 
 class Documents:
@@ -33,7 +33,8 @@ class Documents:
         settings: App settings; ``rag`` holds chunk size, overlap, top-k, limits.
         fusion: Hybrid fusion parameters (defaults tuned on the bench set).
         remote_this_run: A remote embedding engine may get the documents without the
-            workspace's stored opt-in (``--allow-remote-docs``; see :mod:`offyai_tui.privacy`).
+            workspace's stored opt-in (``--allow-remote-docs``; see
+            :mod:`offyai_tui.settings.privacy`).
     """
 
     def __init__(

@@ -1,4 +1,4 @@
-"""Token counting for chunk sizes (cl100k, from :mod:`offyai_tui.cl100k`).
+"""Token counting for chunk sizes (cl100k, from :mod:`offyai_tui.util.cl100k`).
 
 cl100k is not the embedder's own tokenizer: MiniLM's WordPiece produces a few
 more pieces per word on average, so chunk sizes stay well below its 512-token
@@ -7,7 +7,7 @@ window and the embedder truncates defensively on top (see ``embedder.py``).
 
 from __future__ import annotations
 
-from offyai_tui.cl100k import TokenizerUnavailable, encoding
+from offyai_tui.util.cl100k import TokenizerUnavailable, encoding
 
 __all__ = ["TokenizerUnavailable", "count", "encoding", "truncate"]
 

@@ -6,7 +6,7 @@ followed but listed as skipped with its target (``symlink to outside the
 folder: /etc/passwd``), unless ``follow_symlinks`` is on (``rag.follow_symlinks``,
 ``offyai index --follow-symlinks``). Hidden files and folders, version-control
 data and dependency folders are left out however they are reached, by name or
-through a link (the rule is :func:`offyai_tui.confine.resolve_inside`, shared
+through a link (the rule is :func:`offyai_tui.util.confine.resolve_inside`, shared
 with every other feature that reads files). Links inside the folder are
 followed, but never into a folder already visited: a link back to a parent is
 reported as a loop instead of recursing forever. A file named explicitly is
@@ -23,8 +23,8 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from offyai_tui.confine import IGNORED_DIRS, Folder, Refusal, real_path
 from offyai_tui.rag.documents import Skipped
+from offyai_tui.util.confine import IGNORED_DIRS, Folder, Refusal, real_path
 
 __all__ = ["IGNORED_DIRS", "canonical", "iter_files", "pulled_through_links"]
 

@@ -4,7 +4,7 @@ import os
 
 if os.environ.get("OFFYAI_NETGUARD") == "1":
     try:
-        from offyai_tui import netguard
+        from offyai_tui.util import netguard
 
         netguard.install()
     except Exception:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from offyai_tui.chat import ConversationStore
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 
 
 class FakeClock:

@@ -138,12 +138,17 @@ def test_a_read_only_store_attaches_nothing(store: ConversationStore) -> None:
     assert not (store.workspace.root / "attachments").exists()
 
 
-def test_markdown_export_names_the_stored_image_instead_of_inlining_it(
-    store: ConversationStore,
+def test_markdown_export_links_the_stored_image_instead_of_inlining_it(
+    store: ConversationStore, tmp_path: Path
 ) -> None:
     image = store.attach(png(), name="chart.png")
     conv = store.create()
     conv.add_user("Explain this chart.", images=[image])
-    text = store.export_markdown(conv.id).read_text(encoding="utf-8")
-    assert f"*Image: chart.png ({image.file})*" in text
+    export = store.export_markdown(conv.id)
+    text = export.read_text(encoding="utf-8")
+    assert f"![chart.png](<../{image.file}>)" in text  # exports/ sits beside attachments/
+    assert (export.parent / ".." / image.file).read_bytes() == png()
     assert base64.b64encode(png()).decode() not in text
+    elsewhere = store.export_markdown(conv.id, tmp_path / "out" / "chat.md").read_text()
+    link = elsewhere.split("](<", 1)[1].split(">)", 1)[0]
+    assert (tmp_path / "out" / link).resolve() == (store.workspace.root / image.file).resolve()

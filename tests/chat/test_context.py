@@ -12,8 +12,8 @@ from offyai_tui.chat.context import (
     split_turns,
 )
 from offyai_tui.chat.tokens import REPLY_PRIMER
-from offyai_tui.config import ChatSettings
 from offyai_tui.engines.base import Message
+from offyai_tui.settings.config import ChatSettings
 
 
 async def by_length(message: Message) -> int:

@@ -17,9 +17,9 @@ from offyai_tui.chat import (
     make_title,
     read_transcript,
 )
-from offyai_tui.config import ChatSettings
 from offyai_tui.engines.base import ChatStats, Done, ErrorEvent, TextDelta, ThinkingDelta
 from offyai_tui.engines.errors import StreamInterrupted, WorkerCrashed
+from offyai_tui.settings.config import ChatSettings
 from tests.chat.conftest import FakeClock
 
 

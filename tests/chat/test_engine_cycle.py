@@ -12,9 +12,9 @@ from contextlib import aclosing
 import pytest
 
 from offyai_tui.chat import ConversationStore, TokenCounter, read_transcript
-from offyai_tui.config import ChatSettings
 from offyai_tui.engines.base import TextDelta
 from offyai_tui.engines.ollama import OllamaEngine
+from offyai_tui.settings.config import ChatSettings
 from tests.ollama_fixtures import ollama_settings
 
 CHAT = "smollm2:135m"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from offyai_tui import locations
 from offyai_tui.chat import BUILTIN_MODES, load_modes
 from offyai_tui.chat.modes import find_mode
+from offyai_tui.settings import locations
 
 GOOD = '''
 name = "Reviewer"

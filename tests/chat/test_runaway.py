@@ -15,8 +15,8 @@ import pytest
 
 from offyai_tui.chat import ConversationStore, TokenCounter, read_transcript
 from offyai_tui.chat.runaway import REPEATING_NOTE, RepetitionDetector, guard_repetition
-from offyai_tui.config import ChatSettings
 from offyai_tui.engines.base import ChatEvent, ChatStats, Done, TextDelta
+from offyai_tui.settings.config import ChatSettings
 
 REPO = Path(__file__).resolve().parents[2]
 SENTENCE = (

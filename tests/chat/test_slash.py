@@ -53,7 +53,7 @@ def test_parse(text: str, expected: object) -> None:
         ("/shwo", "did you mean /show?"),
         ("/clear now", "/clear takes no arguments"),
         ("/show everything", "unknown /show topic"),
-        ("/set", "usage: /set system TEXT or /set parameter NAME VALUE"),
+        ("/set", "usage: /set system TEXT, /set parameter NAME VALUE or /set think"),
         ("/set system", "usage: /set system TEXT"),
         ("/set parameter temperature", "usage: /set parameter NAME VALUE"),
         ("/set parameter temperature hot", "temperature must be a number, got 'hot'"),

@@ -21,7 +21,7 @@ from offyai_tui.chat import (
 from offyai_tui.chat.listing import INDEX_NAME
 from offyai_tui.chat.records import new_conversation_id
 from offyai_tui.chat.transcript import encode_event
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 
 
 def _chat(store: ConversationStore, *prompts: str, title: str = "") -> str:

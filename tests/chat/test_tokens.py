@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from offyai_tui.chat.tokens import TokenCounter, estimate_tokens
-from offyai_tui.config import Settings
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Engine, Health, Message, ModelInfo
 from offyai_tui.engines.ollama import OllamaEngine
+from offyai_tui.settings.config import Settings
 
 
 def test_cl100k_counts_match_known_values() -> None:

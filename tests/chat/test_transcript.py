@@ -16,7 +16,7 @@ import pytest
 from offyai_tui.chat import ConversationStore, TokenCounter, TranscriptError, read_transcript
 from offyai_tui.chat.transcript import TranscriptWriter, encode_event, parse_transcript
 from offyai_tui.engines.base import ChatStats
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 from tests.chat.conftest import FakeClock
 
 HEADER = {"type": "header", "v": 1, "id": "c1", "title": "T", "created": "2025", "mode": "coder"}
@@ -309,7 +309,7 @@ def test_real_disk_full_on_tmpfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 KILL_SCRIPT = textwrap.dedent("""
     import asyncio, os, signal, sys, time
     from offyai_tui.chat import ConversationStore, TokenCounter
-    from offyai_tui.workspace import Workspace
+    from offyai_tui.settings.workspace import Workspace
 
     async def main():
         store = ConversationStore.open(Workspace.open("default"), checkpoint_interval=0.05)

@@ -16,10 +16,10 @@ import pytest
 
 from offyai_tui.chat import ConversationStore, TokenCounter, read_transcript
 from offyai_tui.chat.transcript import encode_event, parse_transcript
-from offyai_tui.config import Settings
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.parts import ToolCall
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
 from tests.chat.conftest import FakeClock
 
 V1 = Path(__file__).parent / "fixtures" / "v1"

@@ -17,7 +17,7 @@ import pytest
 from offyai_tui.chat import ConversationStore
 from offyai_tui.chat.listing import INDEX_NAME
 from offyai_tui.chat.search_index import DB_NAME, SearchCancelled
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 from tests.many_chats import write_conversations
 
 COUNT = 2000

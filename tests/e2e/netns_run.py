@@ -25,9 +25,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from offyai_tui import netguard
-from offyai_tui.privacy import Consent, Destination
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.privacy import Consent, Destination
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.util import netguard
 from tests.e2e.recording_openai import recording_server
 
 STEP_TIMEOUT = 120.0

@@ -58,7 +58,9 @@ def test_documents_question_ends_on_its_own_and_a_loop_is_cut(
                         timeout=240)  # fmt: skip
     assert looped.returncode == 0, looped.stderr
     tokens, reason = _stats(looped.stderr)
-    assert reason == "repeating" and tokens < 1000, (reason, tokens)
+    # Unguarded, this answer runs on to the ~3,000-token window; where the guard cuts
+    # depends on the span that repeats (the passages sent shape it).
+    assert reason == "repeating" and tokens < 1500, (reason, tokens)
     assert "offyai: stopped: the answer was repeating" in looped.stderr
     body = looped.stdout.split("\nSources:")[0]
     assert len(body) > 500  # the text before the cut is kept

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from offyai_tui.chat import ConversationStore
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 from tests.e2e.conftest import READY_TIMEOUT, start_tui, write_config
 from tests.e2e.scripted_openai import ScriptedOpenAI, scripted_openai
 from tests.tmux import OFFYAI, TmuxSession, base_env

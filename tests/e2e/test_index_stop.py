@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from offyai_tui.rag.index import DocumentIndex
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 from tests.e2e.conftest import WORKSPACE
 from tests.rag.samples import make_pdf
 from tests.tmux import OFFYAI, TmuxSession, base_env

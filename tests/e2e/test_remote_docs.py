@@ -6,7 +6,7 @@ creates (``unshare -n``): the server listens on ``10.99.0.1``, an address on the
 namespace's own loopback device, so ``offyai`` sees a remote engine while every
 packet stays in the namespace, which has no other device and no route out. The
 offline guard lets ``offyai`` reach that one address only there
-(``OFFYAI_NETGUARD_ALLOW``, see :mod:`offyai_tui.netguard`).
+(``OFFYAI_NETGUARD_ALLOW``, see :mod:`offyai_tui.util.netguard`).
 
 What the server recorded proves what left the client: no passage of the
 workspace's documents without the workspace's opt-in for that host, and the
@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from offyai_tui import netguard
+from offyai_tui.util import netguard
 from tests.e2e.conftest import run_offyai, write_config
 from tests.tmux import OFFYAI, REPO, base_env
 
@@ -176,7 +176,7 @@ def test_index_with_a_remote_embedding_engine_needs_the_workspace_opt_in(
 def test_the_guard_allowance_is_ignored_outside_a_namespace_of_its_own(tmp_path: Path) -> None:
     code = (
         "import socket\n"
-        "from offyai_tui import netguard\n"
+        "from offyai_tui.util import netguard\n"
         "print(netguard.allowed_addresses() == frozenset())\n"
         "s = socket.socket()\n"
         "s.settimeout(1)\n"

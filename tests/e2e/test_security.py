@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from offyai_tui.chat import ConversationNotFound, ConversationStore
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 from tests.e2e.conftest import events, run_offyai, transcripts, wait_ready
 from tests.e2e.scripted_ollama import scripted_ollama
 from tests.tmux import OFFYAI, TmuxSession, base_env

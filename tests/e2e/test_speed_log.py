@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.speedlog import SpeedLog
+from offyai_tui.hw.speedlog import SpeedLog
 from tests.e2e.conftest import run_offyai
 
 pytestmark = pytest.mark.slow

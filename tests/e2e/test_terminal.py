@@ -15,7 +15,7 @@ from datetime import datetime
 import pytest
 
 from offyai_tui.chat import ConversationStore, read_transcript
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 from tests.e2e.conftest import (
     STATS_LINE,
     answered,

@@ -28,11 +28,11 @@ import httpx
 import pytest
 
 from offyai_tui.chat.attachments import store_attachment
-from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines.base import ChatOptions, Done, Engine, ErrorEvent, Message
 from offyai_tui.engines.contract import CHECKS, Check
 from offyai_tui.engines.errors import AttachmentUnavailable, Unsupported
 from offyai_tui.engines.parts import ToolCall, ToolSpec
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
 from tests.capture_proxy import CaptureProxy
 from tests.images import png
 from tests.ollama_fixtures import ollama_settings
@@ -141,7 +141,7 @@ def _refused_before_generating(engine: Engine, events: list[object], *words: str
     assert getattr(engine, "worker_pid", None) is None  # no model process was even started
 
 
-async def test_text_messages_keep_their_wire_form_and_thinking_goes_where_it_can(
+async def test_text_messages_keep_their_wire_form_and_thinking_never_goes_back(
     wired: Wired,
 ) -> None:
     messages = [
@@ -157,9 +157,8 @@ async def test_text_messages_keep_their_wire_form_and_thinking_goes_where_it_can
         return  # the worker gets role + text; the answer above proves it took them
     assert body is not None
     plain = [{"role": m.role, "content": m.content} for m in messages]
-    if wired.engine.kind == "ollama":
-        plain[2]["thinking"] = "The user wants one colour."  # Ollama's api.Message has it
-    assert body["messages"] == plain  # OpenAI servers get no reasoning back
+    assert body["messages"] == plain  # no engine sends reasoning back, Ollama included
+    assert "The user wants" not in json.dumps(body)
     assert "tools" not in body
 
 

@@ -11,8 +11,7 @@ import gguf
 import numpy as np
 import pytest
 
-from offyai_tui import bundled
-from offyai_tui.engines import gguf_info
+from offyai_tui.engines import bundled, gguf_info
 from offyai_tui.engines.chat_format import (
     chat_format_for,
     fold_system_messages,

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui import bundled, locations
-from offyai_tui.config import Settings
+from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Done, ErrorEvent, Message, TextDelta
 from offyai_tui.engines.chat_format import chat_format_for
 from offyai_tui.engines.errors import (
@@ -34,6 +33,9 @@ from offyai_tui.engines.errors import (
 from offyai_tui.engines.gguf_info import read_gguf_info
 from offyai_tui.engines.llamacpp import LlamaCppEngine, parse_keep_alive
 from offyai_tui.engines.llamacpp_client import describe_exit, log_path
+from offyai_tui.settings import locations
+from offyai_tui.settings.config import Settings
+from offyai_tui.util import fileio
 
 pytestmark = pytest.mark.slow
 
@@ -98,7 +100,7 @@ async def test_lists_bundled_models_from_their_headers(engine: LlamaCppEngine) -
 
 
 async def test_user_gguf_listed_and_deletable_bundled_not(engine: LlamaCppEngine) -> None:
-    folder = locations.ensure_private_dir(locations.models_dir())
+    folder = fileio.ensure_private_dir(locations.models_dir())
     (folder / "mine.gguf").symlink_to(bundled.smollm2_path())
     (folder / "broken.gguf").write_text("not a model at all")
     (folder / "readme.txt").write_text("ignored: not *.gguf")
@@ -213,7 +215,7 @@ async def test_unknown_model_lists_installed(engine: LlamaCppEngine) -> None:
 
 
 async def test_not_gguf_file_is_an_error_event(engine: LlamaCppEngine) -> None:
-    folder = locations.ensure_private_dir(locations.models_dir())
+    folder = fileio.ensure_private_dir(locations.models_dir())
     (folder / "fake.gguf").write_bytes(b"PK\x03\x04 this is a zip file")
     error = final(await chat(engine, model="fake"))
     assert isinstance(error, ErrorEvent)
@@ -436,7 +438,7 @@ def test_worker_output_never_reaches_the_terminal(tmp_path: Path) -> None:
     script = textwrap.dedent(
         """
         import asyncio, json, sys
-        from offyai_tui.config import Settings
+        from offyai_tui.settings.config import Settings
         from offyai_tui.engines.base import ChatOptions, Message
         from offyai_tui.engines.llamacpp import LlamaCppEngine
 

@@ -14,15 +14,15 @@ from pathlib import Path
 import gguf
 import pytest
 
-from offyai_tui import bundled
 from offyai_tui.chat import slash
 from offyai_tui.chat.params import PARAMETERS, apply_params
-from offyai_tui.config import Settings
+from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Done, Message, TextDelta
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.llamacpp_answer import CONTEXT_FULL_NOTE
 from offyai_tui.engines.llamacpp_setup import batch_threads_for, prompt_threads
 from offyai_tui.engines.sampling import OLLAMA_DEFAULTS, model_file_sampling
+from offyai_tui.settings.config import Settings
 from tests.engines.gguf_edit import rewrite_gguf
 
 SMOL = bundled.SMOLLM2

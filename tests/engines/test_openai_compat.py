@@ -21,8 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from offyai_tui import bundled
-from offyai_tui.config import OpenAIEndpoint, Settings
+from offyai_tui.engines import bundled
 from offyai_tui.engines.base import (
     ChatEvent,
     ChatOptions,
@@ -39,6 +38,7 @@ from offyai_tui.engines.errors import (
     StreamInterrupted,
 )
 from offyai_tui.engines.openai_compat import OpenAICompatEngine
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
 from tests.llama_server import LlamaServer, free_port
 
 HELLO = [Message("user", "Say hello in one short sentence.")]

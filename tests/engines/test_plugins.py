@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 import offyai_tui.engines as api
-from offyai_tui.config import OpenAIEndpoint, Settings, parse_settings, tomllib
 from offyai_tui.engines import plugins
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.engines.plugins import PluginError
 from offyai_tui.engines.registry import EngineRegistry
+from offyai_tui.settings.config import OpenAIEndpoint, Settings, parse_settings, tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = '''
@@ -93,7 +93,7 @@ def test_starting_on_a_builtin_engine_reads_no_entry_points() -> None:
     """Cold start: built-in names never scan the installed distributions."""
     code = (
         "import sys\n"
-        "from offyai_tui.config import Settings\n"
+        "from offyai_tui.settings.config import Settings\n"
         "from offyai_tui.engines import plugins\n"
         "from offyai_tui.engines.registry import EngineRegistry\n"
         "r = EngineRegistry(Settings())\n"

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines.registry import EngineRegistry
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
 
 
 def _closed_port() -> int:

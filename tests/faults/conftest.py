@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from offyai_tui.app import OffyApp
 from offyai_tui.chat import ChatMessage
-from offyai_tui.config import Settings
-from offyai_tui.screens.chat import ChatScreen
+from offyai_tui.settings.config import Settings
+from offyai_tui.ui.app import OffyApp
+from offyai_tui.ui.screens.chat import ChatScreen
 from tests.e2e.conftest import app_home, user_home  # noqa: F401 - fixtures
 from tests.ollama_fixtures import OLLAMA_SERVER, _wait_for_banner
 

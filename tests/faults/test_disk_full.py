@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.app import OffyApp, make_app
 from offyai_tui.chat import parse_transcript, read_transcript
-from offyai_tui.config import Settings
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.app import OffyApp, make_app
 from tests.e2e.conftest import run_offyai, write_config
 from tests.faults.conftest import SIZE, answers_ended, chat, send, wait_for
 from tests.ui.fakes import Script, ScriptedEngine

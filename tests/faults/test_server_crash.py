@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import pytest
 
-from offyai_tui.app import make_app
 from offyai_tui.chat import read_transcript
-from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.ollama import OllamaEngine
 from offyai_tui.engines.openai_compat import OpenAICompatEngine
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.app import make_app
 from tests.faults.conftest import (
     LONG_PROMPT,
     SIZE,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from offyai_tui.app import make_app
 from offyai_tui.chat import ConversationStore, read_transcript
-from offyai_tui.config import Settings
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.app import make_app
 from tests.e2e.conftest import (
     answered,
     chats_dir,

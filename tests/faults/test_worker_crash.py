@@ -11,10 +11,10 @@ import signal
 
 import pytest
 
-from offyai_tui.app import make_app
 from offyai_tui.chat import read_transcript
 from offyai_tui.engines.llamacpp import LlamaCppEngine
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.app import make_app
 from tests.faults.conftest import (
     LONG_PROMPT,
     SIZE,

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.hardware import GPU, Probes, assess, describe, detect_hardware
 from offyai_tui.hw.detect import GiB, MiB, parse_rocm_smi
 from offyai_tui.hw.fit import ModelShape
+from offyai_tui.hw.hardware import GPU, Probes, assess, describe, detect_hardware
 
 CAPTURED = Path(__file__).parent / "data" / "captured"
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="fake tools are shell scripts")

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from offyai_tui import catalog
 from offyai_tui.__main__ import main
-from offyai_tui.hardware import GPU, Hardware, assess, describe
+from offyai_tui.hw import catalog
 from offyai_tui.hw.detect import GiB
+from offyai_tui.hw.hardware import GPU, Hardware, assess, describe
 from offyai_tui.hw.runtime import embedded_gpu_offload, engine_reach, for_engine
 
 BOX = Hardware(
@@ -70,7 +70,7 @@ def test_doctor_json(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Mon
 
 
 def test_the_models_screen_hardware_tooltip_says_what_was_detected_and_what_not() -> None:
-    from offyai_tui.widgets.model_hardware import hardware_tooltip
+    from offyai_tui.ui.widgets.models.hardware import hardware_tooltip
 
     hw = Hardware(
         "Test CPU", 8, 16, 64 * GiB, 64 * GiB, gpus=BOX.gpus, system="Linux",

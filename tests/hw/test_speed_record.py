@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.config import Settings
 from offyai_tui.engines.base import ChatOptions, ChatStats, Done, Message
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.ollama import OllamaEngine
 from offyai_tui.hw.fit import ModelShape
+from offyai_tui.hw.speedlog import SpeedLog
 from offyai_tui.manage.speed_record import placement_of, record_answer, stats_from_dict
-from offyai_tui.speedlog import SpeedLog
+from offyai_tui.settings.config import Settings
 from tests.ollama_server import CHAT_MODEL
 
 
@@ -97,9 +97,9 @@ async def test_an_unreachable_engine_never_breaks_the_answer(tmp_path: Path) -> 
 
 
 def test_calibration_uses_the_same_engines_runs(tmp_path: Path) -> None:
-    from offyai_tui.hardware import Hardware, assess
     from offyai_tui.hw.detect import GiB
-    from offyai_tui.speedlog import SpeedRun
+    from offyai_tui.hw.hardware import Hardware, assess
+    from offyai_tui.hw.speedlog import SpeedRun
 
     hw = Hardware("Test CPU", 4, 8, 32 * GiB, 32 * GiB, system="Linux", machine="x86_64")
     log = SpeedLog(tmp_path / "speedlog.jsonl")

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui import bundled, locations
+from offyai_tui.engines import bundled
 from offyai_tui.engines.errors import BadModelFile
 from offyai_tui.manage.gguf_import import ImportFailed, import_gguf
+from offyai_tui.settings import locations
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from offyai_tui.engines.base import (
     ModelInfo,
 )
 from offyai_tui.engines.errors import EngineError, EngineUnavailable
-from offyai_tui.hardware import Hardware
+from offyai_tui.hw.hardware import Hardware
 from offyai_tui.manage.rows import (
     capabilities_of,
     collect,

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.config import Settings
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.rag import bigfile
 from offyai_tui.rag.chunker import chunk_document
@@ -26,7 +25,8 @@ from offyai_tui.rag.index import DocumentIndex
 from offyai_tui.rag.indexer import Indexer, IndexProgress
 from offyai_tui.rag.loaders import load_file
 from offyai_tui.rag.service import Documents
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.errors import IndexBusy, IndexCorrupt, IndexModelMismatch
 from offyai_tui.rag.index import DocumentIndex, DocumentRecord
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 
 MINI = EmbeddingIdentity("llamacpp", "all-minilm-l6-v2", 8)
 OTHER = EmbeddingIdentity("ollama", "nomic-embed-text", 8)

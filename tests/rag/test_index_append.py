@@ -26,7 +26,7 @@ from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.index import DocumentIndex, DocumentRecord
 from offyai_tui.rag.vectors import COMPACT_FRACTION
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 
 DIM = 256
 IDENTITY = EmbeddingIdentity("llamacpp", "all-minilm-l6-v2", DIM)

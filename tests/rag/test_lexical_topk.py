@@ -16,7 +16,7 @@ from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.index import DocumentIndex, DocumentRecord
 from offyai_tui.rag.retriever import fts_query
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
 
 WORDS = [f"w{n}x" for n in range(600)]
 WEIGHTS = (2.0, 1.0)

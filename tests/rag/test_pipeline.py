@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.openai_compat import OpenAICompatEngine
 from offyai_tui.rag.embedder import Embedder, EmbeddingIdentity
@@ -23,7 +22,8 @@ from offyai_tui.rag.index import DocumentRecord
 from offyai_tui.rag.indexer import Indexer, IndexProgress, IndexReport
 from offyai_tui.rag.prompt import augmented_prompt, cited_numbers
 from offyai_tui.rag.service import Documents, index_paths, list_documents, retrieve
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
+from offyai_tui.settings.workspace import Workspace
 from tests.rag.samples import encrypt_pdf, make_docx, make_pdf
 
 pytestmark = pytest.mark.slow

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.openai_compat import OpenAICompatEngine
 from offyai_tui.rag.embedder import BUNDLED_EMBEDDER, EmbeddingIdentity, resolve_model
 from offyai_tui.rag.indexer import IndexProgress
 from offyai_tui.rag.service import Documents, index_paths, list_documents, list_roots
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
+from offyai_tui.settings.workspace import Workspace
 from tests.llama_server import LlamaServer
 
 pytestmark = pytest.mark.slow

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.confine import Refusal, resolve_inside
 from offyai_tui.rag.documents import Skipped
 from offyai_tui.rag.walk import iter_files, pulled_through_links
+from offyai_tui.util.confine import Refusal, resolve_inside
 
 KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
 

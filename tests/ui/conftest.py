@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from offyai_tui.app import OffyApp, make_app
-from offyai_tui.config import Settings
-from offyai_tui.screens.chat import ChatScreen
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.app import OffyApp, make_app
+from offyai_tui.ui.screens.chat import ChatScreen
 from tests.ui.fakes import ScriptedEngine
 
 SIZE = (110, 32)

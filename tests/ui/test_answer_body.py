@@ -6,8 +6,8 @@ from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown
 
-from offyai_tui.widgets.answer_body import AnswerBody
-from offyai_tui.widgets.blocks import split_blocks
+from offyai_tui.ui.widgets.chat.answer_body import AnswerBody
+from offyai_tui.ui.widgets.chat.blocks import split_blocks
 
 
 class Host(App[None]):

@@ -6,9 +6,9 @@ import asyncio
 import sys
 import types
 
-from offyai_tui import locations
-from offyai_tui.config import Settings, load_settings
-from offyai_tui.screens.help import HelpScreen, binding_ids
+from offyai_tui.settings import locations
+from offyai_tui.settings.config import Settings, load_settings
+from offyai_tui.ui.screens.help import HelpScreen, binding_ids
 from tests.ui.conftest import chat, idle, notices, palette, screen_text, send, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 
@@ -141,9 +141,9 @@ async def test_optional_screens_open_through_their_module_hook(build, monkeypatc
     class Extra(Screen):
         pass
 
-    module = types.ModuleType("offyai_tui.screens.extra")
+    module = types.ModuleType("offyai_tui.ui.screens.extra")
     module.make_screen = lambda app: Extra()
-    monkeypatch.setitem(sys.modules, "offyai_tui.screens.extra", module)
+    monkeypatch.setitem(sys.modules, "offyai_tui.ui.screens.extra", module)
     app = build()
     async with app.run_test() as pilot:
         app.action_open_screen("missing_one")

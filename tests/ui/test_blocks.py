@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from offyai_tui.widgets.blocks import BlockSplitter, split_blocks
+from offyai_tui.ui.widgets.chat.blocks import BlockSplitter, split_blocks
 
 
 def stream(text: str, sizes: list[int]) -> tuple[list[str], list[str]]:

@@ -18,17 +18,17 @@ from typing import Any
 
 import pytest
 
-from offyai_tui.app import OffyApp
-from offyai_tui.config import Settings
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Engine, Health, Message, ModelInfo
 from offyai_tui.engines.errors import EngineUnavailable, Unsupported
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.rag.service import Documents, index_paths
-from offyai_tui.screens.documents_job import DocumentsJob
-from offyai_tui.screens.remote_docs import RemoteDocumentsScreen
-from offyai_tui.widgets.doc_chunk import ChunkScreen
-from offyai_tui.widgets.sources_panel import SourceList, SourcesPanel
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.app import OffyApp
+from offyai_tui.ui.screens.documents_job import DocumentsJob
+from offyai_tui.ui.screens.remote_docs import RemoteDocumentsScreen
+from offyai_tui.ui.widgets.chat.sources_panel import SourceList, SourcesPanel
+from offyai_tui.ui.widgets.documents.chunk import ChunkScreen
 from tests.ui.conftest import chat, idle, palette, screen_text, send, transcript_events, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 

@@ -6,8 +6,8 @@ import pytest
 from textual.widgets import Markdown
 
 from offyai_tui.engines.errors import EngineUnavailable, StreamInterrupted
-from offyai_tui.widgets.answer_body import AnswerBody
-from offyai_tui.widgets.blocks import split_blocks
+from offyai_tui.ui.widgets.chat.answer_body import AnswerBody
+from offyai_tui.ui.widgets.chat.blocks import split_blocks
 from tests.ui.conftest import chat, idle, screen_text, send, transcript_events, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 

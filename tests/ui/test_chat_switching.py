@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offyai_tui.widgets.conversation_list import ConversationSidebar
+from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar
 from tests.ui.conftest import chat, idle, screen_text, send, transcript_events, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 

@@ -9,8 +9,8 @@ from textual import events
 from offyai_tui.chat.lock import WorkspaceLock
 from offyai_tui.chat.records import ChatMessage
 from offyai_tui.chat.transcript import TranscriptWriter
-from offyai_tui.widgets.conversation_list import ConversationSidebar
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar
 from tests.ui.conftest import chat, idle, notices, screen_text, send, transcript_events, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 

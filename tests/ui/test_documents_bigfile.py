@@ -9,9 +9,9 @@ import random
 import re
 from pathlib import Path
 
-from offyai_tui.config import Settings
-from offyai_tui.screens.documents import DocumentsScreen
-from offyai_tui.screens.documents_job import documents_job
+from offyai_tui.settings.config import Settings
+from offyai_tui.ui.screens.documents import DocumentsScreen
+from offyai_tui.ui.screens.documents_job import documents_job
 from tests.ui.test_documents_screen import (
     HashEmbedder,
     Host,

@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from offyai_tui.config import Settings
 from offyai_tui.engines.registry import EngineRegistry
-from offyai_tui.screens.documents_job import documents_job
+from offyai_tui.settings.config import Settings
+from offyai_tui.ui.screens.documents_job import documents_job
 from tests.e2e.test_index_language import GERMAN
 from tests.ui.test_documents_screen import Host, add_path, job_idle, wait_for
 

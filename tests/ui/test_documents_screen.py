@@ -24,23 +24,23 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from offyai_tui.config import Settings
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Engine, Health, Message, ModelInfo
 from offyai_tui.engines.errors import Unsupported
 from offyai_tui.engines.registry import EngineRegistry
-from offyai_tui.privacy import Consent, destination
 from offyai_tui.rag.service import index_paths, list_documents
-from offyai_tui.screens.dialogs import ConfirmScreen
-from offyai_tui.screens.documents import DocumentsScreen, make_screen
-from offyai_tui.screens.documents_job import documents_job
-from offyai_tui.screens.remote_docs import RemoteDocumentsScreen
-from offyai_tui.widgets import doc_table
-from offyai_tui.widgets.doc_chunk import ChunkScreen
-from offyai_tui.widgets.doc_hits import SearchHits
-from offyai_tui.widgets.doc_progress import IndexProgressPanel, running_line
-from offyai_tui.widgets.doc_table import DocumentTable
-from offyai_tui.widgets.path_suggest import complete_path
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.privacy import Consent, destination
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.screens.dialogs import ConfirmScreen
+from offyai_tui.ui.screens.documents import DocumentsScreen, make_screen
+from offyai_tui.ui.screens.documents_job import documents_job
+from offyai_tui.ui.screens.remote_docs import RemoteDocumentsScreen
+from offyai_tui.ui.widgets.common.path_suggest import complete_path
+from offyai_tui.ui.widgets.documents import table as doc_table
+from offyai_tui.ui.widgets.documents.chunk import ChunkScreen
+from offyai_tui.ui.widgets.documents.hits import SearchHits
+from offyai_tui.ui.widgets.documents.progress import IndexProgressPanel, running_line
+from offyai_tui.ui.widgets.documents.table import DocumentTable
 
 # ----------------------------------------------------------------- helpers
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui import locations
-from offyai_tui.config import Settings, parse_settings
 from offyai_tui.engines.registry import EngineRegistry
 from offyai_tui.rag.service import list_documents
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings import locations
+from offyai_tui.settings.config import Settings, parse_settings
+from offyai_tui.settings.workspace import Workspace
 from tests.ui.test_documents_screen import (
     Host,
     add_path,

@@ -12,8 +12,8 @@ import sys
 
 from textual import events
 
-from offyai_tui.screens.chat import ChatScreen
-from offyai_tui.screens.dialogs import TextEntryScreen
+from offyai_tui.ui.screens.chat import ChatScreen
+from offyai_tui.ui.screens.dialogs import TextEntryScreen
 from tests.ui.conftest import chat, idle, notices, wait_for
 from tests.ui.fakes import ScriptedEngine
 

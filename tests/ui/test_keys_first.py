@@ -6,8 +6,8 @@ from textual import events
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from offyai_tui.screens.keys_first import KeysFirstScreen
-from offyai_tui.widgets.prompt_input import PromptInput
+from offyai_tui.ui.screens.keys_first import KeysFirstScreen
+from offyai_tui.ui.widgets.chat.prompt_input import PromptInput
 
 
 class TypingScreen(KeysFirstScreen[None]):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from offyai_tui.widgets.message_fold import is_folded, unfold
-from offyai_tui.widgets.message_list import MessageList
+from offyai_tui.ui.widgets.chat.message_fold import is_folded, unfold
+from offyai_tui.ui.widgets.chat.message_list import MessageList
 from tests.ui.conftest import chat, idle, screen_text, send, wait_for
 from tests.ui.fakes import Script
 from tests.ui.test_conversations import write_long_conversation

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.config import OpenAIEndpoint, Settings
 from offyai_tui.engines import plugins
 from offyai_tui.engines.registry import EngineRegistry
-from offyai_tui.screens.models import ModelsScreen
+from offyai_tui.settings.config import OpenAIEndpoint, Settings
+from offyai_tui.ui.screens.models import ModelsScreen
 from tests.llama_server import LlamaServer
 from tests.plugin_site import install
 from tests.ui.test_models_screen import NO_GPU, SIZE, Host, settle, text_of

@@ -21,8 +21,7 @@ import pytest
 from textual.app import App
 from textual.widgets import Button, Input, ProgressBar
 
-from offyai_tui import bundled, locations
-from offyai_tui.config import Settings, load_settings
+from offyai_tui.engines import bundled
 from offyai_tui.engines.base import (
     ChatEvent,
     ChatOptions,
@@ -37,12 +36,15 @@ from offyai_tui.engines.base import (
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.ollama import OllamaEngine
-from offyai_tui.hardware import GPU, Hardware, SpeedLog
-from offyai_tui.screens.dialogs import ConfirmScreen
-from offyai_tui.screens.models import ModelsScreen, StaticEngines
-from offyai_tui.speedlog import SpeedRun
-from offyai_tui.widgets.model_details import ModelDetailsScreen
-from offyai_tui.widgets.model_layer import LayerBar
+from offyai_tui.hw.hardware import GPU, Hardware, SpeedLog
+from offyai_tui.hw.speedlog import SpeedRun
+from offyai_tui.settings import locations
+from offyai_tui.settings.config import Settings, load_settings
+from offyai_tui.ui.screens.dialogs import ConfirmScreen
+from offyai_tui.ui.screens.models import ModelsScreen
+from offyai_tui.ui.screens.models_palette import StaticEngines
+from offyai_tui.ui.widgets.models.details import ModelDetailsScreen
+from offyai_tui.ui.widgets.models.layer import LayerBar
 from tests.ollama_fixtures import ollama_settings
 
 GiB = 1024**3

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui.config import Settings
 from offyai_tui.engines import plugins
 from offyai_tui.engines.registry import EngineRegistry
+from offyai_tui.settings.config import Settings
 from tests.llama_server import LlamaServer
 from tests.plugin_site import install
 from tests.ui.conftest import chat, send, wait_for

@@ -12,12 +12,12 @@ import json
 import stat
 from pathlib import Path
 
-from offyai_tui.app import OffyApp
-from offyai_tui.config import Settings
-from offyai_tui.privacy import CONSENT_FILE, Consent, destination
 from offyai_tui.rag.service import index_paths
-from offyai_tui.screens.remote_docs import RemoteDocumentsScreen
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.privacy import CONSENT_FILE, Consent, destination
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.app import OffyApp
+from offyai_tui.ui.screens.remote_docs import RemoteDocumentsScreen
 from tests.ui.conftest import chat, idle, screen_text, send, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 from tests.ui.test_chat_documents import (

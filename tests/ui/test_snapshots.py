@@ -8,10 +8,10 @@ report, never blindly.
 
 from __future__ import annotations
 
-from offyai_tui.app import OffyApp, make_app
-from offyai_tui.config import Settings
 from offyai_tui.engines.errors import EngineUnavailable
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.app import OffyApp, make_app
 from tests.ui.conftest import chat
 from tests.ui.fakes import Script, ScriptedEngine
 

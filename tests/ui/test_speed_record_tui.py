@@ -6,9 +6,9 @@ The engine is the real Ollama client talking HTTP to the Ollama-protocol stand-i
 
 from __future__ import annotations
 
-from offyai_tui.config import Settings
 from offyai_tui.engines.ollama import OllamaEngine
-from offyai_tui.speedlog import SpeedLog
+from offyai_tui.hw.speedlog import SpeedLog
+from offyai_tui.settings.config import Settings
 from tests.ollama_server import CHAT_MODEL
 from tests.ui.conftest import chat, idle, send, wait_for
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from offyai_tui import locations
-from offyai_tui.config import Settings
-from offyai_tui.themes import (
+from offyai_tui.settings import locations
+from offyai_tui.settings.config import Settings
+from offyai_tui.ui.themes import (
     ThemeError,
     builtin_themes_dir,
     load_themes,

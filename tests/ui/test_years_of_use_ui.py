@@ -7,10 +7,10 @@ query is typed fast.
 
 from __future__ import annotations
 
-from offyai_tui.screens.search import SearchScreen
-from offyai_tui.widgets.conversation_list import ConversationSidebar
-from offyai_tui.widgets.conversation_rows import ConversationRows
-from offyai_tui.workspace import Workspace
+from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.screens.search import SearchScreen
+from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar
+from offyai_tui.ui.widgets.chat.conversation_rows import ConversationRows
 from tests.many_chats import write_conversations
 from tests.ui.conftest import chat, screen_text, wait_for
 from tests.ui.test_conversations import write_long_conversation

@@ -1,0 +1,162 @@
+"""Does this model see images? Asked before anything is sent.
+
+A text-only model given an image either fails far from the cause (a server
+error about a projector) or, worse, answers as if it had seen it. So the
+turn is refused first, in one line that says what to do:
+
+- **Ollama**: ``/api/show`` lists ``vision`` in ``capabilities``
+  (``ModelInfo.capabilities`` of ``model_info``).
+- **OpenAI-compatible servers** do not say it in ``/v1/models`` reliably:
+  the model is named in ``vision_models`` of its ``[[openai]]`` table in
+  config.toml, or the server declares it (``capabilities`` with
+  ``vision``/``multimodal``, LM Studio's ``type = "vlm"``, or ``image`` in
+  ``input_modalities``).
+- **Embedded llama.cpp**: a multimodal projector (``mmproj*.gguf``) beside
+  the GGUF is what would make a model see; the engine does not load
+  projectors yet, so it says so and where to run that model instead.
+- **Plugins**: ``vision`` in the model's capabilities, or ``vision_models``
+  in the plugin's ``[engines.NAME]`` table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from offyai_tui.attach.errors import NoVision
+from offyai_tui.engines.base import Engine, ModelInfo
+from offyai_tui.engines.errors import EngineError
+from offyai_tui.settings.config import Settings
+from offyai_tui.util.textsafe import visible
+
+VISION_WORDS = frozenset({"vision", "multimodal", "image"})
+_EXAMPLES = "gemma3, qwen2.5vl, llava, llama3.2-vision"
+
+
+@dataclass(frozen=True)
+class VisionCheck:
+    """Whether a model takes images, and if not, the one line to show."""
+
+    ok: bool
+    reason: str = ""
+    projector: str = ""
+    """The ``mmproj`` file found beside an embedded model's GGUF, if any."""
+
+
+async def vision_support(
+    engine: Engine, model: str, settings: Settings | None = None
+) -> VisionCheck:
+    """Whether ``model`` of ``engine`` accepts images (one lookup; the caller may cache it)."""
+    shown = visible(model or "the model")
+    try:
+        info = await engine.model_info(model) if model else None
+    except EngineError as exc:
+        return VisionCheck(False, f"cannot tell whether {shown} sees images ({exc}); nothing sent")
+    if engine.kind == "llamacpp":
+        return _embedded(shown, [model, info.path if info is not None else ""])
+    if info is not None and VISION_WORDS & set(info.capabilities):
+        return VisionCheck(True)
+    if engine.kind == "openai":
+        if model in _configured(settings, engine) or _declared(info):
+            return VisionCheck(True)
+        return VisionCheck(
+            False,
+            f"{shown} is not known to see images; nothing sent (if it does, add it to "
+            f"vision_models of [[openai]] {visible(engine.label)!r} in config.toml)",
+        )
+    if engine.kind != "ollama" and model in _plugin_configured(settings, engine.kind):
+        return VisionCheck(True)
+    return VisionCheck(
+        False,
+        f"{shown} has no vision: it cannot see images; nothing sent (pick a vision model "
+        f"such as {_EXAMPLES}, or remove the image)",
+    )
+
+
+async def require_vision(engine: Engine, model: str, settings: Settings | None = None) -> None:
+    """Raise :class:`NoVision` (one line) unless ``model`` takes images."""
+    check = await vision_support(engine, model, settings)
+    if not check.ok:
+        raise NoVision(check.reason)
+
+
+def find_projector(gguf: str | Path) -> Path | None:
+    """The multimodal projector beside ``gguf`` (a file named ``*mmproj*.gguf``), if any.
+
+    Several projectors in one folder: the one sharing the longest name prefix
+    with the model wins (``gemma-3-4b-it-Q4_K_M.gguf`` takes
+    ``gemma-3-4b-it-mmproj-f16.gguf`` over ``mmproj-llava.gguf``; ``mmproj-`` itself is
+    not counted).
+    """
+    model = Path(gguf)
+    try:
+        found = sorted(
+            p for p in model.parent.iterdir()
+            if p.suffix.lower() == ".gguf" and "mmproj" in p.name.lower() and p != model
+        )  # fmt: skip
+    except OSError:
+        return None
+    if not found:
+        return None
+    stem = model.stem.lower()
+    return max(found, key=lambda p: len(_common_prefix(_without_mmproj(p.stem), stem)))
+
+
+def _embedded(shown: str, places: list[str]) -> VisionCheck:
+    """``places``: the model as named (a path to a link is looked beside) and its real file."""
+    found = (find_projector(p) for p in places if p.lower().endswith(".gguf"))
+    projector = next((p for p in found if p is not None), None)
+    if projector is None:
+        return VisionCheck(
+            False,
+            f"{shown} has no vision in the embedded llama.cpp engine: no multimodal projector "
+            "(mmproj*.gguf) beside its GGUF; nothing sent (use Ollama with a vision model)",
+        )
+    return VisionCheck(
+        False,
+        f"the embedded llama.cpp engine does not load projectors yet ({visible(projector.name)} "
+        f"is beside {shown}); nothing sent (serve it with llama-server --mmproj as an "
+        "OpenAI-compatible engine, or use Ollama with a vision model)",
+        str(projector),
+    )
+
+
+def _configured(settings: Settings | None, engine: Engine) -> list[str]:
+    """``vision_models`` of the ``[[openai]]`` table this engine was made from."""
+    if settings is None:
+        return []
+    for endpoint in settings.openai:
+        if (endpoint.name or "openai") == engine.label:
+            return list(getattr(endpoint, "vision_models", []) or [])
+    return []
+
+
+def _plugin_configured(settings: Settings | None, kind: str) -> list[str]:
+    table = settings.engines.get(kind, {}) if settings is not None else {}
+    names = table.get("vision_models") if isinstance(table, dict) else None
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else []
+
+
+def _declared(info: ModelInfo | None) -> bool:
+    """What OpenAI-compatible servers put in a ``/v1/models`` entry when they say it."""
+    if info is None:
+        return False
+    raw: dict[str, Any] = info.details if isinstance(info.details, dict) else {}
+    words: set[str] = set()
+    for key in ("capabilities", "input_modalities", "modalities"):
+        value = raw.get(key)
+        if isinstance(value, list):
+            words |= {str(v).lower() for v in value}
+    return bool(VISION_WORDS & words) or str(raw.get("type", "")).lower() == "vlm"
+
+
+def _without_mmproj(stem: str) -> str:
+    return stem.lower().replace("mmproj", "").lstrip("-_.")
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]

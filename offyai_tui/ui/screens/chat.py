@@ -1,0 +1,430 @@
+"""The chat screen: conversations, streaming answers, modes, slash commands.
+
+The path of one message is a straight line: ``PromptInput.Submitted`` →
+:meth:`ChatScreen._send` (user message and placeholder shown at once) →
+the ``generate`` worker → :class:`offyai_tui.turn.TurnRunner` (documents, context
+plan, engine stream, transcript, tools: the same runner ``offyai ask`` drives) →
+its events drawn by :class:`offyai_tui.ui.screens.chat_turn.TurnView`.
+
+One answer is generated at a time. A prompt sent meanwhile is queued and sent
+when the answer ends; Esc stops the answer and returns queued prompts to the
+prompt box. Every answer is bound to its conversation through its
+``ReplyHandle``: if the user switches away, the answer keeps being written to
+its own transcript and is shown again (still streaming) on return, but it is
+never drawn into another conversation.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.css.query import NoMatches
+from textual.widgets import Footer, Static
+from textual.worker import get_current_worker
+
+from offyai_tui.chat import (
+    ChatError,
+    ChatMessage,
+    Conversation,
+    ConversationStore,
+    ReadOnlyWorkspace,
+    ReplyHandle,
+    SearchHit,
+    TranscriptError,
+    slash,
+)
+from offyai_tui.chat.records import new_message_id
+from offyai_tui.engines.base import Engine
+from offyai_tui.settings import privacy
+from offyai_tui.turn import EngineInfo, TurnRunner
+from offyai_tui.ui.screens.chat_commands import PENDING, ChatCommandsMixin
+from offyai_tui.ui.screens.keys_first import KeysFirstScreen
+from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar, Entry, Titled
+from offyai_tui.ui.widgets.chat.message_list import MessageList
+from offyai_tui.ui.widgets.chat.prompt_input import PromptInput
+from offyai_tui.ui.widgets.chat.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from offyai_tui.chat import ContextPlan
+
+EMPTY_HINT = (
+    "Ask anything.{privacy}\n"
+    "{send} sends · {newline} new line · /help · {palette} commands · {help} keys"
+)
+
+
+class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
+    """Sidebar, messages, prompt and status bar for one workspace."""
+
+    DEFAULT_CSS = """
+    ChatScreen #body { height: 1fr; }
+    ChatScreen #main { width: 1fr; }
+    ChatScreen #banner { display: none; background: $error 25%; color: $text; padding: 0 1; }
+    ChatScreen #banner.-shown { display: block; }
+    ChatScreen #queue-note { display: none; color: $text-warning; padding: 0 2; }
+    ChatScreen #queue-note.-shown { display: block; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "stop", "Stop", id="chat.stop"),
+        Binding("ctrl+n", "new_chat", "New chat", id="chat.new"),
+        Binding("ctrl+f", "search", "Search", id="chat.search"),
+        Binding("f2", "rename", "Rename", id="chat.rename", show=False),
+        Binding("f8", "delete", "Delete chat", id="chat.delete", show=False),
+        Binding("ctrl+s", "export", "Export", id="chat.export", show=False),
+        Binding("ctrl+r", "retry", "Retry", id="chat.retry", show=False),
+        Binding("alt+c", "copy_answer", "Copy answer", id="chat.copy_answer", show=False),
+        Binding("alt+b", "copy_code", "Copy code block", id="chat.copy_code", show=False),
+        Binding("alt+d", "toggle_documents", "Documents on/off", id="chat.documents",
+                show=False),
+        Binding("alt+s", "focus_sources", "Sources of an answer", id="chat.sources",
+                show=False),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="chat.sidebar", show=False),
+        # A priority binding runs as the key arrives, so keys typed right after
+        # it are routed to the list it focuses (see ConversationSidebar).
+        Binding("ctrl+l", "focus_sidebar", "Conversations", id="chat.conversations",
+                show=False, priority=True),
+        Binding("shift+pageup", "scroll_messages(-1)", "Scroll up", id="chat.scroll_up",
+                show=False),
+        Binding("shift+pagedown", "scroll_messages(1)", "Scroll down", id="chat.scroll_down",
+                show=False),
+    ]
+
+    def __init__(self, store: ConversationStore) -> None:
+        super().__init__()
+        self.store = store
+        self.conversation: Conversation = self._new_conversation()
+        self.reply: ReplyHandle | None = None
+        """The answer being generated (possibly in another conversation)."""
+        self.generating = False
+        self.queue: list[tuple[Conversation, str]] = []
+        self._info: EngineInfo | None = None
+        self._code_cursor = 0
+        self._ready = False
+        self.keys_ready = False
+        """True once the prompt has focus: the app holds keys typed before that."""
+
+    # ---------------------------------------------------------------- layout
+
+    @property
+    def settings(self):
+        return self.app.settings  # type: ignore[attr-defined]
+
+    @property
+    def engine(self) -> Engine | None:
+        return self.app.engine  # type: ignore[attr-defined]
+
+    @property
+    def info(self) -> EngineInfo:
+        if self._info is None:
+            self._info = EngineInfo(self.settings)
+        return self._info
+
+    @property
+    def messages(self) -> MessageList:
+        return self.query_one("#messages", MessageList)
+
+    @property
+    def prompt(self) -> PromptInput:
+        return self.query_one("#prompt", PromptInput)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one("#status", StatusBar)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="body"):
+            yield ConversationSidebar(id="sidebar")
+            with Vertical(id="main"):
+                yield Static(id="banner")
+                yield MessageList(id="messages", empty_hint=self._empty_hint())
+                yield Static(id="queue-note")
+                yield PromptInput(id="prompt",
+                                  placeholder="Message OffyAI (Enter sends, / for commands)")
+        yield StatusBar(id="status")
+        # The key bar is mounted after the first frame (see on_mount): the chat shows sooner.
+
+    async def on_mount(self) -> None:
+        if self.store.read_only:
+            pid = self.store.lock_holder_pid
+            holder = f" (pid {pid})" if pid else ""
+            banner = self.query_one("#banner", Static)
+            why = (self.store.read_only_reason
+                   or f"workspace {self.store.workspace.name!r} is open in another "
+                      f"OffyAI instance{holder}")
+            banner.update(Content(
+                f"Read-only: {why}. You can read and chat, but nothing is saved."
+            ))
+            banner.add_class("-shown")
+            self.status.read_only = True
+        self._ready = True
+        await self.open_conversation(self.conversation)
+        self.engine_changed()
+        self.prompt.focus()
+        self.app.call_later(self._open_keys)  # after the focus, which is queued too
+        # Through the app's queue: that runs after Textual's startup batch, so
+        # "after refresh" then means after the first frame is on the terminal.
+        self.app.call_later(self.call_after_refresh, self._mount_footer)
+
+    def _open_keys(self) -> None:
+        """The prompt has focus: keys typed since launch are replayed into it, in order."""
+        self.keys_ready = True
+        open_keys = getattr(self.app, "open_keys", None)
+        if open_keys is not None:
+            open_keys()
+
+    async def _mount_footer(self) -> None:
+        await self.mount(Footer())
+        self.refresh_bindings()  # a footer mounted late shows keys once told to
+
+    # --------------------------------------------------------- conversations
+
+    def _new_conversation(self) -> Conversation:
+        return self.store.create(mode=self.app.settings.chat.mode)  # type: ignore[attr-defined]
+
+    async def open_conversation(self, conversation: Conversation) -> None:
+        """Show ``conversation`` (the previous one keeps any answer it is writing)."""
+        self.conversation = conversation
+        self._code_cursor = 0
+        await self.messages.show(conversation.messages, self._empty_hint())
+        self.prompt.prompt_history = [m.content for m in conversation.messages if m.role == "user"]
+        self.status.mode = conversation.mode.name
+        self.status.documents = conversation.documents
+        self.refresh_sidebar()
+        for warning in conversation.warnings:
+            self.notify(warning, severity="warning", markup=False)
+        conversation.warnings = []
+        self._update_busy()
+        self.update_context()
+
+    def _empty_hint(self) -> str:
+        key = self.app.key_for  # type: ignore[attr-defined]
+        where = privacy.where_it_goes(self.engine)
+        return EMPTY_HINT.format(
+            privacy=f" {where}" if where else "", send=key("prompt.send", "enter"),
+            newline=key("prompt.newline", "ctrl+j"),
+            palette=key("app.palette", "ctrl+p"), help=key("app.help", "f1"))
+
+    def refresh_sidebar(self) -> None:
+        """Show the conversations; cheap once listed (only changed transcripts are rescanned).
+
+        The first listing stats every transcript, so it runs in a thread after the
+        first frame; the open conversation is shown alone until it is done.
+        """
+        if not self.store.listed:
+            self._first_listing()
+            entries: list[Titled] = []
+        else:
+            entries = list(self.store.list())  # summaries are rows as they are
+        if not any(e.id == self.conversation.id for e in entries):
+            entries.insert(0, Entry(self.conversation.id, self.conversation.title or "New chat"))
+        self.query_one(ConversationSidebar).set_entries(entries, self.conversation.id)
+
+    @work(thread=True, exclusive=True, group="listing", exit_on_error=False)
+    def _first_listing(self) -> None:
+        """List every conversation, then index the ones search does not know yet."""
+        self.store.list()
+        if not self.is_attached:
+            return
+        self.app.call_from_thread(self.refresh_sidebar)
+        worker = get_current_worker()
+        self.store.build_search_index(cancelled=lambda: worker.is_cancelled)
+
+    @on(ConversationSidebar.Selected)
+    async def _sidebar_selected(self, event: ConversationSidebar.Selected) -> None:
+        if event.conversation_id == self.conversation.id:
+            self.prompt.focus()
+            return
+        try:
+            conversation = self.store.load(event.conversation_id)
+        except ChatError as exc:
+            self.notify(str(exc), title=exc.title, severity="error", markup=False)
+            return
+        await self.open_conversation(conversation)
+        self.prompt.focus()
+
+    async def open_hit(self, hit: SearchHit | None) -> None:
+        """Open the conversation of a search hit and scroll to the message."""
+        if hit is None:
+            return
+        try:
+            conversation = self.store.load(hit.conversation_id)
+        except ChatError as exc:
+            self.notify(str(exc), title=exc.title, severity="error", markup=False)
+            return
+        if conversation is not self.conversation:
+            await self.open_conversation(conversation)
+        await self.messages.reveal(hit.message_id)
+
+    # ------------------------------------------------------------ the engine
+
+    def engine_changed(self) -> None:
+        """The app's engine was detected or switched."""
+        if not self._ready:
+            return
+        engine = self.engine
+        reason = getattr(self.app, "engine_reason", "")
+        self.status.engine = engine.label if engine is not None else (
+            "detecting engine…" if not reason else "no engine")
+        self.status.remote = bool(engine is not None and engine.is_remote)
+        self.call_later(self._refresh_empty_hint)
+        self.status.model = self.info.preferred_model(self.conversation)
+        if engine is None and reason:
+            self.notify(reason, title="No engine", severity="error", markup=False)
+            if self.queue:  # nothing will send them: back into the prompt, not queued forever
+                self.action_stop()
+        self.update_context()
+        self.call_later(self._drain_queue)
+
+    async def _refresh_empty_hint(self) -> None:
+        """An empty chat's privacy line follows the engine: never "stays" for a remote one."""
+        if not self.conversation.messages and self.is_attached:
+            await self.messages.show([], self._empty_hint())
+
+    @work(exclusive=True, group="context")
+    async def update_context(self) -> None:
+        """Refresh the model name and the context meter for the open conversation."""
+        engine, conversation = self.engine, self.conversation
+        if engine is None:
+            return
+        try:
+            model = await self.info.model_for(engine, conversation)
+            plan = await conversation.plan_context(
+                await self.info.meter_counter(engine, model), settings=self.settings.chat,
+                model_window=await self.info.model_window(engine, model),
+                engine_window=self.info.engine_window(engine))
+        except Exception as exc:
+            model, plan = f"no model ({getattr(exc, 'title', 'error')})", None
+        try:
+            status = self.status
+        except NoMatches:  # the screen was torn down while the meter was worked out
+            return
+        status.model = model
+        if plan is not None:
+            self.show_meter(plan)
+
+    def show_meter(self, plan: ContextPlan) -> None:
+        self.status.context_used = plan.used
+        self.status.context_window = plan.window
+        self.status.context_exact = plan.exact
+
+    # ---------------------------------------------------------------- sending
+
+    @on(PromptInput.Submitted)
+    async def _prompt_submitted(self, event: PromptInput.Submitted) -> None:
+        text = event.text
+        if not text.strip():
+            return
+        self.prompt.remember(text)  # the prompt emptied itself as Enter was applied
+        command = slash.parse(text)
+        if not isinstance(command, slash.Prompt):
+            await self.run_command(command)
+            return
+        await self.submit(self.conversation, command.text)
+
+    async def submit(self, conversation: Conversation, text: str) -> None:
+        """Send now, or queue if an answer is being written or no engine is ready."""
+        detecting = self.engine is None and not getattr(self.app, "engine_reason", "")
+        if self.generating or detecting or self.queue:
+            # Behind prompts already queued, even if the answer just ended and
+            # their drain is still on its way: prompts go out in the order typed.
+            self.queue.append((conversation, text))
+            self._update_busy()
+            if not (self.generating or detecting):
+                self.call_later(self._drain_queue)
+            return
+        await self._send(conversation, text)
+
+    async def _send(self, conversation: Conversation, text: str) -> None:
+        try:
+            message = conversation.add_user(text)
+        except TranscriptError as exc:
+            self.save_failed(exc)
+            message = conversation.messages[-1]
+        placeholder = ChatMessage(id=PENDING + new_message_id(), role="assistant", content="",
+                                  status="streaming",
+                                  model=self.info.preferred_model(conversation))
+        if conversation is self.conversation:
+            await self.messages.add(message)
+            await self.messages.add(placeholder)
+            self.messages.follow()
+        self.refresh_sidebar()
+        self._start_generation(conversation, placeholder.id)
+
+    def _start_generation(self, conversation: Conversation, placeholder_id: str) -> None:
+        self.generating = True
+        self._code_cursor = 0
+        self._update_busy()
+        self._generate(conversation, placeholder_id)
+
+    @work(exclusive=True, group="generate")
+    async def _generate(self, conversation: Conversation, placeholder_id: str) -> None:
+        """One turn, run by the shared runner; this screen only draws its events."""
+        from offyai_tui.ui.screens.chat_turn import ScreenDocuments, TurnView
+
+        runner = TurnRunner(
+            self.engine, self.settings, info=self.info,
+            documents=ScreenDocuments(self.app) if conversation.documents else None,
+            tools=self.app.toolbox(),  # type: ignore[attr-defined]
+            reason=getattr(self.app, "engine_reason", ""))
+        try:
+            await TurnView(self, conversation, placeholder_id).play(runner)
+        finally:
+            self.reply = None
+            self.generating = False
+            self._update_busy()
+            if self.is_attached:
+                self.refresh_sidebar()
+                self.update_context()
+            self.call_later(self._drain_queue)
+
+    async def _drain_queue(self) -> None:
+        if self.queue and not self.generating and self.engine is not None:
+            conversation, text = self.queue.pop(0)
+            self._update_busy()
+            await self._send(conversation, text)
+
+    def _update_busy(self) -> None:
+        if not self._ready:
+            return
+        parts = []
+        if self.generating:
+            other = self.reply is not None and self.reply.conversation is not self.conversation
+            parts.append("answering in another chat" if other else "answering")
+        if self.queue:
+            parts.append(f"{len(self.queue)} queued")
+        self.status.busy = " · ".join(parts)
+        note = self.query_one("#queue-note", Static)
+        if self.queue:
+            waiting = "the engine is ready" if self.engine is None else "the current answer ends"
+            count = len(self.queue)
+            note.update(Content(
+                f"⏳ {count} prompt{'s' if count != 1 else ''} queued: sent when {waiting}. "
+                "Esc puts queued prompts back in the prompt."))
+        note.set_class(bool(self.queue), "-shown")
+
+    def save_failed(self, exc: TranscriptError) -> None:
+        """Tell the user a change was not saved (once per change; quiet when read-only)."""
+        if isinstance(exc, ReadOnlyWorkspace) and self.store.read_only:
+            return
+        self.notify(str(exc), title=exc.title, severity="error", timeout=10, markup=False)
+
+    # ------------------------------------------------------------- stopping
+
+    def action_stop(self) -> None:
+        """Esc: stop the answer (partial text kept) and return queued prompts."""
+        if self.generating:
+            self.workers.cancel_group(self, "generate")
+        if self.queue:
+            texts = [text for _, text in self.queue]
+            self.queue.clear()
+            current = self.prompt.text
+            self.prompt.load_text("\n\n".join([*texts, current] if current else texts))
+            self.prompt.move_cursor(self.prompt.document.end)
+            self._update_busy()
+        self.prompt.focus()

@@ -1,0 +1,66 @@
+"""The question before a tool runs: which tool, from which server, with which arguments.
+
+Nothing a model asks for runs unseen. The arguments are shown in full (as
+inert text: a model can put anything in them), Deny is focused, and Esc
+denies, so a stray Enter or a key typed in a burst never approves a call.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from offyai_tui.engines.parts import ToolCall
+from offyai_tui.tools.arguments import arguments_text
+from offyai_tui.turn.events import Decision
+from offyai_tui.ui.screens.dialogs import DIALOG_CSS
+from offyai_tui.util.textsafe import visible
+
+
+class ToolApprovalScreen(ModalScreen[Decision]):
+    """Allow once, allow the tool for this conversation, or deny."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="ToolApprovalScreen") + """
+    ToolApprovalScreen > Vertical { width: 80; }
+    ToolApprovalScreen #arguments { height: auto; max-height: 12; background: $panel;
+                                    padding: 0 1; margin: 0 0 1 0; }
+    """
+    BINDINGS = [
+        Binding("escape,d", "answer('deny')", "Deny", id="tool.deny", show=False),
+        Binding("a", "answer('once')", "Allow once", id="tool.allow_once", show=False),
+        Binding("c", "answer('conversation')", "Allow in this chat",
+                id="tool.allow_conversation", show=False),
+    ]
+
+    def __init__(self, call: ToolCall, server: str, description: str) -> None:
+        super().__init__()
+        self.call = call
+        self.server = server
+        self.description = description
+
+    def compose(self) -> ComposeResult:
+        where = f" from {visible(self.server)}" if self.server else ""
+        question = f"The model wants to run the tool {visible(self.call.name)}{where}."
+        if self.description:
+            question += f"\n{visible(self.description, multiline=True)}"
+        with Vertical():
+            yield Static(Content(question), classes="question", id="tool-question")
+            with VerticalScroll(id="arguments"):
+                yield Static(Content(arguments_text(self.call)))
+            with Horizontal():
+                yield Button("Deny (d)", id="deny")
+                yield Button("Allow in this chat (c)", id="conversation")
+                yield Button("Allow once (a)", id="once", variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#deny", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)  # type: ignore[arg-type]
+
+    def action_answer(self, decision: Decision) -> None:
+        self.dismiss(decision)
