@@ -10,7 +10,8 @@ from pathlib import Path
 
 import offyai_tui
 
-CORE = ["engines", "chat", "rag", "hw", "manage", "settings", "util", "commands", "cli"]
+CORE = ["engines", "chat", "rag", "hw", "manage", "settings", "util", "commands", "cli",
+        "turn", "tools", "attach"]
 
 
 def _core_modules() -> list[str]:
