@@ -13,14 +13,17 @@ API summary::
     item = prepare(workspace.root, "notes.txt", budget=plan.documents_budget(share=0.8))
     items = prepare_all(workspace.root, images=args.image, files=args.file,   # offyai ask
                         limits=limits, budget=room)
-    images, files = by_kind(pending)  # conv.add_user(text, images=images, files=files)
-    file_tokens(pending)              # what the pending files add to the context meter
+    pending = Pending(); pending.add(item)          # False: the same content is there
+    pending.chips(); pending.remove(2)              # chips renumber; ValueError one line
+    pending.file_tokens(); pending.budget_left(room)  # meter before sending, next budget
+    images, files = pending.take()    # conv.add_user(text, images=images, files=files)
     chip(item, 1)                     # "[image 1: shot.png 1200×800 210 KB]"
     notes([item])                     # "shot.png: downscaled from 4000×3000 to 2048×1536"
     found = at_paths(prompt, cwd)     # found.text, found.paths, found.refused
     dropped_paths(pasted_text, cwd)   # [Path, ...] or None (the paste is text)
-    path_argument(rest_of_line, cwd)  # after /image or /file (slash.AttachPath gives it)
-    check = await vision_support(engine, model, settings)   # check.ok, check.reason
+    path_argument(rest_of_line, cwd)  # after /image or /file (slash.Attach.path)
+    if pending.has_images or carries_images(conversation.history()):  # earlier turns too
+        check = await vision_support(engine, model, settings)   # check.ok, check.reason
     await require_vision(engine, model, settings)           # raises NoVision
     remote_notice(engine, items)      # "" locally, else where the files go
 
@@ -46,8 +49,15 @@ from offyai_tui.attach.errors import (
 )
 from offyai_tui.attach.limits import ImageLimits, image_limits
 from offyai_tui.attach.paths import PromptPaths, at_paths, dropped_paths, path_argument
+from offyai_tui.attach.pending import Pending
 from offyai_tui.attach.prepare import by_kind, file_tokens, prepare, prepare_all, read_source
-from offyai_tui.attach.vision import VisionCheck, find_projector, require_vision, vision_support
+from offyai_tui.attach.vision import (
+    VisionCheck,
+    carries_images,
+    find_projector,
+    require_vision,
+    vision_support,
+)
 from offyai_tui.chat.attachments import Attachment, AttachmentError
 
 __all__ = [
@@ -61,6 +71,7 @@ __all__ = [
     "NotFound",
     "NotText",
     "OverBudget",
+    "Pending",
     "PromptPaths",
     "Refused",
     "TooLarge",
@@ -68,6 +79,7 @@ __all__ = [
     "VisionCheck",
     "at_paths",
     "by_kind",
+    "carries_images",
     "chip",
     "chips",
     "dropped_paths",

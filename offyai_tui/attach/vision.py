@@ -20,12 +20,13 @@ turn is refused first, in one line that says what to do:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from offyai_tui.attach.errors import NoVision
-from offyai_tui.engines.base import Engine, ModelInfo
+from offyai_tui.engines.base import Engine, Message, ModelInfo
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.settings.config import Settings
 from offyai_tui.util.textsafe import visible
@@ -72,6 +73,15 @@ async def vision_support(
         f"{shown} has no vision: it cannot see images; nothing sent (pick a vision model "
         f"such as {_EXAMPLES}, or remove the image)",
     )
+
+
+def carries_images(messages: Sequence[Message]) -> bool:
+    """Whether a request holds images anywhere, not only in its last turn.
+
+    A photo attached earlier in the conversation is still sent with every
+    later turn, so switching to a text-only model must be refused too.
+    """
+    return any(m.images for m in messages)
 
 
 async def require_vision(engine: Engine, model: str, settings: Settings | None = None) -> None:
