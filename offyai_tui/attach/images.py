@@ -24,7 +24,11 @@ from offyai_tui.attach.errors import CorruptImage, NotAnImage, TooLarge
 from offyai_tui.attach.limits import MAX_PIXELS, ImageLimits, human_bytes
 from offyai_tui.chat.attachments import sniff_image
 
-_PIL_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+_PIL_FORMATS = {
+    "PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "GIF": "image/gif",
+    "WEBP": "image/webp",
+}  # fmt: skip
+"""Pillow's names; MPO is how it opens the JPEGs of cameras that store a second picture."""
 _SAVE = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
 _SHRINK = 0.75
 """Each retry when a downscaled image is still over the byte limit."""

@@ -193,3 +193,14 @@ def test_limits_per_engine_and_from_config(
 ) -> None:
     limits = image_limits(kind, side, mb)
     assert (limits.max_side, limits.max_bytes) == expected
+
+
+def test_a_camera_jpeg_with_a_second_picture_is_a_jpeg(tmp_path: Path) -> None:
+    first, second = Image.new("RGB", (64, 48), (200, 0, 0)), Image.new("RGB", (64, 48))
+    out = io.BytesIO()
+    first.save(out, "MPO", save_all=True, append_images=[second])
+    with Image.open(io.BytesIO(out.getvalue())) as opened:
+        assert opened.format == "MPO"  # how Pillow reads it
+    source = _write(tmp_path / "camera.jpg", out.getvalue())
+    item = prepare(tmp_path / "ws", source, want="image")
+    assert (item.mime, item.width, item.height, item.note) == ("image/jpeg", 64, 48, "")
