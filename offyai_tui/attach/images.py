@@ -30,6 +30,9 @@ _PIL_FORMATS = {
 }  # fmt: skip
 """Pillow's names; MPO is how it opens the JPEGs of cameras that store a second picture."""
 _SAVE = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WEBP"}
+_ORIENTATION = 0x0112
+_QUARTER_TURNS = (5, 6, 7, 8)
+"""EXIF orientations that show the stored pixels turned by 90°."""
 _SHRINK = 0.75
 """Each retry when a downscaled image is still over the byte limit."""
 _TRIES = 8
@@ -69,6 +72,8 @@ def prepare_image(data: bytes, name: str, limits: ImageLimits) -> PreparedImage:
     frames = getattr(image, "n_frames", 1)
     animated = mime == "image/gif" and frames > 1
     if not animated and max(width, height) <= limits.max_side and len(data) <= limits.max_bytes:
+        if mime == "image/jpeg" and image.getexif().get(_ORIENTATION, 1) in _QUARTER_TURNS:
+            width, height = height, width  # the chip tells the size as the photo is seen
         return PreparedImage(data, mime, width, height)
     if mime == "image/jpeg":
         image = ImageOps.exif_transpose(image)

@@ -204,3 +204,10 @@ def test_a_camera_jpeg_with_a_second_picture_is_a_jpeg(tmp_path: Path) -> None:
     source = _write(tmp_path / "camera.jpg", out.getvalue())
     item = prepare(tmp_path / "ws", source, want="image")
     assert (item.mime, item.width, item.height, item.note) == ("image/jpeg", 64, 48, "")
+
+
+def test_a_rotated_photo_sent_as_is_tells_its_size_as_seen(tmp_path: Path) -> None:
+    data = rotated_jpeg(400, 200)
+    item = prepare(tmp_path / "ws", _write(tmp_path / "phone.jpg", data))
+    assert (tmp_path / "ws" / item.file).read_bytes() == data  # the original bytes
+    assert (item.width, item.height) == (200, 400)
