@@ -50,7 +50,7 @@ async def test_a_tool_call_waits_for_approval_and_its_result_is_shown(
     build, ollama_server: str, tmp_path
 ) -> None:
     """``read_file`` asks first (its default policy); Deny is focused, ``a`` allows once."""
-    from offyai_tui.ui.screens.tool_approval import ToolApprovalScreen
+    from offyai_tui.ui.screens.tool_approval import ARM_DELAY_S, ToolApprovalScreen
 
     folder = tmp_path / "notes"
     folder.mkdir()
@@ -71,6 +71,10 @@ async def test_a_tool_call_waits_for_approval_and_its_result_is_shown(
             arguments = str(dialog.query_one("#arguments").query_one("Static").render())
             assert "read_file" in question and "plan.txt" in arguments
             assert app.screen.focused is not None and app.screen.focused.id == "deny"
+            await pilot.press("a")  # too soon after the question opened: nothing is allowed
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ToolApprovalScreen)
+            await pilot.pause(ARM_DELAY_S)
             await pilot.press("a")
             conversation = chat(app).conversation
             await wait_for(lambda: conversation.messages[-1].role == "assistant"

@@ -377,11 +377,11 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         finally:
             self.reply = None
             self.generating = False
-            self._update_busy()
-            if self.is_attached:
+            if self.is_attached:  # else the app is closing: nothing left to update
+                self._update_busy()
                 self.refresh_sidebar()
                 self.update_context()
-            self.call_later(self._drain_queue)
+                self.call_later(self._drain_queue)
 
     async def _drain_queue(self) -> None:
         if self.queue and not self.generating and self.engine is not None:

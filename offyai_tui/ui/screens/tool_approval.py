@@ -2,10 +2,15 @@
 
 Nothing a model asks for runs unseen. The arguments are shown in full (as
 inert text: a model can put anything in them), Deny is focused, and Esc
-denies, so a stray Enter or a key typed in a burst never approves a call.
+denies, so a stray Enter never approves a call. Allowing is armed only after
+the question has been on screen for :data:`ARM_DELAY_S`: someone still typing
+their next prompt when the question opens (an ``a`` or ``c`` in that burst)
+approves nothing.
 """
 
 from __future__ import annotations
+
+import time
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -19,6 +24,10 @@ from offyai_tui.tools.arguments import arguments_text
 from offyai_tui.turn.events import Decision
 from offyai_tui.ui.screens.dialogs import DIALOG_CSS
 from offyai_tui.util.textsafe import visible
+
+
+ARM_DELAY_S = 0.6
+"""Seconds the question is shown before a key or click can allow the call."""
 
 
 class ToolApprovalScreen(ModalScreen[Decision]):
@@ -57,10 +66,16 @@ class ToolApprovalScreen(ModalScreen[Decision]):
                 yield Button("Allow once (a)", id="once", variant="warning")
 
     def on_mount(self) -> None:
+        self._shown_at = time.monotonic()
         self.query_one("#deny", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id)  # type: ignore[arg-type]
+        self.action_answer(event.button.id)  # type: ignore[arg-type]
 
     def action_answer(self, decision: Decision) -> None:
-        self.dismiss(decision)
+        """Deny at once; allow only once the question has been readable for a moment."""
+        armed = time.monotonic() - getattr(self, "_shown_at", 0.0) >= ARM_DELAY_S
+        if decision == "deny" or armed:
+            self.dismiss(decision)
+        else:
+            self.notify("Read the question first: press again to allow.", markup=False)

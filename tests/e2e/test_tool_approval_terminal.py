@@ -1,0 +1,58 @@
+"""Tool approval in a real terminal: the real ``offyai`` in tmux, the Ollama-protocol
+stand-in on loopback (``tools-model`` makes the calls the prompt scripts, then answers
+from the real model), and the real ``mcp-server-time`` from PyPI.
+
+What is checked is what a user relies on: nothing runs before a key is pressed in the
+question, Enter (or keys typed in a burst with the prompt) denies since Deny is focused,
+and ``a`` runs the call once; the transcript records each call and result.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.e2e.conftest import events, start_tui, transcripts, wait_ready, write_config
+from tests.e2e.keys import ENTER
+from tests.tools.helpers import stdio_block, time_server
+
+pytestmark = pytest.mark.slow
+
+CALL = 'calls: [{"name": "time__get_current_time", "arguments": {"timezone": "Asia/Tokyo"}}]'
+
+
+def _tool_results(app_home) -> list[dict]:
+    path = transcripts(app_home)[-1]
+    return [e for e in events(path) if e.get("type") == "message" and e.get("role") == "tool"]
+
+
+def test_a_call_waits_for_a_key_enter_denies_and_a_allows(
+    app_home, user_home, ollama_server: str
+) -> None:
+    write_config(app_home, stdio_block("time", time_server(), []))
+    with start_tui(app_home, user_home, "--model", "tools-model",
+                   OLLAMA_HOST=ollama_server) as tui:
+        wait_ready(tui, model="tools-model")
+        # The prompt and an extra Enter arrive in one read: the Enter must not approve.
+        tui.send_bytes((CALL + ENTER + ENTER).encode())
+        screen = tui.wait_for("wants to run the tool time__get_current_time", timeout=60)
+        assert "Asia/Tokyo" in screen and "Deny (d)" in screen
+        assert not transcripts(app_home) or not _tool_results(app_home)  # nothing ran yet
+        tui.send("Enter")  # Deny is focused
+        tui.wait_until(lambda s: "wants to run the tool" not in s, "the question closed", 30)
+        tui.wait_until(lambda s: "tok/s" in s, "the answer after the denial", 90)
+        denied = _tool_results(app_home)
+        assert len(denied) == 1 and "denied" in denied[0]["content"]
+
+        # Typing on after sending: an "a" in the same burst as the prompt allows nothing.
+        tui.send_bytes((CALL + ENTER + "a").encode())
+        tui.wait_for("wants to run the tool time__get_current_time", timeout=60)
+        time.sleep(1.0)
+        assert len(_tool_results(app_home)) == 1  # still waiting for the user
+        tui.send("a")
+        tui.wait_until(lambda s: len(_tool_results(app_home)) == 2, "the second result", 60)
+        result = _tool_results(app_home)[-1]
+        assert json.loads(result["content"])["timezone"] == "Asia/Tokyo"
+        tui.wait_for("Tool result · time__get_current_time")
