@@ -221,14 +221,21 @@ class OpenAICompatEngine(Engine):
             engine=self.label,
             size_bytes=int(meta.get("size") or 0),
             context_length=int(context),
-            capabilities=self._with_thinking(str(item.get("id", "")), _capabilities(item)),
+            capabilities=self._declared(str(item.get("id", "")), _capabilities(item)),
             details=item,
         )
 
-    def _with_thinking(self, name: str, capabilities: tuple[str, ...]) -> tuple[str, ...]:
-        if "chat" in capabilities and self.thinks(name):
-            return (*capabilities, CAPABILITY)
-        return capabilities
+    def _declared(self, name: str, capabilities: tuple[str, ...]) -> tuple[str, ...]:
+        """The server's capabilities plus what the ``[[openai]]`` table says of ``name``:
+        the protocol does not say which models think, see or call tools."""
+        if "chat" not in capabilities:
+            return capabilities
+        extra = [CAPABILITY] if self.thinks(name) else []
+        for capability, patterns in (("vision", self._config.vision_models),
+                                     ("tools", self._config.tools_models)):
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns):
+                extra.append(capability)
+        return (*capabilities, *extra)
 
     async def default_model(self) -> str:
         if self._config.model:

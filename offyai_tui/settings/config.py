@@ -58,6 +58,9 @@ class OpenAIEndpoint:
     OpenAI protocol does not say which do, and ``/set think on`` is refused for others."""
     vision_models: list[str] = field(default_factory=list)
     """Models of this server that take images (the OpenAI protocol does not say which do)."""
+    tools_models: list[str] = field(default_factory=list)
+    """Models of this server that call tools: only they are offered any (a server
+    without tool support may refuse every request that carries ``tools``)."""
 
 
 @dataclass

@@ -501,3 +501,26 @@ def test_top_k_is_not_sent_to_remote_servers() -> None:
     engine = engine_for("https://api.example.com/v1")
     body = engine._chat_body("m", HELLO, ChatOptions(top_k=5, num_predict=3))
     assert "top_k" not in body and body["max_tokens"] == 3
+
+
+async def test_tools_and_vision_capabilities_come_from_the_endpoint_table(llama_server) -> None:
+    """The protocol does not say which models call tools or see: the ``[[openai]]`` table
+    does, and only the models it names are offered tools by the turn runner."""
+    from offyai_tui.settings.config import Settings as AppSettings
+    from offyai_tui.turn.engine_info import EngineInfo
+
+    plain = engine_for(llama_server.url)
+    endpoint = OpenAIEndpoint(name="test-server", url=llama_server.url,
+                              tools_models=["*smollm2*"], vision_models=["*nothing*"])
+    named = OpenAICompatEngine(endpoint, Settings())
+    try:
+        model = await plain.default_model()
+        assert "tools" not in (await plain.model_info(model)).capabilities
+        caps = (await named.model_info(model)).capabilities
+        assert "tools" in caps and "vision" not in caps and "chat" in caps
+        info = EngineInfo(AppSettings())
+        assert not await info.supports(plain, model, "tools", unknown=False)
+        assert await info.supports(named, model, "tools", unknown=False)
+    finally:
+        await plain.aclose()
+        await named.aclose()

@@ -25,7 +25,6 @@ from offyai_tui.turn.events import Decision
 from offyai_tui.ui.screens.dialogs import DIALOG_CSS
 from offyai_tui.util.textsafe import visible
 
-
 ARM_DELAY_S = 0.6
 """Seconds the question is shown before a key or click can allow the call."""
 
