@@ -27,6 +27,7 @@ from offyai_tui.turn import (
     AnswerEnded,
     AnswerText,
     Decision,
+    Notice,
     SourcesFound,
     ThinkingText,
     ToolFinished,
@@ -213,6 +214,8 @@ class AnswerPrinter:
                                + strip_controls(event.text))
                 self.err.flush()
                 self.thinking = True
+        elif isinstance(event, Notice):
+            self.note(event.text)
         elif isinstance(event, SourcesFound):
             grounding = event.grounding
             self.sources = list(grounding.sources)

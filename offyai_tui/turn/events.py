@@ -122,6 +122,13 @@ class AnswerEnded:
 
 
 @dataclass
+class Notice:
+    """One line the user should see once (an MCP server that would not start)."""
+
+    text: str
+
+
+@dataclass
 class NotSaved:
     """A transcript write failed (disk full, read-only workspace): shown, kept pending."""
 
@@ -138,7 +145,7 @@ class TurnFailed:
 
 TurnEvent = (Searching | SourcesFound | AnswerStarted | ContextPlanned | ThinkingText
              | AnswerText | ToolRequested | ToolDecided | ToolFinished | AnswerEnded
-             | NotSaved | TurnFailed)
+             | Notice | NotSaved | TurnFailed)
 
 
 def _future() -> asyncio.Future[Decision]:

@@ -41,6 +41,7 @@ from offyai_tui.turn.events import (
     AnswerStarted,
     AnswerText,
     ContextPlanned,
+    Notice,
     NotSaved,
     Searching,
     SourcesFound,
@@ -94,6 +95,7 @@ class TurnRunner:
             stall guard and its waiting line).
         reason: Why there is no engine, for the failure line.
         max_tool_rounds: Cap on model → tool → model rounds.
+        reported: Notices the surface has shown already (the runner adds to it).
     """
 
     def __init__(
@@ -107,6 +109,7 @@ class TurnRunner:
         stream_filter: StreamFilter | None = None,
         reason: str = "",
         max_tool_rounds: int = MAX_TOOL_ROUNDS,
+        reported: set[str] | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -116,6 +119,8 @@ class TurnRunner:
         self.stream_filter = stream_filter
         self.reason = reason
         self.max_tool_rounds = max_tool_rounds
+        self.reported = reported if reported is not None else set()
+        """Notices already shown (kept by the surface across turns: said once)."""
         self.background: set[asyncio.Task[Any]] = set()
         """Speed records still being written; :meth:`drain` waits for them."""
 
@@ -144,6 +149,10 @@ class TurnRunner:
                                      counter.count_message, engine=engine)
             yield SourcesFound(grounding)
         specs = await self._offered(engine, model)
+        for note in getattr(self.tools, "notes", None) or ():
+            if note not in self.reported:
+                self.reported.add(note)
+                yield Notice(note)
         for round_ in range(self.max_tool_rounds + 1):
             try:
                 handle = await conversation.start_reply(

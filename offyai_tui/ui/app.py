@@ -117,6 +117,8 @@ class OffyApp(KeyGate, App[int]):
         self.documents_job: Any = None
         """The workspace's documents and indexing run (``screens.documents_job``)."""
         self._toolbox: ToolBox | None = None
+        self.reported_notices: set[str] = set()
+        """Lines turns have shown once (a tool server that would not start)."""
         self.startup_warnings: list[str] = list(settings.warnings)
         self._own_themes: list[str] = []
         self._startup_theme = ""

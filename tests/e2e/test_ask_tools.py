@@ -79,3 +79,16 @@ def test_without_tools_none_are_offered(app_home, user_home, ollama_server: str)
 def test_approve_tools_alone_is_refused(app_home, user_home) -> None:
     result = run_offyai(["ask", "--approve-tools", "hi"], app_home, user_home)
     assert result.returncode == 1 and "--approve-tools needs --tools" in result.stderr
+
+
+def test_a_server_that_cannot_start_is_one_line_and_the_rest_works(
+    app_home, user_home, ollama_server: str
+) -> None:
+    write_config(app_home, stdio_block("time", time_server(), [])
+                 + stdio_block("broken", "/nonexistent/mcp-broken", []))
+    result = _ask(app_home, user_home, ollama_server, "--tools", "--approve-tools")
+    assert result.returncode == 0, result.stderr
+    broken = [line for line in result.stderr.splitlines() if "broken" in line]
+    assert len(broken) == 1 and broken[0].startswith("offyai: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(_tool_results(ollama_server)[0]["content"])["timezone"] == "Asia/Tokyo"

@@ -371,6 +371,7 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
             self.engine, self.settings, info=self.info,
             documents=ScreenDocuments(self.app) if conversation.documents else None,
             tools=self.app.toolbox(),  # type: ignore[attr-defined]
+            reported=self.app.reported_notices,  # type: ignore[attr-defined]
             reason=getattr(self.app, "engine_reason", ""))
         try:
             await TurnView(self, conversation, placeholder_id).play(runner)

@@ -24,6 +24,7 @@ from offyai_tui.turn import (
     AnswerStarted,
     AnswerText,
     ContextPlanned,
+    Notice,
     NotSaved,
     Searching,
     SourcesFound,
@@ -142,6 +143,9 @@ class TurnView:
             if self._thinking and view is not None:
                 view.set_note("")
             await self._reconcile(event.message)
+        elif isinstance(event, Notice):
+            screen.notify(event.text, title="Tools", severity="warning", timeout=10,
+                          markup=False)
         elif isinstance(event, NotSaved):
             if isinstance(event.error, TranscriptError):
                 screen.save_failed(event.error)
