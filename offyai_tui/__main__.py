@@ -60,6 +60,22 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--seed", type=int)
     ask.add_argument("--stats", action="store_true", help="print token statistics to stderr")
     ask.add_argument(
+        "--think", metavar="WORD",
+        help="reasoning: on, off, low, medium, high or default (the model's own)",
+    )  # fmt: skip
+    ask.add_argument(
+        "--hide-thinking", action="store_true", dest="hide_thinking",
+        help="do not write the model's reasoning to stderr",
+    )  # fmt: skip
+    ask.add_argument(
+        "--image", action="append", default=[], metavar="PATH",
+        help="attach an image for a vision model (repeatable; - reads stdin)",
+    )  # fmt: skip
+    ask.add_argument(
+        "--file", action="append", default=[], metavar="PATH",
+        help="put a text file or PDF in the prompt (repeatable; - reads stdin)",
+    )  # fmt: skip
+    ask.add_argument(
         "--tools", action="store_true",
         help="let the model call the enabled tools (offyai tools lists them); each call asks",
     )  # fmt: skip

@@ -110,7 +110,8 @@ async def _engine(registry: EngineRegistry, args: argparse.Namespace) -> Engine:
 
 def _prompt_text(args: argparse.Namespace) -> str:
     prompt = " ".join(args.prompt).strip()
-    if not sys.stdin.isatty():
+    attached = [*getattr(args, "image", []), *getattr(args, "file", [])]
+    if not sys.stdin.isatty() and "-" not in attached:  # "-": stdin is the attachment
         from offyai_tui.commands.guard import read_piped
 
         try:
@@ -121,7 +122,7 @@ def _prompt_text(args: argparse.Namespace) -> str:
             print(f"offyai: piped input {note}", file=sys.stderr)
         if piped.strip():
             prompt = f"{prompt}\n\n{piped}" if prompt else piped
-    if not prompt.strip():
+    if not prompt.strip() and not attached:
         raise UserError('nothing to ask: give a prompt, e.g. offyai ask "Write a haiku"')
     return prompt
 

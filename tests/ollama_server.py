@@ -17,7 +17,12 @@ awkward places. Model names choose faults, per request:
   (one with an id, one without, arguments as JSON objects), then ``done``; once the
   last message is a tool result, it answers (from the real model) like any other; a
   prompt ``calls: [{"name": ..., "arguments": {...}}]`` makes those the calls;
+- ``vision-model``: answers like the chat model (the images are not looked at) and
+  lists the ``vision`` capability;
 - pulling a name starting with ``bad-`` fails half-way with an error line.
+
+A chat whose last message is the assistant's is continued, as Ollama does: that
+text ends the prompt, still open, and what is streamed extends it.
 
 ``GET /_test/state`` reports what the server saw (requests, finished and
 abandoned streams). Usage: ``python tests/ollama_server.py --port 0`` prints
@@ -50,6 +55,7 @@ FAULTS = (
     "slow-model",
     "thinking-model",
     "tools-model",
+    "vision-model",
 )
 CHAT_MODEL = "smollm2:135m"
 EMBED_MODEL = "all-minilm:latest"
@@ -147,6 +153,10 @@ class Model:
     ) -> Iterator[str]:
         """Yield the answer's pieces; fill ``stats`` with Ollama's counters."""
         started = time.perf_counter_ns()
+        prefill = ""
+        if messages and messages[-1].get("role") == "assistant":  # Ollama continues it
+            prefill = str(messages[-1].get("content") or "")
+            messages = messages[:-1]
         prompt = self.formatter(messages=messages)
         predict = int(options.get("num_predict") or 32)
         kwargs: dict[str, Any] = {
@@ -160,7 +170,8 @@ class Model:
         if options.get("seed") is not None:
             kwargs["seed"] = int(options["seed"])
         with self.lock:
-            tokens = self.llm.tokenize(prompt.prompt.encode(), add_bos=False, special=True)
+            text = prompt.prompt + prefill
+            tokens = self.llm.tokenize(text.encode(), add_bos=False, special=True)
             stats.update(prompt_eval_count=len(tokens), eval_count=0, done_reason="stop")
             first = 0
             for chunk in self.llm.create_completion(tokens, **kwargs):
@@ -447,6 +458,8 @@ class Handler(BaseHTTPRequestHandler):
                 capabilities.append("thinking")
             if name.split(":")[0] == "tools-model":
                 capabilities.append("tools")
+            if name.split(":")[0] == "vision-model":
+                capabilities.append("vision")
         self._reply(
             200,
             {

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from contextlib import aclosing
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from offyai_tui.chat import Conversation, modes
+from offyai_tui.chat import Attachment, Conversation, modes
+from offyai_tui.chat.errors import ParameterError
+from offyai_tui.chat.params import parse_think
 from offyai_tui.commands import UserError
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.registry import EngineRegistry
@@ -70,10 +74,12 @@ class CliDocuments:
         self.docs.close()
 
 
-def conversation_for(args: argparse.Namespace, settings: Settings, model: str) -> Conversation:
+def conversation_for(args: argparse.Namespace, settings: Settings, model: str,
+                     attachments_root: Path | None = None) -> Conversation:
     """The question as a conversation: mode or system prompt, flags as parameters."""
     catalog = modes.load_modes()
-    conversation = Conversation("ask", writer=None, ephemeral=True, modes=catalog, model=model)
+    conversation = Conversation("ask", writer=None, ephemeral=True, modes=catalog, model=model,
+                                attachments_root=attachments_root)
     name = args.mode or settings.chat.mode
     found = modes.find_mode(name)
     if found is None and not args.system:  # a system prompt replaces the mode's anyway
@@ -88,19 +94,76 @@ def conversation_for(args: argparse.Namespace, settings: Settings, model: str) -
             conversation.set_parameter(name, getattr(args, flag))
     if args.docs:
         conversation.set_documents(True)
+    if getattr(args, "think", None) is not None:
+        try:
+            conversation.set_think(parse_think(args.think))
+        except ParameterError as exc:
+            raise UserError(f"--think: {exc}") from None
     return conversation
 
 
 async def run_ask(args: argparse.Namespace, settings: Settings, workspace: Workspace,
                   registry: EngineRegistry, engine: Engine, prompt: str) -> int:
     """Answer ``prompt`` on stdout; failures are a ``UserError`` (one line, exit 1)."""
-    from offyai_tui.commands.guard import guarded, timeout_for
-
     model = settings.chat.model or await engine.default_model()
     if (prewarm := getattr(engine, "prewarm", None)) is not None:
         await prewarm(model)  # the model loads while the rest of the start runs
-    conversation = conversation_for(args, settings, model)
-    conversation.add_user(prompt)
+    with tempfile.TemporaryDirectory(prefix="offyai-ask-") as scratch:
+        conversation = conversation_for(args, settings, model, attachments_root=Path(scratch))
+        images, files = await _attachments(args, settings, engine, model, conversation, prompt)
+        conversation.add_user(prompt, images=images, files=files)
+        return await _answer(args, settings, workspace, registry, engine, conversation)
+
+
+async def _attachments(args: argparse.Namespace, settings: Settings, engine: Engine,
+                       model: str, conversation: Conversation, prompt: str
+                       ) -> tuple[list[Attachment], list[Attachment]]:
+    """``--image``/``--file``: stored for this run, checked against the model and the window.
+
+    Files share what the context leaves after the prompt; an image needs a model with
+    vision. Every refusal is one line and nothing is sent.
+    """
+    images, files = list(getattr(args, "image", [])), list(getattr(args, "file", []))
+    if not images and not files:
+        return [], []
+    from offyai_tui.attach import (
+        AttachmentError,
+        by_kind,
+        image_limits,
+        prepare_all,
+        remote_notice,
+        require_vision,
+    )
+    from offyai_tui.engines.base import Message
+    from offyai_tui.turn import EngineInfo
+
+    info = EngineInfo(settings)
+    counter = info.counter(engine, model)
+    plan = await conversation.plan_context(
+        counter, settings=settings.chat, model_window=await info.model_window(engine, model),
+        engine_window=info.engine_window(engine))
+    room = plan.documents_budget(1.0) - await counter.count_message(Message("user", prompt))
+    limits = image_limits(engine.kind, settings.attachments.max_image_side,
+                          settings.attachments.max_image_mb)
+    root = conversation.attachments_root or Path(".")
+    try:
+        if images:
+            await require_vision(engine, model, settings)
+        attached = await asyncio.to_thread(
+            prepare_all, root, images=images, files=files, limits=limits,
+            budget=max(0, room), stdin=sys.stdin.buffer)
+    except AttachmentError as exc:
+        raise UserError(str(exc)) from None
+    if notice := remote_notice(engine, attached):
+        print(f"offyai: {notice}", file=sys.stderr)
+    return by_kind(attached)
+
+
+async def _answer(args: argparse.Namespace, settings: Settings, workspace: Workspace,
+                  registry: EngineRegistry, engine: Engine, conversation: Conversation) -> int:
+    """Run the turn and print it; documents, tools and the stall guard as the flags say."""
+    from offyai_tui.commands.guard import guarded, timeout_for
+
     documents = None
     if args.docs:
         documents = CliDocuments(
@@ -110,7 +173,8 @@ async def run_ask(args: argparse.Namespace, settings: Settings, workspace: Works
     toolbox = _toolbox(args, settings, workspace, registry, engine)
     runner = TurnRunner(engine, settings, documents=documents, tools=toolbox,
                         stream_filter=lambda stream: guarded(stream, engine, timeout))
-    printer = AnswerPrinter(sys.stdout, sys.stderr, stats=bool(args.stats))
+    printer = AnswerPrinter(sys.stdout, sys.stderr, stats=bool(args.stats),
+                            thinking=not getattr(args, "hide_thinking", False))
     approve = ToolApprover(sys.stderr, auto=bool(getattr(args, "approve_tools", False)))
     try:
         async with aclosing(runner.run(conversation)) as events:
@@ -191,9 +255,12 @@ class ToolApprover:
 class AnswerPrinter:
     """Prints a turn's events: the answer on ``out``, notes and stats on ``err``."""
 
-    def __init__(self, out: TextIO, err: TextIO, *, stats: bool = False) -> None:
+    def __init__(self, out: TextIO, err: TextIO, *, stats: bool = False,
+                 thinking: bool = True) -> None:
         self.out, self.err = out, err
         self.stats = stats
+        self.show_thinking = thinking
+        self.dim = err.isatty()
         self.clean = strip_controls if out.isatty() else (lambda text: text)
         self.wrote = False
         self.thinking = False
@@ -209,9 +276,9 @@ class AnswerPrinter:
             self.out.flush()
             self.wrote = True
         elif isinstance(event, ThinkingText):
-            if self.err.isatty():  # reasoning is shown live, dimmed, never in the answer
-                self.err.write(("\x1b[2m" if not self.thinking else "")
-                               + strip_controls(event.text))
+            if self.show_thinking:  # reasoning on stderr (dimmed on a terminal), never stdout
+                start = "\x1b[2m" if self.dim and not self.thinking else ""
+                self.err.write(start + strip_controls(event.text))
                 self.err.flush()
                 self.thinking = True
         elif isinstance(event, Notice):
@@ -232,7 +299,7 @@ class AnswerPrinter:
 
     def _end_thinking(self) -> None:
         if self.thinking:
-            self.err.write("\x1b[0m\n")
+            self.err.write("\x1b[0m\n" if self.dim else "\n")
             self.err.flush()
             self.thinking = False
 

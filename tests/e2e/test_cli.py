@@ -147,20 +147,30 @@ def test_index_then_ask_with_documents_cites_the_file(app_home, user_home, tmp_p
     assert sources[0].startswith("[1] ferry.txt"), sources
 
 
-@pytest.mark.parametrize("model", ["thinking-model", "tools-model"])
-def test_ask_prints_only_the_answer_when_thinking_or_tool_calls_stream(
-    app_home, user_home, ollama_server: str, model: str
+def test_ask_writes_thinking_to_stderr_and_only_the_answer_to_stdout(
+    app_home, user_home, ollama_server: str
 ) -> None:
-    """Events ``ask`` has no use for yet (reasoning, tool calls) are skipped, not printed."""
-    result = run_offyai(
-        ["--engine", "ollama", "--model", model, "ask", "--max-tokens", "6", "Weather?"],
-        app_home,
-        user_home,
-        OLLAMA_HOST=ollama_server,
-    )
-    assert (result.returncode, result.stderr) == (0, ""), result.stderr
-    assert "réfléchis" not in result.stdout and "get_weather" not in result.stdout
-    if model == "thinking-model":
-        assert result.stdout.strip()  # the answer itself
-    else:
-        assert result.stdout == "\n"  # the calls were the whole answer: nothing to print
+    """Reasoning goes to stderr (not a terminal here: no dim codes); --hide-thinking drops
+    it; --think reaches the wire; tool calls without --tools run nothing and print nothing."""
+    args = ["--engine", "ollama", "--model", "thinking-model", "ask", "--max-tokens", "6"]
+    shown = run_offyai([*args, "Weather?"], app_home, user_home, OLLAMA_HOST=ollama_server)
+    assert shown.returncode == 0, shown.stderr
+    assert "réfléchis" in shown.stderr and "\x1b" not in shown.stderr
+    assert "réfléchis" not in shown.stdout and shown.stdout.strip()
+    hidden = run_offyai([*args, "--hide-thinking", "Weather?"], app_home, user_home,
+                        OLLAMA_HOST=ollama_server)
+    assert (hidden.returncode, hidden.stderr) == (0, ""), hidden.stderr
+    off = run_offyai([*args, "--think", "off", "Weather?"], app_home, user_home,
+                     OLLAMA_HOST=ollama_server)
+    assert off.returncode == 0 and "réfléchis" not in off.stderr
+    state = httpx.get(f"{ollama_server}/_test/state", timeout=5, trust_env=False).json()
+    sent = [r["body"] for r in state["requests"] if r["path"] == "/api/chat"][-1]
+    assert sent["think"] is False
+    bad = run_offyai([*args, "--think", "loud", "Weather?"], app_home, user_home,
+                     OLLAMA_HOST=ollama_server)
+    assert bad.returncode == 1 and len(bad.stderr.strip().splitlines()) == 1
+    assert "--think" in bad.stderr
+    tools = run_offyai(["--engine", "ollama", "--model", "tools-model", "ask", "--max-tokens",
+                        "6", "Weather?"], app_home, user_home, OLLAMA_HOST=ollama_server)
+    assert (tools.returncode, tools.stderr) == (0, ""), tools.stderr
+    assert "get_weather" not in tools.stdout
