@@ -33,6 +33,14 @@ API summary (everything below is importable from ``offyai_tui.chat``)::
     conv.messages                                             # the current branch of conv.tree
     conv.tree.children(message_id), conv.show(message_id)     # variants; pick the branch shown
 
+    # Variants (chat/variants.py): every one new events, the old messages kept
+    conv.variants(message_id) -> (index, count)               # "‹ index+1/count ›"
+    conv.cycle(message_id, step=±1) -> ChatMessage            # shown variant; conv.messages follows
+    conv.regenerate_target() -> ChatMessage                   # runner.run(conv, regenerate=True)
+    conv.edit_prompt(message_id, text) -> ChatMessage         # new branch; then runner.run(conv)
+    conv.continue_problem(message_id) -> str                  # "" or why not (one line)
+    conv.delete_turn(prompt_id) -> list[str]                  # a prompt and all its answers
+
     # Documents (RAG): the toggle is stored per conversation; the caller retrieves
     conv.set_documents(True); conv.documents                  # in "params" events
     plan = await conv.plan_context(counter, settings=...)
@@ -73,6 +81,7 @@ from offyai_tui.chat.attachments import Attachment, AttachmentError
 from offyai_tui.chat.context import ContextBudget, ContextPlan, fit_context, resolve_budget
 from offyai_tui.chat.conversation import CHECKPOINT_INTERVAL, Conversation
 from offyai_tui.chat.errors import (
+    CannotContinue,
     ChatError,
     ConversationNotFound,
     MessageNotFound,
@@ -98,6 +107,7 @@ __all__ = [
     "PARAMETERS",
     "Attachment",
     "AttachmentError",
+    "CannotContinue",
     "ChatError",
     "ChatMessage",
     "ContextBudget",

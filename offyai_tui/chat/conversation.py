@@ -37,6 +37,7 @@ from offyai_tui.chat.reply import ReplyHandle
 from offyai_tui.chat.tokens import TokenCounter
 from offyai_tui.chat.transcript import FORMAT_VERSION, TranscriptWriter
 from offyai_tui.chat.tree import MessageTree
+from offyai_tui.chat.variants import Variants, place, until
 from offyai_tui.engines.base import ChatOptions, Message
 from offyai_tui.engines.thinking import Think
 from offyai_tui.settings.config import ChatSettings
@@ -46,7 +47,7 @@ CHECKPOINT_INTERVAL = 1.0
 """Seconds between checkpoints of a streaming answer (kill -9 loses at most this)."""
 
 
-class Conversation:
+class Conversation(Variants):
     """Messages, mode, parameters and title of one conversation.
 
     Build one through ``ConversationStore`` (``create``/``load``), which wires
@@ -206,6 +207,7 @@ class Conversation:
         model_window: int = 0,
         engine_window: int = 0,
         extra_tokens: int = 0,
+        below: str | None = None,
     ) -> ReplyHandle:
         """Plan the request and add a ``streaming`` assistant message.
 
@@ -217,6 +219,8 @@ class Conversation:
             engine_window: A hard engine limit such as llama.cpp's ``n_ctx``, 0 if none.
             extra_tokens: Text the caller will add to the latest turn of
                 ``handle.messages`` (retrieved passages); older turns make room.
+            below: Answer this message of the branch again (regenerate): the
+                request ends at it and the answer is a new variant below it.
 
         Raises:
             ReplyInProgress: another answer is streaming in this conversation.
@@ -237,7 +241,7 @@ class Conversation:
         try:
             handle.plan = await self.plan_context(
                 counter, settings=settings, model_window=model_window,
-                engine_window=engine_window, extra_tokens=extra_tokens,
+                engine_window=engine_window, extra_tokens=extra_tokens, below=below,
             )
         except BaseException:
             self.active_reply = None
@@ -247,7 +251,7 @@ class Conversation:
         handle.options = apply_params(
             ChatOptions(model=self.model, num_ctx=handle.plan.window, think=self.think), params
         )
-        self._append(message)
+        self._append(message, below)
         return handle
 
     async def plan_context(
@@ -258,8 +262,10 @@ class Conversation:
         model_window: int = 0,
         engine_window: int = 0,
         extra_tokens: int = 0,
+        below: str | None = None,
     ) -> ContextPlan:
-        """What the next request would send; also updates ``last_plan`` (status bar)."""
+        """What the next request would send (up to ``below`` when given); also updates
+        ``last_plan`` (status bar)."""
         params = self.effective_parameters(settings)
         budget = resolve_budget(
             num_ctx=_int(params.get("num_ctx")),
@@ -270,7 +276,7 @@ class Conversation:
             engine_window=engine_window,
         )
         plan = await fit_context(
-            self.system_prompt, self.history(), counter.count_message, budget,
+            self.system_prompt, self.history(below), counter.count_message, budget,
             exact=counter.exact, extra=extra_tokens,
         )
         if counter.exact and not plan.exact:
@@ -278,15 +284,15 @@ class Conversation:
         self.last_plan = plan
         return plan
 
-    def history(self) -> list[Message]:
-        """Messages the model may see: in context, finished, with text.
+    def history(self, below: str | None = None) -> list[Message]:
+        """Messages the model may see: in context, finished, with text (up to ``below``).
 
         Failed answers are left out (their text may be garbage); stopped and
         interrupted ones are kept, since the user saw them.
         """
         out = []
         root = self.attachments_root or Path(".")
-        for m in self.messages:
+        for m in until(self.messages, below):
             if not m.in_context or m.role == "system" or m.status in ("streaming", "error"):
                 continue
             if m.role == "assistant" and not m.content.strip() and not m.tool_calls:
@@ -367,19 +373,19 @@ class Conversation:
         removed = self.tree.remove(message_id)
         if removed is not None and self._pointer == message_id:
             self._pointer = removed.parent_id
-        self.messages = self.tree.branch(self.tree.latest_leaf(self._pointer))
+        self.messages = self.tree.branch(self.tree.follow(self._pointer))
         self._write({"type": "deleted", "id": message_id, "created": now_iso()})
 
     def show(self, message_id: str) -> list[ChatMessage]:
         """Make the branch through ``message_id`` current (a variant); stored as ``shown``.
 
-        Below that message the branch follows the latest reply at each step.
+        Below that message the branch follows the reply last shown at each step.
         """
         if self.active_reply is not None:
             raise ReplyInProgress("an answer is still streaming; wait or press Esc to stop it")
         self._require(message_id)
         self._pointer = message_id
-        self.messages = self.tree.branch(self.tree.latest_leaf(message_id))
+        self.messages = self.tree.branch(self.tree.select(message_id))
         self._write({"type": "shown", "id": message_id, "created": now_iso()})
         return self.messages
 
@@ -390,11 +396,9 @@ class Conversation:
 
     # ------------------------------------------------------------- internals
 
-    def _append(self, message: ChatMessage) -> None:
-        """Add ``message`` below the end of the current branch, which it now ends."""
-        self.tree.add(message, self.messages[-1].id if self.messages else None)
-        self.messages.append(message)
-        self._pointer = message.id
+    def _append(self, message: ChatMessage, below: str | None = None) -> None:
+        """Add ``message`` below ``below`` or the end of the current branch; it ends it now."""
+        place(self, message, below or (self.messages[-1].id if self.messages else None))
 
     def _require(self, message_id: str) -> ChatMessage:
         if self.active_reply is not None and self.active_reply.message_id == message_id:

@@ -63,6 +63,12 @@ class ReplyInProgress(ChatError):
     title = "Answer in progress"
 
 
+class CannotContinue(ChatError):
+    """The answer cannot be continued in place (not cut short, not the last, no text)."""
+
+    title = "Cannot continue"
+
+
 class ParameterError(ChatError, ValueError):
     """A generation parameter with an unknown name or a bad value."""
 

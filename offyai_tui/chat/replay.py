@@ -35,6 +35,7 @@ EVENT_TYPES = frozenset(
         "deleted",
         "clear",
         "shown",
+        "continue",
     }
 )
 _ROLES = frozenset({"system", "user", "assistant", "tool"})
@@ -96,7 +97,7 @@ class Replay:
 
     def finish(self) -> None:
         self.result.pointer = self.pointer
-        leaf = self.tree.latest_leaf(self.pointer)
+        leaf = self.tree.follow(self.pointer)
         self.result.messages = self.tree.branch(leaf)
 
     def _warn(self, lineno: int, text: str) -> None:
@@ -292,6 +293,18 @@ class Replay:
             self._warn(lineno, "shown names an unknown message; ignored")
             return
         self.pointer = msg_id
+        self.tree.select(msg_id)
+
+    def _on_continue(self, lineno: int, event: dict[str, Any]) -> None:
+        """An answer is being continued in place: its checkpoints count again, and
+        until its final line comes back it is what a crash left (``interrupted``)."""
+        msg_id = _required_str(event, "id")
+        message = self.tree.get(msg_id)
+        if message is None:
+            self._warn(lineno, "continue of an unknown message skipped")
+            return
+        message.status = "interrupted"
+        self.partial.add(msg_id)
 
 
 def _str(event: dict[str, Any], key: str) -> str:

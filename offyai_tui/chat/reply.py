@@ -56,7 +56,10 @@ class ReplyHandle:
         *,
         clock: Callable[[], float],
         interval: float,
+        resumed: bool = False,
     ) -> None:
+        """``resumed``: ``message`` is a saved answer being continued, so checkpoints
+        start after the text it already has."""
         self.conversation = conversation
         self.message = message
         self.request_id = message.request_id
@@ -67,8 +70,8 @@ class ReplyHandle:
         self._clock = clock
         self._interval = interval
         self._last_checkpoint = clock()
-        self._saved_len = 0
-        self._saved_thinking = 0
+        self._saved_len = len(message.content) if resumed else 0
+        self._saved_thinking = len(message.thinking) if resumed else 0
         self._thinking_since: float | None = None
         self._done = False
 

@@ -9,8 +9,11 @@ the chat shows and what the model is sent.
 
 Which branch is current: the one ending in the message appended last, unless
 a later ``shown`` event pointed elsewhere. Below the pointed message the branch
-follows the most recently appended child at each step, so pointing at an
-earlier variant brings back the conversation that went on from it.
+follows, at each step, the reply last shown there (the child last added, or
+the one a ``shown`` event went through), so going back to an earlier variant
+brings back the conversation that was last seen below it, not merely the
+newest. Every event changes that memory the same way whether it happens live
+or is replayed from the transcript, so a reopened conversation cycles alike.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ class MessageTree:
         self._children: dict[str | None, list[str]] = {None: []}
         self._order: dict[str, int] = {}
         self._next = 0
+        self._shown: dict[str | None, str] = {}
+        """For a message (``None``: the start), the reply the branch last went through."""
 
     def __contains__(self, message_id: object) -> bool:
         return message_id in self._nodes
@@ -58,6 +63,7 @@ class MessageTree:
         self._children[message.id] = []
         self._order[message.id] = self._next
         self._next += 1
+        self._shown[parent_id] = message.id
 
     def replace(self, message: ChatMessage) -> None:
         """Put ``message`` in the place of the message with its id (same parent, same order)."""
@@ -82,6 +88,12 @@ class MessageTree:
             self._nodes[child].parent_id = parent
         siblings[at : at + 1] = moved
         del self._order[message_id]
+        below = self._shown.pop(message_id, None)
+        if self._shown.get(parent) == message_id:  # the branch goes on through its reply
+            if below is None:
+                del self._shown[parent]
+            else:
+                self._shown[parent] = below
         return message
 
     def children(self, message_id: str | None) -> list[ChatMessage]:
@@ -94,12 +106,28 @@ class MessageTree:
             return None
         return self._nodes[max(self._order, key=self._order.__getitem__)]
 
-    def latest_leaf(self, message_id: str | None) -> str | None:
-        """Follow the most recently added child from ``message_id`` down to a leaf."""
+    def siblings(self, message_id: str) -> list[ChatMessage]:
+        """``message_id`` and its variants (the replies to the same parent), oldest first."""
+        return self.children(self._nodes[message_id].parent_id)
+
+    def follow(self, message_id: str | None) -> str | None:
+        """The leaf the branch reaches from ``message_id``: at each step the reply last
+        shown there, else the newest one."""
         current = message_id
         while kids := self._children.get(current):
-            current = max(kids, key=self._order.__getitem__)
+            pick = self._shown.get(current)
+            current = pick if pick is not None else max(kids, key=self._order.__getitem__)
         return current
+
+    def select(self, message_id: str) -> str | None:
+        """Make the branch go through ``message_id`` (remembered at every step above
+        it); returns the leaf it then reaches."""
+        current: str | None = message_id
+        while current is not None:
+            parent = self._nodes[current].parent_id
+            self._shown[parent] = current
+            current = parent
+        return self.follow(message_id)
 
     def branch(self, leaf_id: str | None) -> list[ChatMessage]:
         """The messages from the first one down to ``leaf_id``, in conversation order."""

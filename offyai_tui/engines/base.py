@@ -212,6 +212,10 @@ class Engine(ABC):
     IMPLEMENTS_UNLOAD = False
     IMPLEMENTS_LOAD = False
     IMPLEMENTS_COUNT_TOKENS = False
+    IMPLEMENTS_CONTINUE = False
+    """``stream_chat`` continues a request's final assistant message in place (the
+    text streamed extends it) instead of answering after it; without this the
+    turn runner refuses to continue an answer with ``Unsupported``."""
 
     @property
     def endpoint(self) -> str:

@@ -167,6 +167,8 @@ class OllamaEngine(Engine):
     IMPLEMENTS_EMBED = True
     IMPLEMENTS_UNLOAD = True
     IMPLEMENTS_LOAD = True
+    IMPLEMENTS_CONTINUE = True
+    """/api/chat continues a final assistant message (its template leaves that turn open)."""
 
     def __init__(self, settings: Settings) -> None:
         """Prepare a client; nothing connects until the first request.

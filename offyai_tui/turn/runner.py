@@ -9,7 +9,9 @@ render its events (:mod:`offyai_tui.turn.events`), so a question sent from
 either gets the same context, the same documents budget and the same tools.
 
 The user's message is added by the caller before the turn (the screen shows
-it at once); the turn adds the answers and tool results. Stopping is
+it at once); the turn adds the answers and tool results. A regenerate answers
+the branch's last prompt again (a new variant beside the old answer), and a
+continue grows a cut-short answer in place (:mod:`offyai_tui.chat.variants`). Stopping is
 cancelling: whatever the consumer is doing, closing the generator (``aclosing``)
 or cancelling its task ends the answer as ``stopped`` with its text kept.
 """
@@ -21,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from typing import Any, Protocol
 
-from offyai_tui.chat import ChatError, Conversation, ReplyHandle, TranscriptError
+from offyai_tui.chat import CannotContinue, ChatError, Conversation, ReplyHandle, TranscriptError
 from offyai_tui.chat.runaway import guard_repetition
 from offyai_tui.engines.base import (
     ChatEvent,
@@ -32,7 +34,7 @@ from offyai_tui.engines.base import (
     TextDelta,
     ThinkingDelta,
 )
-from offyai_tui.engines.errors import EngineError, StreamInterrupted
+from offyai_tui.engines.errors import EngineError, StreamInterrupted, Unsupported
 from offyai_tui.engines.parts import ToolCall, ToolSpec
 from offyai_tui.settings.config import Settings
 from offyai_tui.turn.engine_info import EngineInfo
@@ -124,13 +126,24 @@ class TurnRunner:
         self.background: set[asyncio.Task[Any]] = set()
         """Speed records still being written; :meth:`drain` waits for them."""
 
-    async def run(self, conversation: Conversation) -> AsyncIterator[TurnEvent]:
-        """Answer the conversation's last user message; yields what happens, in order."""
+    async def run(
+        self, conversation: Conversation, *, regenerate: bool = False,
+        continuing: str | None = None,
+    ) -> AsyncIterator[TurnEvent]:
+        """Answer the conversation's last user message; yields what happens, in order.
+
+        ``regenerate``: answer the branch's last prompt again, as a new variant.
+        ``continuing``: the id of the answer to grow in place (the branch's last);
+        an engine that cannot continue fails the turn with one ``Unsupported`` line.
+        """
         engine = self.engine
         try:
             if engine is None:
                 raise EngineError(f"no engine is available ({self.reason})" if self.reason
                                   else "no engine is available")
+            below = conversation.regenerate_target().id if regenerate else None
+            if continuing is not None:
+                _can_continue(engine, conversation, continuing)
             model = await self.info.model_for(engine, conversation)
             counter = self.info.counter(engine, model)
             window: dict[str, Any] = {
@@ -142,9 +155,9 @@ class TurnRunner:
             yield TurnFailed(exc, getattr(exc, "title", "Error"))
             return
         grounding: Grounding | None = None
-        if conversation.documents and self.documents is not None:
+        if conversation.documents and self.documents is not None and continuing is None:
             yield Searching()
-            plan = await conversation.plan_context(counter, **window)
+            plan = await conversation.plan_context(counter, below=below, **window)
             grounding = await ground(self.documents, question_of(conversation.messages), plan,
                                      counter.count_message, engine=engine)
             yield SourcesFound(grounding)
@@ -154,16 +167,22 @@ class TurnRunner:
                 self.reported.add(note)
                 yield Notice(note)
         for round_ in range(self.max_tool_rounds + 1):
+            resume = continuing if round_ == 0 else None
             try:
-                handle = await conversation.start_reply(
-                    counter, model=model,
-                    extra_tokens=grounding.extra_tokens if grounding else 0, **window)
+                if resume is not None:
+                    handle = await conversation.start_continue(resume, counter, model=model,
+                                                               **window)
+                    await self._resume_sources(engine, handle)
+                else:
+                    handle = await conversation.start_reply(
+                        counter, model=model, below=below if round_ == 0 else None,
+                        extra_tokens=grounding.extra_tokens if grounding else 0, **window)
             except (EngineError, ChatError, asyncio.TimeoutError, OSError) as exc:
                 yield TurnFailed(exc, getattr(exc, "title", "Error"))
                 return
             if grounding is not None:
                 grounding.apply(handle)
-            if specs and round_ < self.max_tool_rounds:
+            if specs and round_ < self.max_tool_rounds and resume is None:
                 handle.options.tools = specs
             yield AnswerStarted(handle, round_)
             if handle.plan is not None:
@@ -189,6 +208,23 @@ class TurnRunner:
         """Wait for the speed records of finished answers (``offyai ask`` before exit)."""
         if self.background:
             await asyncio.gather(*self.background, return_exceptions=True)
+
+    async def _resume_sources(self, engine: Engine, handle: ReplyHandle) -> None:
+        """A continued answer is sent the passages it began on (its numbers stay
+        right), not a new search; only if they may still go to this engine."""
+        sources = handle.message.sources
+        if not sources or self.documents is None:
+            return
+        if await self.documents.allowed(engine, None):
+            return
+        from offyai_tui.rag.prompt import augment
+        from offyai_tui.rag.retriever import Source
+
+        try:
+            passages = [Source.from_dict(s) for s in sources]
+        except (TypeError, ValueError):  # a damaged stored source: continue without them
+            return
+        handle.messages = tuple(augment(handle.messages, passages))
 
     # ------------------------------------------------------------- one answer
 
@@ -284,6 +320,16 @@ class TurnRunner:
                 message = conversation.messages[-1]
                 yield NotSaved(exc)
             yield ToolFinished(call, message, bool(result.is_error))
+
+
+def _can_continue(engine: Engine, conversation: Conversation, message_id: str) -> None:
+    """Refuse a continue before anything is sent: the engine cannot, or the answer is not
+    one to continue (each one line)."""
+    if not getattr(engine, "IMPLEMENTS_CONTINUE", False):
+        raise Unsupported(f"{engine.label} cannot continue an answer in place; "
+                          "regenerate it instead")
+    if problem := conversation.continue_problem(message_id):
+        raise CannotContinue(problem)
 
 
 def _plan_note(handle: ReplyHandle) -> str:
