@@ -33,7 +33,6 @@ import argparse
 import asyncio
 import hashlib
 import json
-import math
 import random
 import re
 import sqlite3
@@ -48,6 +47,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import emit_json, percentile, record
+from bench.rag_eval import evaluate, load_beir
 from offyai_tui.engines.base import Engine, Health, ModelInfo
 from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
@@ -66,46 +66,7 @@ DEPTH = 100
 """Chunks retrieved per query before grouping them into documents."""
 
 
-# -- metrics -----------------------------------------------------------------------
-
-
-def ndcg_at(ranked: Sequence[str], gains: dict[str, int], k: int = 10) -> float:
-    """nDCG@k with graded gains, as BEIR computes it (linear gain, log2 discount)."""
-    dcg = sum(gains.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
-    ideal = sorted((g for g in gains.values() if g > 0), reverse=True)[:k]
-    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg > 0 else 0.0
-
-
-def recall_at(ranked: Sequence[str], gains: dict[str, int], k: int = 10) -> float:
-    relevant = {doc for doc, g in gains.items() if g > 0}
-    return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
-
-
 # -- data ------------------------------------------------------------------------------
-
-
-def load_beir(data: Path, limit: int | None) -> tuple[list[dict], dict[str, str], dict]:
-    corpus = [json.loads(line) for line in (data / "corpus.jsonl").open(encoding="utf-8")]
-    queries = {
-        q["_id"]: q["text"]
-        for q in (json.loads(line) for line in (data / "queries.jsonl").open(encoding="utf-8"))
-    }
-    qrels: dict[str, dict[str, int]] = {}
-    with (data / "qrels" / "test.tsv").open(encoding="utf-8") as handle:
-        next(handle)
-        for line in handle:
-            qid, did, score = line.rstrip("\n").split("\t")
-            qrels.setdefault(qid, {})[did] = int(score)
-    if limit:
-        corpus = corpus[:limit]
-    ids = {d["_id"] for d in corpus}
-    qrels = {
-        q: {d: g for d, g in rels.items() if d in ids}
-        for q, rels in qrels.items()
-        if q in queries and any(g > 0 and d in ids for d, g in rels.items())
-    }
-    return corpus, {q: queries[q] for q in qrels}, qrels
 
 
 def write_corpus(corpus: list[dict], folder: Path) -> dict[str, str]:
@@ -213,8 +174,13 @@ def corpora(data: Sequence[str]) -> list[Path]:
 
 async def quality(
     args: argparse.Namespace, engine: Engine, fusion: FusionConfig, data: Path
-) -> dict:
-    corpus, queries, qrels = load_beir(data, args.limit)
+) -> list[tuple[str, dict]]:
+    """The corpus indexed once and queried once; scored on each judgment set.
+
+    Returns (label, figures) per set, the set the corpus stands on last: its
+    plain name, or ``NAME (published judgments)`` for a published set that
+    bench/data corrects (see bench/rag_eval.py)."""
+    corpus, queries, judgments = load_beir(data, args.limit)
     settings = Settings()
     with tempfile.TemporaryDirectory(prefix="offyai-bench-rag-") as tmp:
         folder = Path(tmp) / "corpus"
@@ -230,51 +196,37 @@ async def quality(
         embedder = await docs.embedder()
         chunk_paths = {c.id: c.path for batch in index.iter_chunks(2048) for c in batch}
         retriever = Retriever(index, embedder, fusion)
-        runs: dict[str, list[list[str]]] = {"bm25": [], "vector": [], "hybrid": [], "rrf": []}
-        gains = []
+        runs: dict[str, dict[str, list[str]]] = {"bm25": {}, "vector": {}, "hybrid": {},
+                                                 "rrf": {}}
         dumps: list[dict] = []
+        gold = judgments.get("corrected") or judgments["published"]
         for qid, text in queries.items():
             vector = await embedder.embed_query(text)
             lexical = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "lexical")]
             dense = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "vector")]
             hybrid = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "hybrid")]
             fused = [i for i, _ in rrf(lexical, dense)]
-            if args.dump:
-                dumps.append(_evidence(retriever, text, vector, chunk_paths, path_ids, qrels[qid]))
+            if args.dump and qid in gold:
+                dumps.append(_evidence(retriever, text, vector, chunk_paths, path_ids, gold[qid]))
             for name, hits in (("bm25", lexical), ("vector", dense), ("hybrid", hybrid),
                                ("rrf", fused)):
-                runs[name].append(_docs_ranking(hits, chunk_paths, path_ids))
-            gains.append(qrels[qid])
+                runs[name][qid] = _docs_ranking(hits, chunk_paths, path_ids)
         docs.close()
     if args.dump:
         Path(args.dump).mkdir(parents=True, exist_ok=True)
         (Path(args.dump) / f"{data.name}.json").write_text(json.dumps(dumps))
-    scores = {
-        name: {
-            "ndcg@10": round(float(np.mean([ndcg_at(r, g) for r, g in zip(ranked, gains)])), 4),
-            "recall@10": round(float(np.mean([recall_at(r, g) for r, g in zip(ranked, gains)])), 4),
-        }
-        for name, ranked in runs.items()
-    }
-    per_query = {name: [ndcg_at(r, g) for r, g in zip(ranked, gains)]
-                 for name, ranked in runs.items()}
-    return {
-        "scores": scores,
+    common = {
         "documents": len(corpus),
-        "queries": len(queries),
         "queries_total": sum(1 for _ in (data / "queries.jsonl").open(encoding="utf-8")),
         "chunks": report.chunks,
         "index_wall_s": round(wall, 1),
         "index_chunks_per_s": round(report.chunks / wall, 2) if wall else 0.0,
-        "hybrid_vs_vector": duel(per_query["hybrid"], per_query["vector"]),
-        "per_query_vs_vector": {
-            name: duel(per_query[name], per_query["vector"]) for name in ("bm25", "rrf", "hybrid")
-        },
-        "hybrid_vs_bm25": duel(per_query["hybrid"], per_query["bm25"]),
-        "per_query_ndcg@10": {
-            name: [round(x, 4) for x in values] for name, values in per_query.items()
-        },
     }
+    out = []
+    for name, qrels in judgments.items():
+        label = data.name if name == list(judgments)[-1] else f"{data.name} ({name} judgments)"
+        out.append((label, {**common, "judgments": name, **evaluate(runs, qrels)}))
+    return out
 
 
 def _evidence(retriever: Retriever, text: str, vector, chunk_paths, path_ids, gains) -> dict:
@@ -295,23 +247,6 @@ def _evidence(retriever: Retriever, text: str, vector, chunk_paths, path_ids, ga
         "dense": dense,
         "dense_all": index.vector_scores(vector, sorted(ids)),
         "coverage": found,
-    }
-
-
-def duel(a: Sequence[float], b: Sequence[float], rounds: int = 2000) -> dict:
-    """Per-query wins, losses and ties of ``a`` over ``b``, and a paired bootstrap
-    95% interval of the mean difference: with 40 queries, a lead whose interval
-    includes 0 is noise, whatever the averages say."""
-    diff = np.asarray(a) - np.asarray(b)
-    rng = np.random.default_rng(0)
-    means = diff[rng.integers(0, len(diff), (rounds, len(diff)))].mean(axis=1)
-    low, high = np.percentile(means, [2.5, 97.5]) if len(diff) else (0.0, 0.0)
-    return {
-        "better": int((diff > 1e-9).sum()),
-        "worse": int((diff < -1e-9).sum()),
-        "same": int((abs(diff) <= 1e-9).sum()),
-        "mean_diff": round(float(diff.mean()) if len(diff) else 0.0, 4),
-        "ci95": [round(float(low), 4), round(float(high), 4)],
     }
 
 
@@ -413,13 +348,13 @@ async def run(args: argparse.Namespace) -> dict:
         results["corpora"] = {}
         for data in corpora(args.data):
             hits, misses = getattr(engine, "hits", 0), getattr(engine, "misses", 0)
-            found = await quality(args, engine, fusion, data)
-            if isinstance(engine, CachedEmbeddings):
-                found["embedding_cache"] = {
-                    "hits": engine.hits - hits, "misses": engine.misses - misses
-                }
-            results["corpora"][data.name] = found
-            show_quality(data.name, found)
+            for label, found in await quality(args, engine, fusion, data):
+                if isinstance(engine, CachedEmbeddings):
+                    found["embedding_cache"] = {
+                        "hits": engine.hits - hits, "misses": engine.misses - misses
+                    }
+                results["corpora"][label] = found
+                show_quality(label, found)
         # The first corpus's figures stay where earlier readers of results.json look.
         results["quality"] = next(iter(results["corpora"].values()))
         if args.sample:
@@ -432,27 +367,31 @@ async def run(args: argparse.Namespace) -> dict:
 
 
 def show_quality(name: str, q: dict) -> None:
-    """One corpus's figures; its last line is the corpus's JSON summary."""
+    """One corpus's figures on one judgment set; its last line is their JSON summary."""
     scores = q["scores"]
     print(f"rag quality on {name}: {q['documents']} documents, "
           f"{q['chunks']} chunks embedded, {q['queries']} of {q.get('queries_total')} queries"
-          " judged")
+          f" judged ({q.get('judgments', 'published')} judgments)")
     for method in ("bm25", "vector", "rrf", "hybrid"):
         s = scores[method]
         print(f"  {method:7s} nDCG@10 {s['ndcg@10']:.3f}  recall@10 {s['recall@10']:.3f}")
-    best_single = max(scores["bm25"]["ndcg@10"], scores["vector"]["ndcg@10"])
-    verdict = "beats" if scores["hybrid"]["ndcg@10"] > best_single else "does NOT beat"
-    print(f"  hybrid {verdict} both single retrievers "
-          f"({scores['hybrid']['ndcg@10'] / best_single:.3f}x the better one)")
-    for method, d in [*q["per_query_vs_vector"].items(), ("hybrid/bm25", q["hybrid_vs_bm25"])]:
+    best = q.get("best_single") or max(("bm25", "vector"), key=lambda m: scores[m]["ndcg@10"])
+    best_single = scores[best]["ndcg@10"]
+    verdict = "is not below" if scores["hybrid"]["ndcg@10"] >= best_single else "is BELOW"
+    print(f"  hybrid {verdict} the better single retriever, {best} "
+          f"({scores['hybrid']['ndcg@10'] / best_single if best_single else 0:.3f}x)")
+    duels = [*q["per_query_vs_vector"].items(), ("hybrid/bm25", q["hybrid_vs_bm25"])]
+    for method, d in duels:
         against = "bm25" if "/" in method else "vector"
         print(f"  {method.split('/')[0]:7s} vs {against:6s} per query: {d['better']} better, "
               f"{d['worse']} worse, {d['same']} same; mean {d['mean_diff']:+.3f}, "
-              f"95% CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
+              f"paired bootstrap 95% CI [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]")
     cache = q.get("embedding_cache", {})
     if cache and not cache.get("hits"):
         print(f"  cold run: {q['index_chunks_per_s']} chunks/s indexing the whole corpus")
     summary = {"corpus": name, **{m: scores[m] for m in ("bm25", "vector", "hybrid")}}
+    if "judgments" in q:
+        summary["judgments"] = q["judgments"]
     print(json.dumps(summary, sort_keys=True), flush=True)
 
 
