@@ -60,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--seed", type=int)
     ask.add_argument("--stats", action="store_true", help="print token statistics to stderr")
     ask.add_argument(
+        "-c", "--continue", action="store_true", dest="continue_chat",
+        help="add this turn to the workspace's latest conversation, with its history; "
+             "flags given are stored in it as /set would",
+    )  # fmt: skip
+    ask.add_argument(
+        "--chat", metavar="ID",
+        help="like --continue, for the conversation ID (its transcript's file name)",
+    )  # fmt: skip
+    ask.add_argument(
         "--think", metavar="WORD",
         help="reasoning: on, off, low, medium, high or default (the model's own)",
     )  # fmt: skip

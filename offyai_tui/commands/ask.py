@@ -1,9 +1,10 @@
 """``offyai ask``: one turn on stdout, through the same runner as the chat screen.
 
 The question becomes a conversation held in memory (nothing is written to the
-workspace's chats) with the mode, system prompt and parameters the chat would
-use; :class:`~offyai_tui.turn.TurnRunner` plans its context, grounds it in the
-documents with the same budget as the chat, streams, and records speeds. This
+workspace's chats; with ``-c``/``--chat`` it is a saved one, :mod:`.ask_chat`) with
+the mode, system prompt and parameters the chat would use;
+:class:`~offyai_tui.turn.TurnRunner` plans its context, grounds it in the documents
+with the same budget as the chat, streams, and records speeds. This
 module only prints: the answer on stdout, everything else as one line each on
 stderr, so ``offyai ask … > answer.txt`` holds the answer alone.
 """
@@ -75,14 +76,19 @@ class CliDocuments:
 
 
 def conversation_for(args: argparse.Namespace, settings: Settings, model: str,
-                     attachments_root: Path | None = None) -> Conversation:
-    """The question as a conversation: mode or system prompt, flags as parameters."""
+                     attachments_root: Path | None = None,
+                     into: Conversation | None = None) -> Conversation:
+    """The question as a conversation: mode or system prompt, flags as parameters.
+
+    ``into``: a saved conversation (``-c``/``--chat``); the flags given are stored in
+    it as ``/set`` would, and a saved one keeps its mode unless ``--mode`` names one.
+    """
     catalog = modes.load_modes()
-    conversation = Conversation("ask", writer=None, ephemeral=True, modes=catalog, model=model,
-                                attachments_root=attachments_root)
-    name = args.mode or settings.chat.mode
-    found = modes.find_mode(name)
-    if found is None and not args.system:  # a system prompt replaces the mode's anyway
+    conversation = into or Conversation("ask", writer=None, ephemeral=True, modes=catalog,
+                                        model=model, attachments_root=attachments_root)
+    name = args.mode or ("" if into is not None and into.saved else settings.chat.mode)
+    found = modes.find_mode(name) if name else None
+    if name and found is None and not args.system:  # a system prompt replaces the mode's anyway
         known = ", ".join(m.name.lower() for m in catalog.modes)
         raise UserError(f"unknown mode {name!r}; available: {known}")
     if found is not None:
@@ -105,11 +111,17 @@ def conversation_for(args: argparse.Namespace, settings: Settings, model: str,
 async def run_ask(args: argparse.Namespace, settings: Settings, workspace: Workspace,
                   registry: EngineRegistry, engine: Engine, prompt: str) -> int:
     """Answer ``prompt`` on stdout; failures are a ``UserError`` (one line, exit 1)."""
-    model = settings.chat.model or await engine.default_model()
-    if (prewarm := getattr(engine, "prewarm", None)) is not None:
-        await prewarm(model)  # the model loads while the rest of the start runs
-    with tempfile.TemporaryDirectory(prefix="offyai-ask-") as scratch:
-        conversation = conversation_for(args, settings, model, attachments_root=Path(scratch))
+    from offyai_tui.commands.ask_chat import saved_chat
+
+    with saved_chat(args, workspace) as saved, \
+            tempfile.TemporaryDirectory(prefix="offyai-ask-") as scratch:
+        model = (settings.chat.model or (saved.model if saved else "")
+                 or await engine.default_model())
+        if (prewarm := getattr(engine, "prewarm", None)) is not None:
+            await prewarm(model)  # the model loads while the rest of the start runs
+        conversation = conversation_for(args, settings, model, attachments_root=Path(scratch),
+                                        into=saved)
+        conversation.model = model
         images, files = await _attachments(args, settings, engine, model, conversation, prompt)
         conversation.add_user(prompt, images=images, files=files)
         return await _answer(args, settings, workspace, registry, engine, conversation)
