@@ -11,12 +11,16 @@ The first line is a ``header``; every later line is one event::
     {"type": "edit", "id": "<message id>", "content": "...", "created": "..."}
     {"type": "params", "params": {"temperature": 0.2}, "system": null, "documents": true}
     {"type": "shown", "id": "<message id>"}
+    {"type": "continue", "id": "<assistant message id>", "created": "..."}
     {"type": "title" | "mode" | "deleted" | "clear", ...}
 
 Format 2: every message names its ``parent_id`` (the message it answers or
 follows; ``null`` for a first message), so regenerated or edited variants form
 a tree in the one file; ``shown`` points the current branch at a message
-(otherwise it ends in the message added last; see :mod:`.tree`). Images are
+(otherwise it ends in the message added last; see :mod:`.tree`). A regenerated
+answer or an edited prompt is a new ``message`` beside the old one (same
+``parent_id``); ``continue`` reopens a cut-short answer, whose later
+checkpoints and final line grow it in place (:mod:`.variants`). Images are
 references to files stored once in the workspace (:mod:`.attachments`), never
 bytes. Assistant messages may hold ``tool_calls`` (``id``, ``name``,
 ``arguments``); a tool's result is a ``"role": "tool"`` message with
