@@ -155,25 +155,20 @@ class Retriever:
         if mode == "lexical" or vector is None:
             found = self.index.search_lexical(fts_query(query), k, weights)
             return [Hit(i, s, lexical=s) for i, s in found]
-        ranked = self.index.search_vectors(vector, max(k, config.dense_candidates))
+        ranked = self.index.search_vectors(vector, max(k, config.candidates))
         if mode == "vector":
             return [Hit(i, s, dense=s) for i, s in ranked[:k]]
-        dense = dict(ranked[: config.dense_candidates])
-        # Chunks holding every query word are what the embedder may miss (names,
-        # codes); asking for them is cheap, unlike ranking every partial match.
-        best_lexical = self.index.search_lexical(
-            fts_query(query, "AND"), config.lexical_candidates, weights
-        )
-        extra = [i for i, _ in best_lexical if i not in dense]
-        dense.update(self.index.vector_scores(vector, extra))
+        lexical = self.index.search_lexical(fts_query(query), config.candidates, weights)
+        cosine = dict(ranked[: config.candidates])
+        cosine.update(self.index.vector_scores(vector, [i for i, _ in lexical if i not in cosine]))
         terms = query_terms(query)
-        texts = {i: c.indexed_text() for i, c in self.index.chunks(dense).items()}
+        texts = {i: c.indexed_text() for i, c in self.index.chunks(cosine).items()}
         found = coverage(
             terms, texts, self.index.document_frequencies(terms), self.index.vector_count()
         )
-        fused = fuse(found, dense, config)
-        hits = [Hit(i, s, found.get(i, 0.0), dense[i]) for i, s in fused]
-        seen = set(dense)
+        fused = fuse(lexical, cosine, [i for i, _ in ranked], found, config)
+        hits = [Hit(i, s, found.get(i, 0.0), cosine.get(i, 0.0)) for i, s in fused]
+        seen = {i for i, _ in fused}
         hits += [Hit(i, s - 1.0, 0.0, s) for i, s in ranked if i not in seen]
         return hits[:k]
 

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from offyai_tui.rag.fusion import FusionConfig, coverage, fuse, normalize_word, rrf, scale
+from offyai_tui.rag.fusion import (
+    FusionConfig,
+    agreement,
+    coverage,
+    fuse,
+    lexical_share,
+    normalize_word,
+    rrf,
+    scale,
+    score_fall,
+)
 from offyai_tui.rag.retriever import Source, fts_query, query_terms
 
 
@@ -22,11 +32,36 @@ def test_rare_terms_weigh_more_in_coverage() -> None:
     assert found[1] > 0.9 > 0.1 > found[2] > 0.0
 
 
-def test_fusion_prefers_a_chunk_with_every_query_word_among_close_dense_scores() -> None:
-    dense = {1: 0.60, 2: 0.58, 3: 0.20}
-    fused = fuse({2: 1.0}, dense, FusionConfig(dense_weight=0.7))
+def test_fusion_prefers_a_chunk_with_every_query_word_among_close_dense_ranks() -> None:
+    cosine = {1: 0.60, 2: 0.58, 3: 0.20}
+    config = FusionConfig(lexical_weight=0.0, agreement_weight=0.0, gap_weight=0.0,
+                          coverage_weight=0.6)
+    fused = fuse([], cosine, [1, 2, 3], {2: 1.0}, config)
     assert [k for k, _ in fused] == [2, 1, 3]
-    assert [k for k, _ in fuse({}, dense, FusionConfig())] == [1, 2, 3]
+    assert [k for k, _ in fuse([], cosine, [1, 2, 3], {}, config)] == [1, 2, 3]
+
+
+def test_a_chunk_only_bm25_found_joins_the_pool_by_its_lexical_rank() -> None:
+    cosine = {1: 0.60, 2: 0.58, 9: 0.10}
+    lexical = [(9, 12.0), (2, 3.0)]
+    config = FusionConfig(lexical_weight=0.8, agreement_weight=0.0, gap_weight=0.0,
+                          coverage_weight=0.0)
+    assert next(k for k, _ in fuse(lexical, cosine, [1, 2], {}, config)) == 9
+    dense_led = FusionConfig(lexical_weight=0.1, agreement_weight=0.0, gap_weight=0.0,
+                             coverage_weight=0.0)
+    assert next(k for k, _ in fuse(lexical, cosine, [1, 2], {}, dense_led)) == 1
+
+
+def test_the_lexical_share_follows_agreement_and_score_fall() -> None:
+    assert agreement([1, 2, 3], [3, 2, 9]) == 0.2
+    assert score_fall([10.0, 8.0, 5.0]) == 0.5 and score_fall([]) == 0.0
+    config = FusionConfig(lexical_weight=0.1, agreement_weight=0.5, gap_weight=-0.2)
+    agreeing = lexical_share([(i, 10.0) for i in range(10)], list(range(10)), config)
+    apart = lexical_share([(i, 10.0) for i in range(10)], list(range(10, 20)), config)
+    assert agreeing == 0.6 and apart == 0.1
+    steep = lexical_share([(0, 10.0), (1, 1.0)], list(range(10, 20)), config)
+    assert steep == pytest.approx(0.1 - 0.2 * 0.9) or steep == 0.0
+    assert 0.0 <= steep < apart
 
 
 def test_scale_and_rrf() -> None:
