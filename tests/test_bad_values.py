@@ -21,13 +21,12 @@ from offyai_tui.engines.errors import EngineUnavailable
 from offyai_tui.engines.ollama import OllamaEngine, base_url
 from offyai_tui.engines.registry import EngineRegistry
 from offyai_tui.settings.config import Settings, parse_settings
-from offyai_tui.ui.keymap import Bound, check_keymap, normalise_keys
-from offyai_tui.ui.screens.help import binding_groups
+from offyai_tui.ui.bindings import remappable
+from offyai_tui.ui.keymap import check_keymap, normalise_keys
 from offyai_tui.ui.themes import parse_theme
 from offyai_tui.util.oserrors import describe
 
-BOUNDS = [Bound(b.id, b.key, scope, b.description)
-          for scope, group in binding_groups() for b in group if b.id]
+BOUNDS = remappable()
 
 
 # ------------------------------------------------------------------------ keys

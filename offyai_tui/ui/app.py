@@ -30,12 +30,14 @@ from offyai_tui.engines.base import Engine
 from offyai_tui.engines.registry import EngineRegistry
 from offyai_tui.settings.config import Settings
 from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.bindings import bindings, spec
 from offyai_tui.ui.key_gate import KeyGate
 from offyai_tui.ui.themes import load_themes
 from offyai_tui.util.textsafe import visible
 
 if TYPE_CHECKING:
     from offyai_tui.tools import ToolBox
+    from offyai_tui.ui.screens.documents_job import DocumentsJob
 
 PaletteCommand = tuple[str, str, Callable[[], Any]]
 """(title such as ``Mode: Coder``, help line, callback)."""
@@ -77,25 +79,17 @@ class OffyCommands(Provider):
 
 
 class OffyApp(KeyGate, App[int]):
-    """The OffyAI terminal app (keys in arrival order: :mod:`offyai_tui.ui.key_gate`)."""
+    """The OffyAI terminal app (keys in arrival order: :mod:`offyai_tui.ui.key_gate`).
+
+    Screens reach it as an :class:`~offyai_tui.ui.host.OffyHost`, the typed list
+    of what it provides.
+    """
 
     TITLE = "OffyAI"
     COMMANDS = App.COMMANDS | {OffyCommands}
     CSS = "Screen { layers: base overlay; }"
 
-    BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
-        Binding("ctrl+p", "command_palette", "Commands", id="app.palette", priority=True,
-                show=False),
-        Binding("f1", "help", "Help", id="app.help"),
-        Binding("question_mark", "help", "Help", id="app.help_outside_prompt", show=False),
-        Binding("f3", "open_screen('models')", "Models", id="app.models"),
-        Binding("m", "open_screen('models')", "Models", id="app.models_outside_prompt",
-                show=False),
-        Binding("f4", "open_screen('documents')", "Documents", id="app.documents"),
-        Binding("d", "open_screen('documents')", "Documents",
-                id="app.documents_outside_prompt", show=False),
-    ]
+    BINDINGS = bindings("app")
 
     def __init__(
         self,
@@ -114,8 +108,10 @@ class OffyApp(KeyGate, App[int]):
         self.engine_reason = "given by the caller" if engine is not None else ""
         self.modes = load_modes()
         self.store: ConversationStore | None = None
-        self.documents_job: Any = None
+        self.documents_job: DocumentsJob | None = None
         """The workspace's documents and indexing run (``screens.documents_job``)."""
+        self.declined_documents: set[tuple[str, str]] = set()
+        """This session's No answers to sending documents to a remote engine."""
         self._toolbox: ToolBox | None = None
         self.reported_notices: set[str] = set()
         """Lines turns have shown once (a tool server that would not start)."""
@@ -257,20 +253,21 @@ class OffyApp(KeyGate, App[int]):
         """Apply ``[keys]`` after :func:`offyai_tui.ui.keymap.check_keymap`: a bad or
         clashing entry keeps the default key and is one start-up warning."""
         if not self.settings.keys:
-            return  # nothing to check: knowing every binding id imports every screen
-        from offyai_tui.ui.keymap import Bound, check_keymap
-        from offyai_tui.ui.screens.help import binding_groups
+            return
+        from offyai_tui.ui.keymap import check_keymap
 
-        bounds = [Bound(b.id, b.key, scope, b.description)
-                  for scope, group in binding_groups() for b in group if b.id]
-        keymap, warnings = check_keymap(self.settings.keys, bounds)
+        keymap, warnings = check_keymap(self.settings.keys)
         self.startup_warnings += warnings
         self.settings.keys = keymap  # the help screen and key hints show what is in effect
         self.set_keymap(keymap)
 
-    def key_for(self, binding_id: str, default: str) -> str:
-        """How the key of ``binding_id`` (after the user's keymap) is shown, e.g. ``^r``."""
-        keys = self.settings.keys.get(binding_id, default).split(",")[0].strip()
+    def key_for(self, binding_id: str, default: str = "") -> str:
+        """How the key of ``binding_id`` (after the user's keymap) is shown, e.g. ``^r``.
+
+        Without ``default``, the binding's default key comes from the binding table.
+        """
+        keys = self.settings.keys.get(binding_id) or default or spec(binding_id).keys
+        keys = keys.split(",")[0].strip()
         return self.get_key_display(Binding(keys, ""))
 
     def _load_themes(self) -> None:
@@ -338,9 +335,12 @@ class OffyApp(KeyGate, App[int]):
             marker = " (current)" if name == self.theme else ""
             commands.append(
                 (f"Theme: {name}", f"switch the colour theme{marker}",
-                 lambda name=name: setattr(self, "theme", name))
+                 partial(self._use_theme, name))
             )
         return commands
+
+    def _use_theme(self, name: str) -> None:
+        self.theme = name
 
     # ------------------------------------------------------------------ screens
 

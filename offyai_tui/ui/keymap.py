@@ -9,15 +9,16 @@ the keys a terminal can send, and against the keys of every other binding
 that can be active at the same time. An entry that fails keeps the binding's
 default key and gives one warning naming the binding id and the value.
 
-Pure logic over ``(scope, bindings)`` groups (see ``screens.help``), so it can
-be tested without an app.
+Pure logic over the binding table (:mod:`offyai_tui.ui.bindings`): which ids
+exist, their default keys and their scopes; tested without an app.
 """
 
 from __future__ import annotations
 
 import string
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+
+from offyai_tui.ui.bindings import KeySpec, remappable
 
 MODIFIERS = ("alt", "ctrl", "hyper", "meta", "shift", "super")
 """In the order Textual joins them (sorted), e.g. ``ctrl+shift+up``."""
@@ -33,16 +34,6 @@ _NAME_ALIASES = {"esc": "escape", "return": "enter", "del": "delete", "ins": "in
                  "page_down": "pagedown", "bs": "backspace", "spacebar": "space"}
 OVERLAPPING = {"chat": {"prompt"}, "prompt": {"chat"}}
 """Scopes active together besides ``everywhere`` (the prompt lives on the chat screen)."""
-
-
-@dataclass(frozen=True)
-class Bound:
-    """One remappable binding: its id, default keys (``"escape,f1"``) and scope."""
-
-    id: str
-    keys: str
-    scope: str
-    description: str = ""
 
 
 def _symbol_names() -> set[str]:
@@ -105,15 +96,16 @@ def _overlap(a: str, b: str) -> bool:
 
 
 def check_keymap(
-    wanted: Mapping[str, str], bindings: Sequence[Bound]
+    wanted: Mapping[str, str], bindings: Sequence[KeySpec] | None = None
 ) -> tuple[dict[str, str], list[str]]:
     """The keymap to apply and one warning per entry left out.
 
     An entry is left out (the binding keeps its default) when its id is not a
     binding, its value is not keys, or one of its keys is already the key of
     another binding active at the same time (after the other accepted entries:
-    swapping two keys works).
+    swapping two keys works). ``bindings`` defaults to every remappable one.
     """
+    bindings = remappable() if bindings is None else bindings
     by_id = {b.id: b for b in bindings}
     warnings: list[str] = []
     keymap: dict[str, str] = {}
@@ -144,7 +136,7 @@ def check_keymap(
     return keymap, warnings
 
 
-def _keys_of(binding: Bound, keymap: Mapping[str, str]) -> set[str]:
+def _keys_of(binding: KeySpec, keymap: Mapping[str, str]) -> set[str]:
     keys = keymap.get(binding.id, binding.keys)
     out = set()
     for key in keys.split(","):
@@ -156,8 +148,8 @@ def _keys_of(binding: Bound, keymap: Mapping[str, str]) -> set[str]:
 
 
 def _clash(
-    binding_id: str, keymap: Mapping[str, str], bindings: Iterable[Bound]
-) -> tuple[Bound, str] | None:
+    binding_id: str, keymap: Mapping[str, str], bindings: Iterable[KeySpec]
+) -> tuple[KeySpec, str] | None:
     """Another binding active together with ``binding_id`` that has one of its new keys.
 
     Only keys the user added count: some defaults share a key on purpose (a

@@ -8,7 +8,8 @@ import types
 
 from offyai_tui.settings import locations
 from offyai_tui.settings.config import Settings, load_settings
-from offyai_tui.ui.screens.help import HelpScreen, binding_ids
+from offyai_tui.ui.bindings import binding_ids
+from offyai_tui.ui.screens.help import HelpScreen
 from tests.ui.conftest import chat, idle, notices, palette, screen_text, send, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
 

@@ -33,7 +33,7 @@ from offyai_tui.settings.privacy import Consent, destination
 from offyai_tui.settings.workspace import Workspace
 from offyai_tui.ui.screens.dialogs import ConfirmScreen
 from offyai_tui.ui.screens.documents import DocumentsScreen, make_screen
-from offyai_tui.ui.screens.documents_job import documents_job
+from offyai_tui.ui.screens.documents_job import DocumentsJob, documents_job
 from offyai_tui.ui.screens.remote_docs import RemoteDocumentsScreen
 from offyai_tui.ui.widgets.common.path_suggest import complete_path
 from offyai_tui.ui.widgets.documents import table as doc_table
@@ -114,6 +114,8 @@ class Host(App[None]):
         self.workspace = Workspace.open("default")
         self.engine = engine
         self.registry = registry
+        self.documents_job: DocumentsJob | None = None
+        self.declined_documents: set[tuple[str, str]] = set()
 
     def on_mount(self) -> None:
         self.push_screen(make_screen(self))

@@ -1,4 +1,4 @@
-"""The chat screen: conversations, streaming answers, modes, slash commands.
+"""The chat screen: the path of one message, and the parts that own the rest.
 
 The path of one message is a straight line: ``PromptInput.Submitted`` →
 :meth:`ChatScreen._send` (user message and placeholder shown at once) →
@@ -12,6 +12,14 @@ prompt box. Every answer is bound to its conversation through its
 ``ReplyHandle``: if the user switches away, the answer keeps being written to
 its own transcript and is shown again (still streaming) on return, but it is
 never drawn into another conversation.
+
+What is not sending has an owner the screen holds: whole conversations
+(:class:`~offyai_tui.ui.screens.chat_conversations.ConversationActions`),
+slash commands (:class:`~offyai_tui.ui.screens.chat_slash.SlashCommands`),
+palette entries (:class:`~offyai_tui.ui.screens.chat_palette.ChatPalette`) and
+the messages' own actions (:class:`~offyai_tui.ui.widgets.chat.message_list.MessageList`).
+The screen's key actions (:mod:`offyai_tui.ui.bindings`, scope ``chat``) hand
+each key to its owner.
 """
 
 from __future__ import annotations
@@ -20,37 +28,37 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Static
-from textual.worker import get_current_worker
 
 from offyai_tui.chat import (
-    ChatError,
-    ChatMessage,
     Conversation,
     ConversationStore,
     ReadOnlyWorkspace,
     ReplyHandle,
-    SearchHit,
     TranscriptError,
     slash,
 )
-from offyai_tui.chat.records import new_message_id
 from offyai_tui.engines.base import Engine
 from offyai_tui.settings import privacy
 from offyai_tui.turn import EngineInfo, TurnRunner
-from offyai_tui.ui.screens.chat_commands import PENDING, ChatCommandsMixin
+from offyai_tui.ui.bindings import bindings
+from offyai_tui.ui.host import offy
+from offyai_tui.ui.screens.chat_conversations import ConversationActions
+from offyai_tui.ui.screens.chat_palette import ChatPalette, PaletteEntry
+from offyai_tui.ui.screens.chat_slash import SlashCommands
 from offyai_tui.ui.screens.keys_first import KeysFirstScreen
-from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar, Entry, Titled
-from offyai_tui.ui.widgets.chat.message_list import MessageList
+from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar
+from offyai_tui.ui.widgets.chat.message_list import MessageList, placeholder
 from offyai_tui.ui.widgets.chat.prompt_input import PromptInput
 from offyai_tui.ui.widgets.chat.status_bar import StatusBar
 
 if TYPE_CHECKING:
     from offyai_tui.chat import ContextPlan
+    from offyai_tui.settings.config import Settings
+
 
 EMPTY_HINT = (
     "Ask anything.{privacy}\n"
@@ -58,7 +66,7 @@ EMPTY_HINT = (
 )
 
 
-class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
+class ChatScreen(KeysFirstScreen[None]):
     """Sidebar, messages, prompt and status bar for one workspace."""
 
     DEFAULT_CSS = """
@@ -70,41 +78,20 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
     ChatScreen #queue-note.-shown { display: block; }
     """
 
-    BINDINGS = [
-        Binding("escape", "stop", "Stop", id="chat.stop"),
-        Binding("ctrl+n", "new_chat", "New chat", id="chat.new"),
-        Binding("ctrl+f", "search", "Search", id="chat.search"),
-        Binding("f2", "rename", "Rename", id="chat.rename", show=False),
-        Binding("f8", "delete", "Delete chat", id="chat.delete", show=False),
-        Binding("ctrl+s", "export", "Export", id="chat.export", show=False),
-        Binding("ctrl+r", "retry", "Retry", id="chat.retry", show=False),
-        Binding("alt+c", "copy_answer", "Copy answer", id="chat.copy_answer", show=False),
-        Binding("alt+b", "copy_code", "Copy code block", id="chat.copy_code", show=False),
-        Binding("alt+d", "toggle_documents", "Documents on/off", id="chat.documents",
-                show=False),
-        Binding("alt+s", "focus_sources", "Sources of an answer", id="chat.sources",
-                show=False),
-        Binding("ctrl+b", "toggle_sidebar", "Sidebar", id="chat.sidebar", show=False),
-        # A priority binding runs as the key arrives, so keys typed right after
-        # it are routed to the list it focuses (see ConversationSidebar).
-        Binding("ctrl+l", "focus_sidebar", "Conversations", id="chat.conversations",
-                show=False, priority=True),
-        Binding("shift+pageup", "scroll_messages(-1)", "Scroll up", id="chat.scroll_up",
-                show=False),
-        Binding("shift+pagedown", "scroll_messages(1)", "Scroll down", id="chat.scroll_down",
-                show=False),
-    ]
+    BINDINGS = bindings("chat")
 
     def __init__(self, store: ConversationStore) -> None:
         super().__init__()
         self.store = store
-        self.conversation: Conversation = self._new_conversation()
+        self.conversations = ConversationActions(self)
+        self.slash_commands = SlashCommands(self)
+        self.palette = ChatPalette(self)
+        self.conversation: Conversation = self.conversations.create()
         self.reply: ReplyHandle | None = None
         """The answer being generated (possibly in another conversation)."""
         self.generating = False
         self.queue: list[tuple[Conversation, str]] = []
         self._info: EngineInfo | None = None
-        self._code_cursor = 0
         self._ready = False
         self.keys_ready = False
         """True once the prompt has focus: the app holds keys typed before that."""
@@ -112,12 +99,12 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
     # ---------------------------------------------------------------- layout
 
     @property
-    def settings(self):
-        return self.app.settings  # type: ignore[attr-defined]
+    def settings(self) -> Settings:
+        return offy(self.app).settings
 
     @property
     def engine(self) -> Engine | None:
-        return self.app.engine  # type: ignore[attr-defined]
+        return offy(self.app).engine
 
     @property
     def info(self) -> EngineInfo:
@@ -174,9 +161,7 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
     def _open_keys(self) -> None:
         """The prompt has focus: keys typed since launch are replayed into it, in order."""
         self.keys_ready = True
-        open_keys = getattr(self.app, "open_keys", None)
-        if open_keys is not None:
-            open_keys()
+        offy(self.app).open_keys()
 
     async def _mount_footer(self) -> None:
         await self.mount(Footer())
@@ -184,18 +169,14 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
 
     # --------------------------------------------------------- conversations
 
-    def _new_conversation(self) -> Conversation:
-        return self.store.create(mode=self.app.settings.chat.mode)  # type: ignore[attr-defined]
-
     async def open_conversation(self, conversation: Conversation) -> None:
         """Show ``conversation`` (the previous one keeps any answer it is writing)."""
         self.conversation = conversation
-        self._code_cursor = 0
         await self.messages.show(conversation.messages, self._empty_hint())
         self.prompt.prompt_history = [m.content for m in conversation.messages if m.role == "user"]
         self.status.mode = conversation.mode.name
         self.status.documents = conversation.documents
-        self.refresh_sidebar()
+        self.conversations.refresh()
         for warning in conversation.warnings:
             self.notify(warning, severity="warning", markup=False)
         conversation.warnings = []
@@ -203,63 +184,15 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         self.update_context()
 
     def _empty_hint(self) -> str:
-        key = self.app.key_for  # type: ignore[attr-defined]
+        key = offy(self.app).key_for
         where = privacy.where_it_goes(self.engine)
         return EMPTY_HINT.format(
-            privacy=f" {where}" if where else "", send=key("prompt.send", "enter"),
-            newline=key("prompt.newline", "ctrl+j"),
-            palette=key("app.palette", "ctrl+p"), help=key("app.help", "f1"))
-
-    def refresh_sidebar(self) -> None:
-        """Show the conversations; cheap once listed (only changed transcripts are rescanned).
-
-        The first listing stats every transcript, so it runs in a thread after the
-        first frame; the open conversation is shown alone until it is done.
-        """
-        if not self.store.listed:
-            self._first_listing()
-            entries: list[Titled] = []
-        else:
-            entries = list(self.store.list())  # summaries are rows as they are
-        if not any(e.id == self.conversation.id for e in entries):
-            entries.insert(0, Entry(self.conversation.id, self.conversation.title or "New chat"))
-        self.query_one(ConversationSidebar).set_entries(entries, self.conversation.id)
-
-    @work(thread=True, exclusive=True, group="listing", exit_on_error=False)
-    def _first_listing(self) -> None:
-        """List every conversation, then index the ones search does not know yet."""
-        self.store.list()
-        if not self.is_attached:
-            return
-        self.app.call_from_thread(self.refresh_sidebar)
-        worker = get_current_worker()
-        self.store.build_search_index(cancelled=lambda: worker.is_cancelled)
+            privacy=f" {where}" if where else "", send=key("prompt.send"),
+            newline=key("prompt.newline"), palette=key("app.palette"), help=key("app.help"))
 
     @on(ConversationSidebar.Selected)
     async def _sidebar_selected(self, event: ConversationSidebar.Selected) -> None:
-        if event.conversation_id == self.conversation.id:
-            self.prompt.focus()
-            return
-        try:
-            conversation = self.store.load(event.conversation_id)
-        except ChatError as exc:
-            self.notify(str(exc), title=exc.title, severity="error", markup=False)
-            return
-        await self.open_conversation(conversation)
-        self.prompt.focus()
-
-    async def open_hit(self, hit: SearchHit | None) -> None:
-        """Open the conversation of a search hit and scroll to the message."""
-        if hit is None:
-            return
-        try:
-            conversation = self.store.load(hit.conversation_id)
-        except ChatError as exc:
-            self.notify(str(exc), title=exc.title, severity="error", markup=False)
-            return
-        if conversation is not self.conversation:
-            await self.open_conversation(conversation)
-        await self.messages.reveal(hit.message_id)
+        await self.conversations.select(event.conversation_id)
 
     # ------------------------------------------------------------ the engine
 
@@ -268,7 +201,7 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         if not self._ready:
             return
         engine = self.engine
-        reason = getattr(self.app, "engine_reason", "")
+        reason = offy(self.app).engine_reason
         self.status.engine = engine.label if engine is not None else (
             "detecting engine…" if not reason else "no engine")
         self.status.remote = bool(engine is not None and engine.is_remote)
@@ -323,13 +256,13 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         self.prompt.remember(text)  # the prompt emptied itself as Enter was applied
         command = slash.parse(text)
         if not isinstance(command, slash.Prompt):
-            await self.run_command(command)
+            await self.slash_commands.run(command)
             return
         await self.submit(self.conversation, command.text)
 
     async def submit(self, conversation: Conversation, text: str) -> None:
         """Send now, or queue if an answer is being written or no engine is ready."""
-        detecting = self.engine is None and not getattr(self.app, "engine_reason", "")
+        detecting = self.engine is None and not offy(self.app).engine_reason
         if self.generating or detecting or self.queue:
             # Behind prompts already queued, even if the answer just ended and
             # their drain is still on its way: prompts go out in the order typed.
@@ -346,19 +279,16 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         except TranscriptError as exc:
             self.save_failed(exc)
             message = conversation.messages[-1]
-        placeholder = ChatMessage(id=PENDING + new_message_id(), role="assistant", content="",
-                                  status="streaming",
-                                  model=self.info.preferred_model(conversation))
+        pending = placeholder(self.info.preferred_model(conversation))
         if conversation is self.conversation:
             await self.messages.add(message)
-            await self.messages.add(placeholder)
+            await self.messages.add(pending)
             self.messages.follow()
-        self.refresh_sidebar()
-        self._start_generation(conversation, placeholder.id)
+        self.conversations.refresh()
+        self.start_generation(conversation, pending.id)
 
-    def _start_generation(self, conversation: Conversation, placeholder_id: str) -> None:
+    def start_generation(self, conversation: Conversation, placeholder_id: str) -> None:
         self.generating = True
-        self._code_cursor = 0
         self._update_busy()
         self._generate(conversation, placeholder_id)
 
@@ -367,12 +297,11 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
         """One turn, run by the shared runner; this screen only draws its events."""
         from offyai_tui.ui.screens.chat_turn import ScreenDocuments, TurnView
 
+        host = offy(self.app)
         runner = TurnRunner(
             self.engine, self.settings, info=self.info,
             documents=ScreenDocuments(self.app) if conversation.documents else None,
-            tools=self.app.toolbox(),  # type: ignore[attr-defined]
-            reported=self.app.reported_notices,  # type: ignore[attr-defined]
-            reason=getattr(self.app, "engine_reason", ""))
+            tools=host.toolbox(), reported=host.reported_notices, reason=host.engine_reason)
         try:
             await TurnView(self, conversation, placeholder_id).play(runner)
         finally:
@@ -380,7 +309,7 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
             self.generating = False
             if self.is_attached:  # else the app is closing: nothing left to update
                 self._update_busy()
-                self.refresh_sidebar()
+                self.conversations.refresh()
                 self.update_context()
                 self.call_later(self._drain_queue)
 
@@ -429,3 +358,48 @@ class ChatScreen(ChatCommandsMixin, KeysFirstScreen[None]):
             self.prompt.move_cursor(self.prompt.document.end)
             self._update_busy()
         self.prompt.focus()
+
+    # ------------------------------------------- keys, each handed to its owner
+
+    async def action_retry(self) -> None:
+        await self.conversations.retry()
+
+    async def action_new_chat(self) -> None:
+        await self.conversations.new()
+
+    def action_rename(self) -> None:
+        self.conversations.rename()
+
+    def action_delete(self) -> None:
+        self.conversations.delete()
+
+    def action_export(self) -> None:
+        self.conversations.export()
+
+    def action_search(self) -> None:
+        self.conversations.search()
+
+    def action_toggle_documents(self) -> None:
+        self.conversations.toggle_documents()
+
+    def action_toggle_sidebar(self) -> None:
+        self.conversations.toggle_sidebar()
+
+    async def action_focus_sidebar(self) -> None:
+        await self.conversations.focus_sidebar()
+
+    def action_copy_answer(self) -> None:
+        self.messages.copy_answer(self.conversation.messages)
+
+    def action_copy_code(self) -> None:
+        self.messages.copy_code(self.conversation.messages)
+
+    def action_focus_sources(self) -> None:
+        self.messages.focus_sources()
+
+    def action_scroll_messages(self, direction: int) -> None:
+        self.messages.scroll_pages(direction)
+
+    async def palette_commands(self) -> list[PaletteEntry]:
+        """This screen's command palette entries (the app adds screens and themes)."""
+        return await self.palette.commands()

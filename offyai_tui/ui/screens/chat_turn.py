@@ -14,6 +14,7 @@ import gc
 from contextlib import aclosing
 from typing import TYPE_CHECKING, Any
 
+from textual.app import App
 from textual.css.query import NoMatches
 
 from offyai_tui.chat import ChatMessage, Conversation, ReplyHandle, TranscriptError
@@ -35,6 +36,7 @@ from offyai_tui.turn import (
     TurnFailed,
     TurnRunner,
 )
+from offyai_tui.ui.host import offy
 from offyai_tui.ui.screens.documents_job import documents_job
 from offyai_tui.ui.screens.remote_docs import documents_allowed
 from offyai_tui.ui.screens.tool_approval import ToolApprovalScreen
@@ -49,11 +51,11 @@ TICK_S = 0.5
 class ScreenDocuments:
     """Documents for a turn from the chat screen: the app's shared index, asked in a dialog."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: App[Any]) -> None:
         self.app = app
         self.docs: Documents = documents_job(app).docs
-        self.top_k: int = app.settings.rag.top_k
-        key = app.key_for("app.documents", "f4")
+        self.top_k: int = offy(app).settings.rag.top_k
+        key = offy(app).key_for("app.documents")
         self.how_to_add = f"add files on the Documents screen, {key}"
 
     async def allowed(self, chat: Engine | None, embedding: Engine | None) -> str:

@@ -7,13 +7,13 @@ from the user's own data, so it is rendered as plain text, never markup.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 from textual.widgets.button import ButtonVariant
 
+from offyai_tui.ui.bindings import bindings
 from offyai_tui.ui.widgets.common.ordered_keys import OrderedInput
 from offyai_tui.util.textsafe import visible
 
@@ -67,17 +67,14 @@ class ConfirmScreen(YesNoScreen):
     """Confirm a destructive step (delete, remove)."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
-    BINDINGS = [
-        Binding("escape,n", "answer(False)", "No", id="confirm.no", show=False),
-        Binding("y", "answer(True)", "Yes", id="confirm.yes", show=False),
-    ]
+    BINDINGS = bindings("confirm")
 
 
 class TextEntryScreen(ModalScreen[str | None]):
     """Ask for one line of text (e.g. a new title); ``None`` when cancelled."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="TextEntryScreen")
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="entry.cancel", show=False)]
+    BINDINGS = bindings("text_entry")
 
     def __init__(self, question: str, value: str = "") -> None:
         super().__init__()

@@ -15,13 +15,14 @@ from typing import Any
 
 from textual import events, on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.rag.errors import RagError
+from offyai_tui.ui.bindings import bindings
+from offyai_tui.ui.host import offy
 from offyai_tui.ui.screens.dialogs import ConfirmScreen
 from offyai_tui.ui.screens.documents_job import DocumentsJob, WorkspaceState, documents_job
 from offyai_tui.ui.widgets.common.ordered_keys import OrderedInput
@@ -53,14 +54,7 @@ class DocumentsScreen(Screen[None]):
     DocumentsScreen #hits-title.-shown { display: block; }
     """
 
-    BINDINGS = [
-        Binding("escape", "cancel_or_back", "Cancel/Back", id="documents.cancel"),
-        Binding("ctrl+b", "back", "Back", id="documents.back"),
-        Binding("ctrl+o", "focus_path", "Add", id="documents.add"),
-        Binding("f5", "reindex", "Re-index", id="documents.reindex"),
-        Binding("delete,f8", "remove", "Remove", id="documents.remove"),
-        Binding("ctrl+f", "focus_search", "Search", id="documents.search"),
-    ]
+    BINDINGS = bindings("documents")
 
     def __init__(self, job: DocumentsJob) -> None:
         super().__init__()
@@ -294,7 +288,7 @@ class DocumentsScreen(Screen[None]):
         """
         from offyai_tui.settings.config_write import ConfigWriteError, set_config_value
 
-        rag = self.app.settings.rag  # type: ignore[attr-defined]
+        rag = offy(self.app).settings.rag
         rag.follow_symlinks = not rag.follow_symlinks
         state = "followed" if rag.follow_symlinks else "listed as skipped"
         try:
@@ -327,7 +321,7 @@ class DocumentsScreen(Screen[None]):
             ),
             ("Documents: back", "leave this screen (indexing goes on)", self.action_back),
         ]
-        following = self.app.settings.rag.follow_symlinks  # type: ignore[attr-defined]
+        following = offy(self.app).settings.rag.follow_symlinks
         commands.append((
             f"Documents: {'stop following' if following else 'follow'} links out of folders",
             f"now {'on' if following else 'off'}; hidden folders are never followed; saved",

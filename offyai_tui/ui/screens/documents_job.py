@@ -31,10 +31,9 @@ from offyai_tui.rag.indexer import (
     throttle_progress,
 )
 from offyai_tui.rag.service import Documents
+from offyai_tui.ui.host import offy
 
 GROUP = "documents-index"
-ATTRIBUTE = "documents_job"
-"""Name of the app attribute holding the job (created on first use)."""
 REPAINT_S = 0.1
 """Least time between two progress repaints (phase changes and the end always show)."""
 
@@ -93,8 +92,9 @@ class DocumentsJob:
         The embedding engine is ``settings.rag.embedding_engine`` from the
         registry; an app without a registry (tests) embeds with ``app.engine``.
         """
-        settings = app.settings  # type: ignore[attr-defined]
-        registry = getattr(app, "registry", None)
+        host = offy(app)
+        settings = host.settings
+        registry = host.registry
         engine: Engine | None = None
         problem = ""
         if registry is not None:
@@ -103,8 +103,8 @@ class DocumentsJob:
             except EngineError as exc:
                 problem = f"rag.embedding_engine: {_one_line(exc)}"
         else:
-            engine = getattr(app, "engine", None)
-        docs = Documents(app.workspace, engine, settings)  # type: ignore[attr-defined]
+            engine = host.engine
+        docs = Documents(host.workspace, engine, settings)
         return cls(app, docs, problem)
 
     # ------------------------------------------------------------------ state
@@ -271,8 +271,7 @@ class DocumentsJob:
 
 def documents_job(app: App[Any]) -> DocumentsJob:
     """The app's documents job, created on first use and kept for the app's lifetime."""
-    job = getattr(app, ATTRIBUTE, None)
-    if job is None:
-        job = DocumentsJob.for_app(app)
-        setattr(app, ATTRIBUTE, job)
-    return job
+    host = offy(app)
+    if host.documents_job is None:
+        host.documents_job = DocumentsJob.for_app(app)
+    return host.documents_job

@@ -1,8 +1,8 @@
 """The help screen: every key binding (as remapped by the user) and how chat behaves.
 
-The binding list is built from the classes' ``BINDINGS``, so it cannot drift
-from what the keys really do; the ids shown are the ones ``[keys]`` in
-``config.toml`` accepts.
+The binding list is the table the screens build their ``BINDINGS`` from
+(:mod:`offyai_tui.ui.bindings`), so it cannot drift from what the keys really
+do; the ids shown are the ones ``[keys]`` in ``config.toml`` accepts.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from offyai_tui.chat.slash import HELP_TEXT
+from offyai_tui.ui.bindings import bindings, remappable
+from offyai_tui.ui.host import offy
 
 NOTES = """\
 Sending while an answer is being written: the new prompt is queued (the bar above \
@@ -42,51 +44,10 @@ class BindingRow:
     scope: str
 
 
-def _sources() -> list[tuple[str, list[Binding]]]:
-    from offyai_tui.ui.app import OffyApp
-    from offyai_tui.ui.screens.chat import ChatScreen
-    from offyai_tui.ui.screens.dialogs import ConfirmScreen, TextEntryScreen
-    from offyai_tui.ui.screens.documents import DocumentsScreen
-    from offyai_tui.ui.screens.models import ModelsScreen
-    from offyai_tui.ui.screens.search import SearchScreen
-    from offyai_tui.ui.widgets.chat.prompt_input import PromptInput
-    from offyai_tui.ui.widgets.models.details import ModelDetailsScreen
-
-    def bindings(cls: type) -> list[Binding]:
-        return [b for b in cls.BINDINGS if isinstance(b, Binding)]
-
-    return [
-        ("everywhere", bindings(OffyApp)),
-        ("chat", bindings(ChatScreen)),
-        ("prompt", bindings(PromptInput)),
-        ("search", bindings(SearchScreen)),
-        ("models", bindings(ModelsScreen) + bindings(ModelDetailsScreen)),
-        ("documents", bindings(DocumentsScreen)),
-        ("dialogs", bindings(ConfirmScreen) + bindings(TextEntryScreen)),
-        ("help", bindings(HelpScreen)),
-    ]
-
-
-def binding_groups() -> list[tuple[str, list[Binding]]]:
-    """Every remappable binding by scope (``everywhere``, ``chat``, ``prompt``, ...)."""
-    return _sources()
-
-
-def binding_ids() -> set[str]:
-    """Ids a user may remap in ``[keys]``."""
-    return {b.id for _, group in _sources() for b in group if b.id}
-
-
 def binding_rows(keymap: dict[str, str]) -> list[BindingRow]:
-    """Every binding with the keys in effect after ``keymap``."""
-    rows = []
-    for scope, group in _sources():
-        for binding in group:
-            if not binding.id:
-                continue
-            keys = keymap.get(binding.id, binding.key)
-            rows.append(BindingRow(binding.id, keys, binding.description, scope))
-    return rows
+    """Every remappable binding with the keys in effect after ``keymap``."""
+    return [BindingRow(spec.id, keymap.get(spec.id, spec.keys), spec.description, spec.scope)
+            for spec in remappable()]
 
 
 class HelpScreen(ModalScreen[None]):
@@ -103,9 +64,7 @@ class HelpScreen(ModalScreen[None]):
     HelpScreen .notes { color: $text-muted; margin: 0 0 1 0; }
     """
 
-    BINDINGS = [
-        Binding("escape,f1,q", "close", "Close", id="help.close"),
-    ]
+    BINDINGS = bindings("help")
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
@@ -120,9 +79,7 @@ class HelpScreen(ModalScreen[None]):
         table = self.query_one(DataTable)
         table.add_columns(*(Text(label) for label in ("Keys", "Action", "Where",
                                                       "Id (for [keys])")))
-        keymap = getattr(self.app, "settings", None)
-        keys = keymap.keys if keymap is not None else {}
-        for row in binding_rows(keys):
+        for row in binding_rows(offy(self.app).settings.keys):
             shown = ", ".join(
                 self.app.get_key_display(Binding(k.strip(), "")) for k in row.keys.split(",")
             )

@@ -16,7 +16,6 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
@@ -45,6 +44,8 @@ from offyai_tui.manage.pull_track import PullTracker
 from offyai_tui.manage.rows import COLUMNS, Inventory, ModelRow, collect
 from offyai_tui.settings.config import Settings
 from offyai_tui.settings.config_write import ConfigWriteError, set_config_values
+from offyai_tui.ui.bindings import bindings
+from offyai_tui.ui.host import offy
 from offyai_tui.ui.screens.dialogs import ConfirmScreen
 from offyai_tui.ui.screens.models_palette import (
     EngineSource,
@@ -79,20 +80,7 @@ class ModelsScreen(Screen[None]):
     """
 
     AUTO_FOCUS = "#models-table"
-    BINDINGS = [
-        Binding("escape", "back", "Back/cancel", id="models.back"),
-        Binding("slash", "focus_filter", "Filter", id="models.filter"),
-        Binding("c", "set_default('chat')", "Chat default", id="models.chat_default"),
-        Binding("e", "set_default('embedding')", "Embed default", id="models.embedding_default"),
-        Binding("i", "details", "Details", id="models.details"),
-        Binding("l", "toggle_load", "Load/unload", id="models.load"),
-        Binding("d,delete", "delete", "Delete", id="models.delete"),
-        Binding("p", "focus_pull", "Pull", id="models.pull"),
-        Binding("g", "focus_import", "Import", id="models.import"),
-        Binding("s", "cycle_sort", "Sort", id="models.sort"),
-        Binding("S", "reverse_sort", "Reverse sort", id="models.sort_reverse", show=False),
-        Binding("r,f5", "refresh", "Refresh", id="models.refresh"),
-    ]
+    BINDINGS = bindings("models")
 
     class DefaultChanged(Message):
         """A model became the default for ``role`` (config written, settings updated)."""
@@ -489,8 +477,9 @@ def _reason(exc: BaseException) -> str:
 
 def make_screen(app: App[Any]) -> ModelsScreen:
     """The screen for the app shell's ``open_screen('models')`` hook."""
-    registry = getattr(app, "registry", None)
+    host = offy(app)
+    registry = host.registry
     if registry is None:
-        engine = getattr(app, "engine", None)
+        engine = host.engine
         registry = StaticEngines([engine] if engine is not None else [])
-    return ModelsScreen(registry, app.settings)  # type: ignore[attr-defined]
+    return ModelsScreen(registry, host.settings)

@@ -17,16 +17,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from textual.binding import Binding
+from textual.app import App
 
 from offyai_tui.engines.base import Engine
 from offyai_tui.settings import privacy
 from offyai_tui.settings.privacy import Consent, Destination
 from offyai_tui.settings.workspace import Workspace
+from offyai_tui.ui.bindings import bindings
+from offyai_tui.ui.host import offy
 from offyai_tui.ui.screens.dialogs import DIALOG_CSS, YesNoScreen
 
-DECLINED_ATTRIBUTE = "remote_documents_declined"
-"""App attribute: ``{(workspace, origin)}`` answered No in this session."""
 INSTEAD = "sent without documents"
 HOW = "turn Documents off and on to be asked again"
 NO_CHAT = "No: this question is sent without documents."
@@ -42,10 +42,7 @@ class RemoteDocumentsScreen(YesNoScreen):
     DEFAULT_CSS = DIALOG_CSS.format(name="RemoteDocumentsScreen") + """
     RemoteDocumentsScreen > Vertical { width: 76; border: round $warning; }
     """
-    BINDINGS = [
-        Binding("escape,n", "answer(False)", "No", id="remote_docs.no", show=False),
-        Binding("y", "answer(True)", "Yes", id="remote_docs.yes", show=False),
-    ]
+    BINDINGS = bindings("remote_docs")
 
     def __init__(self, workspace: Workspace, chat: list[Destination],
                  embedding: list[Destination], no: str = NO_CHAT) -> None:
@@ -84,16 +81,12 @@ def _pending(engines: Iterable[Engine | None], consent: Consent) -> list[Destina
     return list(found.values())
 
 
-def declined(app: Any) -> set[tuple[str, str]]:
-    """This session's No answers, kept on the app (created on first use)."""
-    answers = getattr(app, DECLINED_ATTRIBUTE, None)
-    if answers is None:
-        answers = set()
-        setattr(app, DECLINED_ATTRIBUTE, answers)
-    return answers
+def declined(app: App[Any]) -> set[tuple[str, str]]:
+    """This session's No answers, kept on the app."""
+    return offy(app).declined_documents
 
 
-def forget_declined(app: Any, workspace: Workspace) -> None:
+def forget_declined(app: App[Any], workspace: Workspace) -> None:
     """Ask again in ``workspace`` (Documents was turned on again)."""
     answers = declined(app)
     for key in [k for k in answers if k[0] == workspace.name]:
@@ -101,7 +94,7 @@ def forget_declined(app: Any, workspace: Workspace) -> None:
 
 
 async def documents_allowed(
-    app: Any, workspace: Workspace, chat: Engine | None, embedding: Engine | None,
+    app: App[Any], workspace: Workspace, chat: Engine | None, embedding: Engine | None,
     *, indexing: bool = False,
 ) -> str:
     """``""`` if documents may go to every remote engine involved, else one line why not.

@@ -13,7 +13,6 @@ import threading
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -22,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from offyai_tui.chat import ConversationStore, SearchHit
 from offyai_tui.chat.search_index import SearchCancelled
+from offyai_tui.ui.bindings import bindings
 from offyai_tui.ui.widgets.common.ordered_keys import OrderedInput
 from offyai_tui.util.textsafe import strip_controls, visible
 
@@ -42,10 +42,7 @@ class SearchScreen(ModalScreen[SearchHit | None]):
     SearchScreen #summary { color: $text-muted; }
     """
 
-    BINDINGS = [
-        Binding("escape", "close", "Close", id="search.close", show=False),
-        Binding("down", "focus_hits", "Go to the hits", id="search.hits", show=False),
-    ]
+    BINDINGS = bindings("search")
 
     def __init__(self, store: ConversationStore, query: str = "") -> None:
         super().__init__()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
@@ -22,6 +21,7 @@ from textual.widgets import Button, Static
 from offyai_tui.engines.parts import ToolCall
 from offyai_tui.tools.arguments import arguments_text
 from offyai_tui.turn.events import Decision
+from offyai_tui.ui.bindings import bindings
 from offyai_tui.ui.screens.dialogs import DIALOG_CSS
 from offyai_tui.util.textsafe import visible
 
@@ -37,12 +37,7 @@ class ToolApprovalScreen(ModalScreen[Decision]):
     ToolApprovalScreen #arguments { height: auto; max-height: 12; background: $panel;
                                     padding: 0 1; margin: 0 0 1 0; }
     """
-    BINDINGS = [
-        Binding("escape,d", "answer('deny')", "Deny", id="tool.deny", show=False),
-        Binding("a", "answer('once')", "Allow once", id="tool.allow_once", show=False),
-        Binding("c", "answer('conversation')", "Allow in this chat",
-                id="tool.allow_conversation", show=False),
-    ]
+    BINDINGS = bindings("tool_approval")
 
     def __init__(self, call: ToolCall, server: str, description: str) -> None:
         super().__init__()

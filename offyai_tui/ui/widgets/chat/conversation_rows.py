@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from textual import events
-from textual.binding import Binding
 from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
@@ -25,6 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.visual import Visual
 
+from offyai_tui.ui.bindings import bindings
 from offyai_tui.util.textsafe import visible
 
 
@@ -62,15 +62,7 @@ class ConversationRows(ScrollView, can_focus=True):
         }
     }
     """
-    BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "move(-1_000_000_000)", "First", show=False),
-        Binding("end", "move(1_000_000_000)", "Last", show=False),
-        Binding("enter", "choose", "Open", show=False),
-    ]
+    BINDINGS = bindings("conversation_rows")
 
     highlighted: reactive[int | None] = reactive(None, layout=False)
 

@@ -29,9 +29,20 @@ from textual.events import Resize
 from textual.geometry import Size
 from textual.widgets import Static
 
-from offyai_tui.chat.records import ChatMessage
+from offyai_tui.chat.records import ChatMessage, new_message_id
+from offyai_tui.ui.host import offy
 from offyai_tui.ui.widgets.chat.message_fold import refold, unfold
 from offyai_tui.ui.widgets.chat.message_view import MessageView
+from offyai_tui.ui.widgets.chat.sources_panel import SourceList, SourcesPanel
+
+PENDING = "pending-"
+"""Id prefix of an answer's placeholder before the chat core has created it."""
+
+
+def placeholder(model: str = "") -> ChatMessage:
+    """An empty answer, shown as soon as a prompt is sent; the answer takes its place."""
+    return ChatMessage(id=PENDING + new_message_id(), role="assistant", content="",
+                       status="streaming", model=model)
 
 
 class MessageList(VerticalScroll, can_focus=True):
@@ -74,6 +85,8 @@ class MessageList(VerticalScroll, can_focus=True):
         """A message kept at its place on screen while pages mount around it, and its
         offset from the viewport's top; dropped when the user scrolls."""
         self._pinning = False
+        self._code_cursor = 0
+        """Code blocks of the last answer copied so far: Alt+B goes back one each time."""
 
     def compose(self):
         # Composed already showing the empty conversation, so the screen's
@@ -108,6 +121,7 @@ class MessageList(VerticalScroll, can_focus=True):
         """Replace the content with ``messages`` (newest page mounted)."""
         self._messages = list(messages)
         self._pin = None
+        self._code_cursor = 0
         self._last = len(self._messages)
         self._first = max(0, len(self._messages) - self.PAGE)
         self._views = {}
@@ -129,6 +143,7 @@ class MessageList(VerticalScroll, can_focus=True):
 
     async def add(self, message: ChatMessage) -> MessageView:
         """Append a message at the bottom (jumping there first) and return its view."""
+        self._code_cursor = 0
         if self._last < len(self._messages):
             await self._jump(max(0, len(self._messages) - self.PAGE))
         self._messages.append(message)
@@ -164,6 +179,12 @@ class MessageList(VerticalScroll, can_focus=True):
         view = self._views.pop(message_id, None)
         if view is not None:
             await view.remove()
+
+    async def remove_placeholders(self) -> None:
+        """Remove answers that never started (a failed send leaves one behind)."""
+        for view in self.views:
+            if view.message.id.startswith(PENDING):
+                await self.remove_message(view.message.id)
 
     async def load_earlier(self, count: int | None = None) -> int:
         """Mount the previous page (or ``count``) above the current top; returns how many.
@@ -385,3 +406,61 @@ class MessageList(VerticalScroll, can_focus=True):
             await self._jump(max(0, len(self._messages) - self.PAGE))
         self.scroll_end(animate=False, immediate=True)
         self.anchor()
+
+    # ------------------------------------------------------ the messages' actions
+
+    def copy_answer(self, messages: Sequence[ChatMessage]) -> None:
+        """Copy the last answer of ``messages`` (the conversation shown)."""
+        text = _last_answer(messages)
+        if not text:
+            self.notify("No answer to copy yet.", timeout=3)
+            return
+        offy(self.app).copy_text(text, "the last answer")
+
+    def copy_code(self, messages: Sequence[ChatMessage]) -> None:
+        """Copy the last code block of the last answer; again: the one before it."""
+        from offyai_tui.ui.widgets.chat.blocks import code_blocks
+
+        blocks = code_blocks(_last_answer(messages))
+        if not blocks:
+            self.notify("The last answer has no code block.", timeout=3)
+            return
+        index = len(blocks) - 1 - (self._code_cursor % len(blocks))
+        self._code_cursor += 1
+        block = blocks[index]
+        language = f" ({block.language})" if block.language else ""
+        offy(self.app).copy_text(block.code,
+                                 f"code block {index + 1} of {len(blocks)}{language}")
+
+    def focus_sources(self) -> None:
+        """Focus the sources of the newest answer; again: those of the answer before."""
+        lists = list(self.query(SourceList))
+        if not lists:
+            self.notify("No answer on screen has sources.", timeout=3)
+            return
+        focused = self.screen.focused
+        index = lists.index(focused) - 1 if focused in lists else len(lists) - 1
+        target = lists[index % len(lists)]
+        if target.highlighted is None:
+            target.highlighted = 0
+        target.focus()
+
+    def scroll_pages(self, direction: int) -> None:
+        """A page up (``direction < 0``) or down, wherever focus is."""
+        if direction < 0:
+            self.scroll_page_up()
+        else:
+            self.scroll_page_down()
+
+    def on_sources_panel_opened(self, event: SourcesPanel.Opened) -> None:
+        from offyai_tui.ui.widgets.documents.chunk import ChunkScreen
+
+        event.stop()
+        self.app.push_screen(ChunkScreen(event.source))
+
+
+def _last_answer(messages: Sequence[ChatMessage]) -> str:
+    for message in reversed(messages):
+        if message.role == "assistant" and message.content.strip():
+            return message.content
+    return ""

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import time
 
-from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import TextArea
 
+from offyai_tui.ui.bindings import bindings
 from offyai_tui.ui.widgets.common.ordered_keys import OrderedKeys
 
 PAINT_EVERY_S = 1 / 60
@@ -41,13 +41,7 @@ class PromptInput(OrderedKeys, TextArea):
 
     TYPES_IN_BATCHES = True
 
-    BINDINGS = [
-        Binding("enter", "submit", "Send", id="prompt.send"),
-        Binding("ctrl+j,alt+enter", "newline", "New line", id="prompt.newline"),
-        Binding("up", "history_previous", "Earlier prompt", id="prompt.history_previous",
-                show=False),
-        Binding("down", "history_next", "Later prompt", id="prompt.history_next", show=False),
-    ]
+    BINDINGS = bindings("prompt")
 
     class Submitted(Message):
         """The user pressed Enter with this text (possibly empty)."""

@@ -8,13 +8,13 @@ document, so it is shown as plain text, never markup.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from offyai_tui.rag.retriever import Source
+from offyai_tui.ui.bindings import bindings
 from offyai_tui.util.textsafe import visible
 
 
@@ -33,7 +33,7 @@ class ChunkScreen(ModalScreen[None]):
     ChunkScreen #chunk-hint { color: $text-muted; text-align: right; }
     """
 
-    BINDINGS = [Binding("escape,enter,q", "close", "Close", show=False)]
+    BINDINGS = bindings("chunk")
 
     def __init__(self, source: Source) -> None:
         super().__init__()

@@ -10,13 +10,13 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from offyai_tui.hw.hardware import format_bytes
 from offyai_tui.manage.rows import ModelRow
+from offyai_tui.ui.bindings import bindings
 from offyai_tui.util.textsafe import visible
 
 MAX_VALUE = 160
@@ -76,7 +76,7 @@ class ModelDetailsScreen(ModalScreen[None]):
     ModelDetailsScreen DataTable { height: auto; }
     """
 
-    BINDINGS = [Binding("escape,q,i", "close", "Close", id="models.details_close")]
+    BINDINGS = bindings("model_details")
 
     def __init__(self, row: ModelRow) -> None:
         super().__init__()
