@@ -38,6 +38,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from offyai_tui.rag.fts_text import is_cjk
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -104,9 +106,13 @@ def coverage(
     norm = sum(weights.values())
     if norm <= 0:
         return dict.fromkeys(texts, 0.0)
+    runs = [term for term in weights if is_cjk(term)]  # no spaces: found inside words
     out = {}
     for key, text in texts.items():
         present = words_of(text)
+        if runs:
+            folded = fold(text)
+            present |= {term for term in runs if term in folded}
         out[key] = sum(w for term, w in weights.items() if term in present) / norm
     return out
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from offyai_tui.rag import lexical
+from offyai_tui.rag import fts_text, lexical
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.errors import IndexCorrupt, IndexModelMismatch
 from offyai_tui.rag.index_schema import (
@@ -359,7 +359,7 @@ class DocumentIndex:
         out: dict[str, int] = {}
         with self._lock:
             for term in terms:
-                phrase = '"' + term.replace('"', '""') + '"'
+                phrase = fts_text.phrase(term)
                 try:
                     out[term] = self._db.execute(
                         "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)

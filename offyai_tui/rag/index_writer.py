@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
+from offyai_tui.rag import fts_text
 from offyai_tui.rag.documents import Chunk
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.errors import IndexBusy, IndexCorrupt, IndexModelMismatch
@@ -57,9 +58,11 @@ class IndexWriter:
         self.index = index
         self._lock_file = _acquire(index.directory / "lock")
         self._db = connect(index.directory / DB_NAME)
+        self._db.create_function("fts_text", 1, fts_text.index_text, deterministic=True)
         self._stage = VectorStage(None)
         self._pending = False
         self._remove_debris()
+        self._refeed_keywords()
         if not index.manifest_is_current():
             index._export_manifest()
         self._begin()
@@ -75,6 +78,41 @@ class IndexWriter:
         self._generation = int(meta.get("generation", "0"))
         self._stage = VectorStage(None if self.index.problem else self.index._vectors)
         self._pending = False
+
+    def _refeed_keywords(self) -> None:
+        """Index again, as :mod:`.fts_text` folds them, the keywords of chunks stored
+        before it (or by another version of it); one transaction of its own, since
+        the vectors do not change. Chunks without Greek or Chinese/Japanese text are
+        indexed the same either way and are not touched."""
+        self._db.create_function("needs_fold", 1, fts_text.needs_change, deterministic=True)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._db.execute("SELECT value FROM meta WHERE key = 'fts_text'").fetchone()
+            if version and version[0] == fts_text.VERSION:
+                self._db.execute("ROLLBACK")
+                return
+            if version is None:
+                # Indexed raw: only rows fts_text changes differ, and a 'delete' must
+                # repeat exactly what was indexed.
+                changed = "FROM chunks WHERE needs_fold(header) OR needs_fold(body)"
+                self._db.execute(
+                    "INSERT INTO chunks_fts(chunks_fts, rowid, header, body) "
+                    f"SELECT 'delete', id, header, body {changed}"
+                )
+            else:
+                changed = "FROM chunks"
+                self._db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES('delete-all')")
+            self._db.execute(
+                "INSERT INTO chunks_fts(rowid, header, body) "
+                f"SELECT id, fts_text(header), fts_text(body) {changed}"
+            )
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts_text', ?)",
+                             (fts_text.VERSION,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise
 
     def _remove_debris(self) -> None:
         """Remove vector files no commit points to, and rows past the committed ones."""
@@ -138,7 +176,8 @@ class IndexWriter:
             self._stage.remove(ids)
         self._db.execute(
             "INSERT INTO chunks_fts(chunks_fts, rowid, header, body) "
-            "SELECT 'delete', id, header, body FROM chunks WHERE path = ?", (path,)
+            "SELECT 'delete', id, fts_text(header), fts_text(body) FROM chunks WHERE path = ?",
+            (path,),
         )
         self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
         self._db.execute("DELETE FROM documents WHERE path = ?", (path,))
@@ -231,7 +270,7 @@ class IndexWriter:
             chunk_id = int(cursor.lastrowid)
             self._db.execute(
                 "INSERT INTO chunks_fts(rowid, header, body) VALUES (?, ?, ?)",
-                (chunk_id, header, body),
+                (chunk_id, fts_text.index_text(header), fts_text.index_text(body)),
             )
             ids.append(chunk_id)
         if ids and self._stage.usable:

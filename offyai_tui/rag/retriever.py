@@ -18,6 +18,7 @@ import numpy as np
 from offyai_tui.rag.documents import location
 from offyai_tui.rag.embedder import Embedder
 from offyai_tui.rag.errors import IndexCorrupt
+from offyai_tui.rag.fts_text import phrase, split_word
 from offyai_tui.rag.fusion import FusionConfig, coverage, fuse
 from offyai_tui.rag.index import DocumentIndex
 
@@ -34,17 +35,19 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 
 def query_terms(text: str, limit: int = 24) -> list[str]:
-    """The content words of a query, lowercased, in order, without repeats."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    """The content words of a query, lowercased, in order, without repeats; a run of
+    Chinese or Japanese characters gives its character pairs (``fts_text``)."""
+    words = [term for w in _WORD.findall(text) for term in split_word(w.lower())]
     content = [w for w in words if w not in STOPWORDS] or words
     return list(dict.fromkeys(content))[:limit]
 
 
 def fts_query(text: str, operator: str = "OR") -> str:
     """An FTS5 expression matching any (``OR``) or every (``AND``) content word of
-    ``text``; each word is quoted, so no query syntax gets through."""
+    ``text``; each word is a quoted phrase folded as the index is, so no query syntax
+    gets through."""
     words = query_terms(text, 64)
-    return f" {operator} ".join('"' + w.replace('"', '""') + '"' for w in words)
+    return f" {operator} ".join(phrase(w) for w in words)
 
 
 @dataclass(frozen=True)

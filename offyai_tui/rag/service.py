@@ -8,11 +8,15 @@ close, which is what ``offyai index`` and ``offyai ask --docs`` need.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 
 from offyai_tui.engines.base import Engine
 from offyai_tui.engines.errors import EngineError
+from offyai_tui.rag import fts_text
 from offyai_tui.rag.embedder import Embedder
 from offyai_tui.rag.errors import IndexBusy, RagError
 from offyai_tui.rag.fusion import FusionConfig
@@ -61,7 +65,7 @@ class Documents:
         if self._index is None:
             self.workspace.ensure()
             self._index = await asyncio.to_thread(
-                DocumentIndex.open, self.workspace.index_dir, self.workspace.documents_manifest
+                open_index, self.workspace.index_dir, self.workspace.documents_manifest
             )
         return self._index
 
@@ -201,6 +205,18 @@ class Documents:
         if self._index is not None:
             self._index.close()
             self._index = None
+
+
+def open_index(directory: Path, manifest: Path | None = None) -> DocumentIndex:
+    """Open an index, first bringing keywords stored before ``fts_text`` folded Greek
+    and split Chinese/Japanese up to date (a writer does it when it opens), so such
+    words are found before the next indexing run."""
+    index = DocumentIndex.open(directory, manifest)
+    if index.meta().get("fts_text") != fts_text.VERSION:
+        # Busy: the writer holding it re-feeds; read-only: searched as it is.
+        with contextlib.suppress(IndexBusy, OSError, sqlite3.Error):
+            index.writer().close()
+    return index
 
 
 def remove_documents(index: DocumentIndex, paths: Iterable[str | os.PathLike[str]]) -> list[str]:
