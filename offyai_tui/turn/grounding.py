@@ -19,15 +19,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from offyai_tui.chat import ChatMessage, ContextPlan, ReplyHandle
 from offyai_tui.engines.base import Engine, Message
-from offyai_tui.rag.errors import RemoteEmbeddingRefused
-from offyai_tui.rag.index import DocumentIndex
-from offyai_tui.rag.prompt import augment, augmented_prompt
-from offyai_tui.rag.retriever import Retrieval, Source
-from offyai_tui.rag.service import Documents
+
+if TYPE_CHECKING:  # the documents pipeline (numpy and the index) loads on the first search
+    from offyai_tui.rag.index import DocumentIndex
+    from offyai_tui.rag.retriever import Retrieval, Source
+    from offyai_tui.rag.service import Documents
 
 RETRIEVAL_TIMEOUT = 120.0
 """Seconds to wait for the search (it may start the embedding model) before
@@ -81,6 +81,8 @@ class Grounding:
         """The messages to send: the last user turn augmented when the search ran."""
         if self.retrieval is None:
             return tuple(messages)
+        from offyai_tui.rag.prompt import augment
+
         return tuple(augment(messages, self.retrieval.sources))
 
     def apply(self, handle: ReplyHandle) -> None:
@@ -127,6 +129,9 @@ async def ground(
         engine: The engine that will answer (gets the passages).
         timeout: Seconds before giving up on the search.
     """
+    from offyai_tui.rag.errors import RemoteEmbeddingRefused
+    from offyai_tui.rag.prompt import augmented_prompt
+
     docs = access.docs
     if refused := await access.allowed(engine, docs.engine):
         return Grounding(question, note=refused)
@@ -154,6 +159,8 @@ async def ground(
 async def _search(
     docs: Documents, question: str, top_k: int, budget: int, how_to_add: str
 ) -> Grounding:
+    from offyai_tui.rag.errors import RemoteEmbeddingRefused
+
     # A remote embedding engine is refused before anything is sent to it; the
     # service would otherwise fall back to keywords and hide the refusal.
     try:
