@@ -80,3 +80,20 @@ def test_no_module_is_over_500_lines() -> None:
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 500
     }
     assert long == {}
+
+
+def test_starting_the_app_loads_no_heavy_pipeline() -> None:
+    """The chat screen must draw before documents, tools or images are needed: numpy (the
+    index), the MCP SDK and Pillow load on first use, never with the app's modules."""
+    code = (
+        "import sys\n"
+        "import offyai_tui.__main__, offyai_tui.cli, offyai_tui.ui.app\n"
+        "import offyai_tui.ui.screens.chat\n"
+        "heavy = ('numpy', 'mcp', 'PIL', 'faiss', 'llama_cpp', 'pypdf')\n"
+        "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"loaded at start: {result.stdout.strip()[:300]}"
