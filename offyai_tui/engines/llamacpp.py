@@ -1,7 +1,7 @@
 """The embedded engine: GGUF models run by llama.cpp in a worker process.
 
 Nothing here imports llama-cpp-python. Chat and embeddings each get their own
-worker (see :mod:`offyai_tui.engines.llamacpp_worker`), so indexing documents
+workers (:mod:`offyai_tui.engines.llamacpp_worker`, :mod:`.llamacpp_pool`), so indexing documents
 does not queue behind an answer, and stopping an answer can never take the
 embedder down with it. A worker that dies (segfault, abort, kill) ends the
 answer in progress with :class:`WorkerCrashed` and the text so far; the next
@@ -53,6 +53,7 @@ from offyai_tui.engines.errors import (
 from offyai_tui.engines.llamacpp_answer import answer_stats
 from offyai_tui.engines.llamacpp_catalog import CatalogEntry, find_model, prepared, scan_models
 from offyai_tui.engines.llamacpp_client import Request, WorkerSlot, log_path
+from offyai_tui.engines.llamacpp_pool import EmbedPool, pool_size
 from offyai_tui.engines.sampling import resolve
 from offyai_tui.engines.think_tags import ThinkSplitter
 from offyai_tui.engines.thinking import template_kwargs
@@ -117,6 +118,7 @@ class LlamaCppEngine(Engine):
         self.settings = settings
         self._chat = WorkerSlot()
         self._embedder = WorkerSlot()
+        self._pool = EmbedPool(self._embedder)  # more embedding workers: llamacpp_pool
         self._effective: dict[str, Any] = {}
 
     @property
@@ -309,6 +311,7 @@ class LlamaCppEngine(Engine):
         config = self.settings.llamacpp
         if info.is_embedding:
             n_ctx = min(info.context_length or EMBEDDING_CTX, max(config.n_ctx, EMBEDDING_CTX))
+            pooled = self._embed_workers(entry) > 1  # then each worker runs one thread
         else:
             n_ctx = (options.num_ctx if options else None) or config.n_ctx
             if info.context_length:
@@ -318,8 +321,8 @@ class LlamaCppEngine(Engine):
             "name": entry.name,
             "path": str(entry.path.resolve()),
             "n_ctx": n_ctx,
-            "n_threads": self.n_threads,
-            "n_threads_batch": self.n_threads_batch,
+            "n_threads": 1 if info.is_embedding and pooled else self.n_threads,
+            "n_threads_batch": 1 if info.is_embedding and pooled else self.n_threads_batch,
             "chat_format": None if info.is_embedding else chat_format_for(info),
             "architecture": info.architecture,
             "keep_alive": keep_alive,
@@ -353,10 +356,13 @@ class LlamaCppEngine(Engine):
         entry = await self._usable(model or self.default_embedding_model(), "embedding")
         if not texts:
             return []
-        value = await self._call(
-            self._embedder, {"op": "embed", "model": self._spec(entry), "texts": list(texts)}, entry
-        )
+        spec = self._spec(entry)
+        value = await self._pool.map(texts, self._embed_workers(entry), lambda slot, part: (
+            self._call(slot, {"op": "embed", "model": spec, "texts": part}, entry)))
         return [[float(x) for x in vector] for vector in value]
+
+    def _embed_workers(self, entry: CatalogEntry) -> int:
+        return pool_size(entry.path, physical_cores(), bool(self.settings.llamacpp.n_threads_batch))
 
     async def count_tokens(self, text: str, model: str = "") -> int | None:
         """Exact token count with the model's own tokenizer (no BOS or special tokens)."""
@@ -423,6 +429,7 @@ class LlamaCppEngine(Engine):
         if name not in held:
             await self._find(name)  # unknown names get ModelNotFound; known ones: nothing to do
             return
+        self._pool.close_extra()
         for slot in (self._chat, self._embedder):
             worker = slot.current()
             if worker is not None:
@@ -451,6 +458,7 @@ class LlamaCppEngine(Engine):
         """Stop the workers (they unload everything); the engine stays usable."""
         self._chat.close()
         self._embedder.close()
+        self._pool.close_extra()
 
 
 def _deltas(thinking: str, text: str) -> list[ChatEvent]:
