@@ -32,8 +32,9 @@ _NAMED = {
 _NAME_ALIASES = {"esc": "escape", "return": "enter", "del": "delete", "ins": "insert",
                  "pgup": "pageup", "pgdn": "pagedown", "page_up": "pageup",
                  "page_down": "pagedown", "bs": "backspace", "spacebar": "space"}
-OVERLAPPING = {"chat": {"prompt"}, "prompt": {"chat"}}
-"""Scopes active together besides ``everywhere`` (the prompt lives on the chat screen)."""
+OVERLAPPING = {"chat": {"prompt", "messages"}, "prompt": {"chat"}, "messages": {"chat"}}
+"""Scopes active together besides ``everywhere`` (the prompt and the message list live
+on the chat screen)."""
 
 
 def _symbol_names() -> set[str]:

@@ -23,6 +23,7 @@ from offyai_tui.ui.screens.remote_docs import RemoteDocumentsScreen
 from offyai_tui.ui.screens.search import SearchScreen
 from offyai_tui.ui.screens.tool_approval import ToolApprovalScreen
 from offyai_tui.ui.widgets.chat.conversation_rows import ConversationRows
+from offyai_tui.ui.widgets.chat.message_list import MessageList
 from offyai_tui.ui.widgets.chat.prompt_input import PromptInput
 from offyai_tui.ui.widgets.documents.chunk import ChunkScreen
 from offyai_tui.ui.widgets.models.details import ModelDetailsScreen
@@ -34,7 +35,7 @@ OWNERS: dict[str, type] = {
     "documents": DocumentsScreen, "confirm": ConfirmScreen, "text_entry": TextEntryScreen,
     "help": HelpScreen, "remote_docs": RemoteDocumentsScreen,
     "tool_approval": ToolApprovalScreen, "conversation_rows": ConversationRows,
-    "chunk": ChunkScreen,
+    "chunk": ChunkScreen, "messages": MessageList,
 }
 
 

@@ -99,9 +99,12 @@ async def test_error_shows_message_and_retry_key_recovers(build, engine: Scripte
         assert [m.role for m in conv.messages] == ["user", "assistant"]
         assert conv.messages[-1].content == "second try"
         assert [v.status for v in chat(app).messages.views] == ["complete", "complete"]
-        # The retried request sent the same prompt again.
+        # The retried request sent the same prompt again, without the failed answer.
         assert engine.requests[-1].messages[-1].content == "hello"
-        assert any(e["type"] == "deleted" for e in transcript_events(conv.id))
+        # The failed answer stays, a version beside the new one.
+        assert not any(e["type"] == "deleted" for e in transcript_events(conv.id))
+        assert conv.variants(conv.messages[-1].id) == (1, 2)
+        assert "‹ 2/2 ›" in screen_text(app)
 
 
 async def test_no_model_reconciles_placeholder_into_error(build):

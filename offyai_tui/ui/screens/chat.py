@@ -49,8 +49,10 @@ from offyai_tui.ui.host import offy
 from offyai_tui.ui.screens.chat_conversations import ConversationActions
 from offyai_tui.ui.screens.chat_palette import ChatPalette, PaletteEntry
 from offyai_tui.ui.screens.chat_slash import SlashCommands
+from offyai_tui.ui.screens.chat_variants import VariantActions, variant_label
 from offyai_tui.ui.screens.keys_first import KeysFirstScreen
 from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar
+from offyai_tui.ui.widgets.chat.message_cursor import MessageAction
 from offyai_tui.ui.widgets.chat.message_list import MessageList, placeholder
 from offyai_tui.ui.widgets.chat.prompt_input import PromptInput
 from offyai_tui.ui.widgets.chat.status_bar import StatusBar
@@ -76,6 +78,8 @@ class ChatScreen(KeysFirstScreen[None]):
     ChatScreen #banner.-shown { display: block; }
     ChatScreen #queue-note { display: none; color: $text-warning; padding: 0 2; }
     ChatScreen #queue-note.-shown { display: block; }
+    ChatScreen #edit-note { display: none; color: $text-accent; padding: 0 2; }
+    ChatScreen #edit-note.-shown { display: block; }
     """
 
     BINDINGS = bindings("chat")
@@ -86,6 +90,7 @@ class ChatScreen(KeysFirstScreen[None]):
         self.conversations = ConversationActions(self)
         self.slash_commands = SlashCommands(self)
         self.palette = ChatPalette(self)
+        self.variants = VariantActions(self)
         self.conversation: Conversation = self.conversations.create()
         self.reply: ReplyHandle | None = None
         """The answer being generated (possibly in another conversation)."""
@@ -131,6 +136,7 @@ class ChatScreen(KeysFirstScreen[None]):
                 yield Static(id="banner")
                 yield MessageList(id="messages", empty_hint=self._empty_hint())
                 yield Static(id="queue-note")
+                yield Static(id="edit-note")
                 yield PromptInput(id="prompt",
                                   placeholder="Message OffyAI (Enter sends, / for commands)")
         yield StatusBar(id="status")
@@ -172,6 +178,8 @@ class ChatScreen(KeysFirstScreen[None]):
     async def open_conversation(self, conversation: Conversation) -> None:
         """Show ``conversation`` (the previous one keeps any answer it is writing)."""
         self.conversation = conversation
+        self.variants.cancel_edit()
+        self.messages.variant_label = lambda message_id: variant_label(conversation, message_id)
         await self.messages.show(conversation.messages, self._empty_hint())
         self.prompt.prompt_history = [m.content for m in conversation.messages if m.role == "user"]
         self.status.mode = conversation.mode.name
@@ -254,6 +262,9 @@ class ChatScreen(KeysFirstScreen[None]):
         if not text.strip():
             return
         self.prompt.remember(text)  # the prompt emptied itself as Enter was applied
+        if self.variants.editing is not None:  # the new version of a prompt, sent as typed
+            await self.variants.send_edit(text)
+            return
         command = slash.parse(text)
         if not isinstance(command, slash.Prompt):
             await self.slash_commands.run(command)
@@ -287,13 +298,17 @@ class ChatScreen(KeysFirstScreen[None]):
         self.conversations.refresh()
         self.start_generation(conversation, pending.id)
 
-    def start_generation(self, conversation: Conversation, placeholder_id: str) -> None:
+    def start_generation(self, conversation: Conversation, placeholder_id: str, *,
+                         regenerate: bool = False, continuing: str | None = None) -> None:
+        """Answer in the view ``placeholder_id``: a new answer, a new version of the last
+        one (``regenerate``), or more of the answer ``continuing`` (its own view)."""
         self.generating = True
         self._update_busy()
-        self._generate(conversation, placeholder_id)
+        self._generate(conversation, placeholder_id, regenerate, continuing)
 
     @work(exclusive=True, group="generate")
-    async def _generate(self, conversation: Conversation, placeholder_id: str) -> None:
+    async def _generate(self, conversation: Conversation, placeholder_id: str,
+                        regenerate: bool = False, continuing: str | None = None) -> None:
         """One turn, run by the shared runner; this screen only draws its events."""
         from offyai_tui.ui.screens.chat_turn import ScreenDocuments, TurnView
 
@@ -303,7 +318,8 @@ class ChatScreen(KeysFirstScreen[None]):
             documents=ScreenDocuments(self.app) if conversation.documents else None,
             tools=host.toolbox(), reported=host.reported_notices, reason=host.engine_reason)
         try:
-            await TurnView(self, conversation, placeholder_id).play(runner)
+            await TurnView(self, conversation, placeholder_id).play(
+                runner, regenerate=regenerate, continuing=continuing)
         finally:
             self.reply = None
             self.generating = False
@@ -350,6 +366,8 @@ class ChatScreen(KeysFirstScreen[None]):
         """Esc: stop the answer (partial text kept) and return queued prompts."""
         if self.generating:
             self.workers.cancel_group(self, "generate")
+        elif self.variants.cancel_edit():
+            return
         if self.queue:
             texts = [text for _, text in self.queue]
             self.queue.clear()
@@ -362,7 +380,31 @@ class ChatScreen(KeysFirstScreen[None]):
     # ------------------------------------------- keys, each handed to its owner
 
     async def action_retry(self) -> None:
-        await self.conversations.retry()
+        await self.variants.regenerate()
+
+    async def action_cycle_variant(self, step: int) -> None:
+        await self.variants.cycle(step, self._selected())
+
+    async def action_continue_answer(self) -> None:
+        await self.variants.continue_answer(self._selected())
+
+    def action_focus_messages(self) -> None:
+        self.messages.focus_messages()
+
+    def _selected(self) -> str | None:
+        """The message the keys mean: the selected one while the list has focus."""
+        return self.messages.selected if self.messages.has_focus else None
+
+    @on(MessageAction)
+    async def _message_action(self, event: MessageAction) -> None:
+        if event.action == "leave":
+            self.prompt.focus()
+        elif event.action == "cycle":
+            await self.variants.cycle(event.step, event.message_id)
+        elif event.action == "edit":
+            self.variants.start_edit(event.message_id)
+        elif event.action == "delete":
+            self.variants.delete_turn(event.message_id)
 
     async def action_new_chat(self) -> None:
         await self.conversations.new()

@@ -1,4 +1,4 @@
-"""The chat screen's conversations: list, open, new, retry, rename, delete, export, search.
+"""The chat screen's conversations: list, open, new, rename, delete, export, search.
 
 Everything here acts on the workspace's :class:`~offyai_tui.chat.ConversationStore`
 and on which conversation the screen shows; the path of one message stays in
@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from offyai_tui.chat import ChatError, Conversation, SearchHit, TranscriptError
 from offyai_tui.ui.host import offy
 from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar, Entry, Titled
-from offyai_tui.ui.widgets.chat.message_list import placeholder
 
 if TYPE_CHECKING:
     from offyai_tui.ui.screens.chat import ChatScreen
@@ -109,31 +108,6 @@ class ConversationActions:
         if screen.conversation.messages or screen.conversation.saved:
             await screen.open_conversation(self.create())
         screen.prompt.focus()
-
-    async def retry(self) -> None:
-        """Ask again for the last prompt whose answer failed."""
-        screen = self.screen
-        if screen.generating:
-            screen.notify("An answer is being written; wait or press Esc first.")
-            return
-        conversation = screen.conversation
-        messages = screen.messages
-        await messages.remove_placeholders()
-        last = conversation.messages[-1] if conversation.messages else None
-        if last is not None and last.role == "assistant" and last.status == "error":
-            try:
-                conversation.delete_message(last.id)
-            except TranscriptError as exc:
-                screen.save_failed(exc)
-            await messages.remove_message(last.id)
-            last = conversation.messages[-1] if conversation.messages else None
-        if last is None or last.role != "user":
-            screen.notify("Nothing to retry: the last answer did not fail.")
-            return
-        pending = placeholder()
-        await messages.add(pending)
-        messages.follow()
-        screen.start_generation(conversation, pending.id)
 
     def rename(self) -> None:
         screen = self.screen

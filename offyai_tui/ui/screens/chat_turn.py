@@ -75,13 +75,21 @@ class TurnView:
         self._thinking = 0
         self._sources = False
         self._finished: set[str] = set()
+        self.continuing: str | None = None
 
-    async def play(self, runner: TurnRunner) -> None:
-        """Run the turn to its end (or until the worker is cancelled: Esc)."""
+    async def play(self, runner: TurnRunner, *, regenerate: bool = False,
+                   continuing: str | None = None) -> None:
+        """Run the turn to its end (or until the worker is cancelled: Esc).
+
+        ``regenerate`` and ``continuing`` are the runner's; a continued answer's view
+        is the answer's own, so a turn that fails before it starts leaves it as it was.
+        """
+        self.continuing = continuing
         timer = self.screen.set_interval(TICK_S, self._tick)
         gc.freeze()
         try:
-            async with aclosing(runner.run(self.conversation)) as events:
+            async with aclosing(runner.run(self.conversation, regenerate=regenerate,
+                                           continuing=continuing)) as events:
                 async for event in events:
                     await self._draw(event)
         finally:
@@ -165,6 +173,8 @@ class TurnView:
         else:
             view = await self._show_message(event.handle.message)
         self.view_id = event.handle.message_id
+        if self.shown:
+            self.screen.messages.refresh_variants()  # a new version: ‹ n/n ›
         if view is not None and self._sources:
             await view.show_sources()
 
@@ -193,7 +203,9 @@ class TurnView:
         """No answer could start (no model, engine down): the placeholder shows why."""
         text = str(exc) or type(exc).__name__
         view = self._view()
-        if view is None:
+        if view is None or self.continuing is not None:  # the answer stays as it was
+            if view is not None:
+                await view.finish(view.message)
             self.screen.notify(text, title=title, severity="error", markup=False)
             return
         view.message.status = "error"
@@ -203,6 +215,7 @@ class TurnView:
     async def _placeholder_stopped(self) -> None:
         """Esc before the answer started (e.g. while searching documents)."""
         view = self._view()
-        if view is not None and view.is_attached and view.message.status == "streaming":
-            view.message.status = "stopped"
+        if view is not None and view.is_attached and view.status == "streaming":
+            if view.message.status == "streaming":  # a placeholder; a continued answer stays
+                view.message.status = "stopped"
             await view.finish(view.message)

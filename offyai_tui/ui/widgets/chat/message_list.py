@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.events import Resize
 from textual.geometry import Size
@@ -31,6 +30,7 @@ from textual.widgets import Static
 
 from offyai_tui.chat.records import ChatMessage, new_message_id
 from offyai_tui.ui.host import offy
+from offyai_tui.ui.widgets.chat.message_cursor import MessageCursor
 from offyai_tui.ui.widgets.chat.message_fold import refold, unfold
 from offyai_tui.ui.widgets.chat.message_view import MessageView
 from offyai_tui.ui.widgets.chat.sources_panel import SourceList, SourcesPanel
@@ -45,7 +45,7 @@ def placeholder(model: str = "") -> ChatMessage:
                        status="streaming", model=model)
 
 
-class MessageList(VerticalScroll, can_focus=True):
+class MessageList(MessageCursor, can_focus=True):
     """Shows one conversation's messages; the screen feeds it."""
 
     PAGE = 20
@@ -295,6 +295,7 @@ class MessageList(VerticalScroll, can_focus=True):
 
     def _make_view(self, message: ChatMessage) -> MessageView:
         view = MessageView(message)
+        self.mark(view)
         self._views[message.id] = view
         return view
 

@@ -106,6 +106,8 @@ class MessageView(Vertical):
         self._timer: Timer | None = None
         self._has_text = bool(message.content)
         self._body: AnswerBody | None = None
+        self.variant = ""
+        """Where it stands among its versions (``‹ 2/3 ›``), empty when it has none."""
         self.set_reactive(MessageView.status, message.status)
 
     @property
@@ -138,14 +140,37 @@ class MessageView(Vertical):
             self._apply_status()
 
     def _header(self) -> Content:
+        header = self._who()
+        return Content(f"{header}  {self.variant}") if self.variant else Content(header)
+
+    def _who(self) -> str:
         if self.message.role == "user":
-            return Content("You")
+            return "You"
         if self.message.role == "system":
-            return Content("System")
+            return "System"
         if self.message.role == "tool":
-            return Content(f"Tool result · {visible(self.message.name)}")
+            return f"Tool result · {visible(self.message.name)}"
         model = visible(self.message.model)
-        return Content(f"Assistant · {model}" if model else "Assistant")
+        return f"Assistant · {model}" if model else "Assistant"
+
+    def set_variant(self, variant: str) -> None:
+        """Show where the message stands among its versions (``‹ 2/3 ›``, or nothing)."""
+        if variant != self.variant:
+            self.variant = variant
+            header = self._child(".header")
+            if header is not None:
+                header.update(self._header())
+
+    async def reopen(self) -> None:
+        """Stream into this answer again (a continue): its text stays and grows."""
+        from offyai_tui.ui.widgets.chat.answer_body import AnswerBody
+
+        old, self._body = self._body, AnswerBody(self.message.content, streaming=True)
+        self._has_text = bool(self.message.content)
+        self.status = "streaming"
+        if old is not None and old.is_attached:
+            await self.mount(self._body, after=old)
+            await old.remove()
 
     def set_note(self, note: str) -> None:
         """Say what was left out of the request (context window)."""

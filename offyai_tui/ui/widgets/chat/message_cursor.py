@@ -1,0 +1,134 @@
+"""Choosing a message with the keyboard, and the actions on the one chosen.
+
+From the prompt, a key (``chat.messages``) focuses the message list and selects
+the newest message; Up/Down move between messages (mounting earlier or later
+pages when the window ends), Esc goes back to the prompt. The action keys post a
+:class:`MessageAction` naming the selected message: the chat screen owns the
+conversation, so it decides what editing, cycling or deleting means there.
+
+The selection is a message id, not a widget: the list mounts and unmounts views
+as it slides, and a view made for the selected id is marked again as it mounts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.containers import VerticalScroll
+from textual.message import Message
+
+from offyai_tui.ui.bindings import bindings
+from offyai_tui.ui.host import offy
+from offyai_tui.ui.widgets.chat.message_view import MessageView
+
+SELECTED = "-selected"
+
+
+class MessageAction(Message):
+    """A key asked for ``action`` (``edit``, ``cycle``, ``delete``, ``leave``) on a message."""
+
+    def __init__(self, action: str, message_id: str, step: int = 0) -> None:
+        super().__init__()
+        self.action = action
+        self.message_id = message_id
+        self.step = step
+
+
+class MessageCursor(VerticalScroll):
+    """The base of the message list: a selected message and the keys that act on it."""
+
+    BINDINGS = bindings("messages")
+
+    DEFAULT_CSS = """
+    MessageCursor:focus > MessageView.-selected {
+        background: $accent 15%; border-left: outer $accent;
+    }
+    """
+
+    selected: str | None = None
+    """The id of the selected message (kept while the list is not focused)."""
+    variant_label: Callable[[str], str] | None = None
+    """``‹ 2/3 ›`` for a message id with versions, ``""`` otherwise (set by the screen)."""
+
+    # ------------------------------------------------ hooks the list provides
+
+    async def load_earlier(self, count: int | None = None) -> int:
+        return 0
+
+    async def load_later(self, count: int | None = None) -> int:
+        return 0
+
+    # ------------------------------------------------------------- selection
+
+    def mounted_views(self) -> list[MessageView]:
+        return list(self.query_children(MessageView))
+
+    def mark(self, view: MessageView) -> None:
+        """Dress a view as it is made: selected or not, and its versions."""
+        view.set_class(view.message.id == self.selected, SELECTED)
+        if self.variant_label is not None:
+            view.set_variant(self.variant_label(view.message.id))
+
+    def refresh_variants(self) -> None:
+        """Recompute every mounted message's ``‹ i/n ›`` (after a regenerate, edit or delete)."""
+        for view in self.mounted_views():
+            self.mark(view)
+
+    def select_message(self, message_id: str | None) -> MessageView | None:
+        """Select ``message_id`` (``None``: nothing) and scroll it into view."""
+        self.selected = message_id
+        chosen = None
+        for view in self.mounted_views():
+            mine = view.message.id == message_id
+            view.set_class(mine, SELECTED)
+            chosen = view if mine else chosen
+        if chosen is not None:
+            self.release_anchor()
+            self.call_after_refresh(self.scroll_to_widget, chosen, animate=False)
+        return chosen
+
+    def focus_messages(self) -> None:
+        """Focus the list, on the selected message if it is still shown, else the newest."""
+        views = self.mounted_views()
+        if not views:
+            self.notify("No messages yet.", timeout=3)
+            return
+        self.focus()
+        ids = [view.message.id for view in views]
+        self.select_message(self.selected if self.selected in ids else ids[-1])
+
+    async def action_select(self, step: int) -> None:
+        """Up/Down: the previous or next message, mounting more at either end."""
+        views = self.mounted_views()
+        ids = [view.message.id for view in views]
+        if self.selected not in ids:
+            if ids:
+                self.select_message(ids[-1])
+            return
+        at = ids.index(self.selected) + step
+        beyond = self.load_earlier(2) if at < 0 else self.load_later(2) if at >= len(ids) else None
+        if beyond is not None and await beyond:
+            ids = [view.message.id for view in self.mounted_views()]
+            at = ids.index(self.selected) + step
+        self.select_message(ids[max(0, min(at, len(ids) - 1))])
+
+    # --------------------------------------------------------------- actions
+
+    def selected_view(self) -> MessageView | None:
+        return next((v for v in self.mounted_views() if v.message.id == self.selected), None)
+
+    def action_act(self, action: str, step: int = 0) -> None:
+        if self.selected is not None:
+            self.post_message(MessageAction(action, self.selected, step))
+
+    def action_copy_message(self) -> None:
+        """Copy the selected message's text, whoever wrote it."""
+        view = self.selected_view()
+        if view is None or not view.message.content.strip():
+            self.notify("This message has no text to copy.", timeout=3)
+            return
+        what = "your message" if view.message.role == "user" else "the message"
+        offy(self.app).copy_text(view.message.content, what)
+
+    def action_leave(self) -> None:
+        self.post_message(MessageAction("leave", self.selected or ""))
