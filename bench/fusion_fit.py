@@ -81,7 +81,9 @@ def fit(corpora: dict[str, list[dict]]) -> dict:
             scores[fitted][i].mean(),
             -abs(configs[i].agreement_weight) - abs(configs[i].gap_weight)))
         config = configs[best]
-        report = {"config": {k: getattr(config, k) for k in GRID}}
+        shipped = FusionConfig()
+        report = {"config": {k: getattr(config, k) for k in GRID},
+                  "shipped": all(getattr(config, k) == getattr(shipped, k) for k in GRID)}
         for name, queries in corpora.items():
             part, base = parts(queries)
             diff = scores[name][best] - base
@@ -95,6 +97,18 @@ def fit(corpora: dict[str, list[dict]]) -> dict:
     return out
 
 
+def show(found: dict) -> None:
+    """Each fit: its weights, then nDCG@10 where fitted and where held out."""
+    for title, report in found.items():
+        shipped = " (the shipped defaults)" if report.get("shipped") else ""
+        print(f"fusion {title}{shipped}: {report['config']}")
+        for side in ("fit", "held_out"):
+            r = report[side]
+            print(f"  {side:8s} {r['corpus']}: hybrid {r['hybrid']:.4f}, {r['best_part']} "
+                  f"{r['best_part_ndcg@10']:.4f}, hybrid - {r['best_part']} {r['diff']:+.4f} "
+                  f"(paired bootstrap 95% CI [{r['ci95'][0]:+.4f}, {r['ci95'][1]:+.4f}])")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dump", help="the --dump directory of bench/rag.py")
@@ -102,13 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     corpora = {p.stem: json.loads(p.read_text()) for p in sorted(Path(args.dump).glob("*.json"))}
     found = fit(corpora)
-    for title, report in found.items():
-        print(f"{title}: {report['config']}")
-        for side in ("fit", "held_out"):
-            r = report[side]
-            print(f"  {side:8s} {r['corpus']}: hybrid {r['hybrid']:.4f}, {r['best_part']} "
-                  f"{r['best_part_ndcg@10']:.4f}, difference {r['diff']:+.4f} "
-                  f"(paired bootstrap 95% CI [{r['ci95'][0]:+.4f}, {r['ci95'][1]:+.4f}])")
+    show(found)
     if args.json:
         emit_json(found)
     return 0

@@ -46,14 +46,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import emit_json, percentile, record
+from bench import fusion_fit
+from bench.common import emit_json, record
 from bench.rag_eval import evaluate, load_beir
+from bench.rag_latency import latency
 from offyai_tui.engines.base import Engine, Health, ModelInfo
 from offyai_tui.engines.llamacpp import LlamaCppEngine, physical_cores
-from offyai_tui.rag.documents import Chunk
-from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.fusion import FusionConfig, coverage, rrf
-from offyai_tui.rag.index import DocumentIndex, DocumentRecord
 from offyai_tui.rag.indexer import throttle_progress
 from offyai_tui.rag.retriever import Retriever, fts_query, query_terms
 from offyai_tui.rag.service import Documents
@@ -173,12 +172,13 @@ def corpora(data: Sequence[str]) -> list[Path]:
 
 async def quality(
     args: argparse.Namespace, engine: Engine, fusion: FusionConfig, data: Path
-) -> list[tuple[str, dict]]:
+) -> tuple[list[tuple[str, dict]], list[dict]]:
     """The corpus indexed once and queried once; scored on each judgment set.
 
-    Returns (label, figures) per set, the set the corpus stands on last: its
+    Returns (label, figures) per set, the set the corpus stands on last (its
     plain name, or ``NAME (published judgments)`` for a published set that
-    bench/data corrects (see bench/rag_eval.py)."""
+    bench/data corrects, see bench/rag_eval.py), and each judged query's
+    evidence for fitting the fusion."""
     corpus, queries, judgments = load_beir(data, args.limit)
     settings = Settings()
     with tempfile.TemporaryDirectory(prefix="offyai-bench-rag-") as tmp:
@@ -205,12 +205,13 @@ async def quality(
             dense = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "vector")]
             hybrid = [h.chunk_id for h in retriever.rank(text, vector, DEPTH, "hybrid")]
             fused = [i for i, _ in rrf(lexical, dense)]
-            if args.dump and qid in gold:
+            if qid in gold:  # the evidence bench/fusion_fit.py fits on
                 dumps.append(_evidence(retriever, text, vector, chunk_paths, path_ids, gold[qid]))
             for name, hits in (("bm25", lexical), ("vector", dense), ("hybrid", hybrid),
                                ("rrf", fused)):
                 runs[name][qid] = _docs_ranking(hits, chunk_paths, path_ids)
         docs.close()
+    dumps = json.loads(json.dumps(dumps))  # as fusion_fit reads it back from a file
     if args.dump:
         Path(args.dump).mkdir(parents=True, exist_ok=True)
         (Path(args.dump) / f"{data.name}.json").write_text(json.dumps(dumps))
@@ -225,7 +226,7 @@ async def quality(
     for name, qrels in judgments.items():
         label = data.name if name == list(judgments)[-1] else f"{data.name} ({name} judgments)"
         out.append((label, {**common, "judgments": name, **evaluate(runs, qrels)}))
-    return out
+    return out, dumps
 
 
 def _evidence(retriever: Retriever, text: str, vector, chunk_paths, path_ids, gains) -> dict:
@@ -321,65 +322,6 @@ async def throughput(args: argparse.Namespace) -> dict:
     }
 
 
-# -- latency -------------------------------------------------------------------------
-
-
-def build_synthetic(directory: Path, size: int, texts: list[str], dim: int) -> DocumentIndex:
-    """An index of ``size`` chunks: corpus texts reused, random unit vectors."""
-    rng = np.random.default_rng(size)
-    index = DocumentIndex.open(directory)
-    identity = EmbeddingIdentity("synthetic", "random", dim)
-    per_doc = 100
-    with index.writer() as writer:
-        for start in range(0, size, per_doc):
-            count = min(per_doc, size - start)
-            path = f"/synthetic/{start // per_doc}.md"
-            chunks = [
-                Chunk(path, texts[(start + j) % len(texts)], (f"Doc {start + j}",), j + 1, j + 1,
-                      tokens=64, title=f"Doc {start + j}")
-                for j in range(count)
-            ]
-            vectors = rng.standard_normal((count, dim)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            writer.put_document(DocumentRecord(path, "markdown", 1, "0"), chunks, vectors,
-                                identity)
-        writer.commit()
-    return index
-
-
-def latency(args: argparse.Namespace, fusion: FusionConfig) -> dict:
-    corpus, queries, _ = load_beir(corpora(args.data)[0], None)
-    texts = [f"{d.get('title', '')}\n\n{d.get('text', '')}" for d in corpus]
-    query_texts = list(queries.values())
-    out = {}
-    rng = np.random.default_rng(0)
-    for size in args.scales:
-        with tempfile.TemporaryDirectory(prefix="offyai-bench-rag-") as tmp:
-            started = time.perf_counter()
-            index = build_synthetic(Path(tmp) / "index", size, texts, 384)
-            build = time.perf_counter() - started
-            retriever = Retriever(index, None, fusion)
-            timings = []
-            for round_ in range(args.latency_rounds):
-                for text in query_texts:
-                    vector = rng.standard_normal(384).astype(np.float32)
-                    vector /= np.linalg.norm(vector)
-                    t0 = time.perf_counter()
-                    retriever.rank(text, vector, 10, "hybrid")
-                    if round_:  # the first round warms caches
-                        timings.append((time.perf_counter() - t0) * 1000)
-            index.close()
-        out[f"{size // 1000}k"] = {
-            "chunks": size,
-            "p50_ms": round(percentile(timings, 50), 2),
-            "p95_ms": round(percentile(timings, 95), 2),
-            "build_s": round(build, 1),
-        }
-        print(f"  latency at {size} chunks: p50 {out[f'{size // 1000}k']['p50_ms']} ms, "
-              f"p95 {out[f'{size // 1000}k']['p95_ms']} ms", file=sys.stderr)
-    return out
-
-
 # -- main ------------------------------------------------------------------------------
 
 
@@ -390,9 +332,11 @@ async def run(args: argparse.Namespace) -> dict:
     results: dict = {}
     try:
         results["corpora"] = {}
+        evidence = {}
         for data in corpora(args.data):
             hits, misses = getattr(engine, "hits", 0), getattr(engine, "misses", 0)
-            for label, found in await quality(args, engine, fusion, data):
+            scored, evidence[data.name] = await quality(args, engine, fusion, data)
+            for label, found in scored:
                 if isinstance(engine, CachedEmbeddings):
                     found["embedding_cache"] = {
                         "hits": engine.hits - hits, "misses": engine.misses - misses
@@ -401,12 +345,15 @@ async def run(args: argparse.Namespace) -> dict:
                 show_quality(label, found)
         # The first corpus's figures stay where earlier readers of results.json look.
         results["quality"] = next(iter(results["corpora"].values()))
+        if len(evidence) > 1:
+            results["fusion_fit"] = fusion_fit.fit(evidence)
+            fusion_fit.show(results["fusion_fit"])
         if args.sample:
             results["throughput"] = await throughput(args)
     finally:
         await engine.aclose()
     if args.scales:
-        results["latency"] = latency(args, fusion)
+        results["latency"] = latency(args, fusion, corpora(args.data)[0])
     return results
 
 
@@ -470,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
                   "(range x{:.2f}-x{:.2f})".format(*found["vs_1_thread_range"]))
     for size, lat in results.get("latency", {}).items():
         print(f"latency at {size} chunks: p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms "
-              "(hybrid, query embedding excluded)")
+              f"(hybrid, query embedding excluded; same run: vector alone p95 "
+              f"{lat.get('vector_p95_ms')} ms, BM25 alone p95 {lat.get('lexical_p95_ms')} ms)")
     results["args"] = {"data": [str(d) for d in corpora(args.data)], "limit": args.limit,
                        "threads": args.threads}
     record("rag", results)

@@ -232,15 +232,27 @@ def _rag_rows(data: dict[str, Any]) -> list[Row]:
             continue
         best = max(scores["bm25"]["ndcg@10"], scores["vector"]["ndcg@10"])
         hybrid = scores["hybrid"]["ndcg@10"]
+        # A published set that bench/data corrects is shown, never judged against.
+        misjudged = "(published judgments)" in corpus
         rows.append(
             (
                 f"RAG nDCG@10 hybrid / best single ({corpus + ', ' if corpus else ''}"
                 f"{quality.get('documents')} docs, {quality.get('queries')} queries)",
                 f"x{hybrid / best:.3f}" if best else "n/a",
-                ">= 1",
-                _mark(hybrid >= best),
+                "shifted qrels, bench/data" if misjudged else ">= 1",
+                "" if misjudged else _mark(hybrid >= best),
             )
         )
+        duel = quality.get("hybrid_vs_best") or {}
+        if duel.get("ci95") and not misjudged:
+            rows.append(
+                (
+                    f"  hybrid - {quality.get('best_single')} per query, paired bootstrap 95% CI",
+                    "{:+.3f} [{:+.3f}, {:+.3f}]".format(duel["mean_diff"], *duel["ci95"]),
+                    "",
+                    "",
+                )
+            )
         rows.append(
             (
                 "  nDCG@10 bm25 / vector / hybrid",
@@ -259,13 +271,35 @@ def _rag_rows(data: dict[str, Any]) -> list[Row]:
                 "",
             )
         )
+        for name, setup in (throughput.get("setups") or {}).items():
+            rows.append(
+                (
+                    f"  {name}: chunks/s, x the 1-thread figure of the same round",
+                    f"{setup['chunks_per_s']} x{setup['vs_1_thread']:.2f} "
+                    "(x{:.2f}-x{:.2f})".format(*setup["vs_1_thread_range"]),
+                    ">= x2" if name == "default" else "",
+                    _mark(setup["vs_1_thread"] >= 2) if name == "default" else "",
+                )
+            )
+    for title, fitted in (data.get("fusion_fit") or {}).items():
+        held = fitted["held_out"]
+        rows.append(
+            (
+                f"RAG fusion {title}, held out on {held['corpus']}: hybrid - "
+                f"{held['best_part']}",
+                "{:+.3f} [{:+.3f}, {:+.3f}]".format(held["diff"], *held["ci95"]),
+                "shipped" if fitted.get("shipped") else "",
+                "",
+            )
+        )
     latency = data.get("latency") or {}
     for size, lat in sorted(latency.items(), key=lambda item: item[1].get("chunks", 0)):
         big = lat.get("chunks") == 100_000
         rows.append(
             (
-                f"RAG hybrid query at {size} chunks",
-                f"p50 {lat['p50_ms']} / p95 {lat['p95_ms']} ms",
+                f"RAG hybrid query at {size} chunks (same run: vector, BM25 p95)",
+                f"p50 {lat['p50_ms']} / p95 {lat['p95_ms']} ms "
+                f"({lat.get('vector_p95_ms', '-')}, {lat.get('lexical_p95_ms', '-')} ms)",
                 "p95 <= 50 ms" if big else "",
                 _mark(lat["p95_ms"] <= 50) if big else "",
             )

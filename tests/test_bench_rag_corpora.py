@@ -69,3 +69,28 @@ def test_report_shows_every_corpus_and_marks_a_hybrid_below_the_better_part() ->
     assert [r[0].split("(")[1].split(",")[0] for r in ratios] == ["dbpedia", "reports"]
     assert ratios[0][3] == report._mark(True)
     assert ratios[1][3] == report._mark(False)
+
+
+def test_report_shows_but_never_judges_on_a_corrected_published_set_and_shows_throughput() -> None:
+    def quality(hybrid: float) -> dict:
+        scores = {"bm25": 0.5, "vector": 0.6, "hybrid": hybrid}
+        return {
+            "documents": 10, "queries": 5, "best_single": "vector",
+            "scores": {m: {"ndcg@10": v, "recall@10": v} for m, v in scores.items()},
+            "hybrid_vs_best": {"mean_diff": 0.01, "ci95": [-0.01, 0.03]},
+        }
+
+    setups = {
+        "1 thread": {"chunks_per_s": 20.0, "vs_1_thread": 1.0, "vs_1_thread_range": [1, 1]},
+        "default": {"chunks_per_s": 30.0, "vs_1_thread": 1.5, "vs_1_thread_range": [1.4, 1.6]},
+    }
+    rows = report._rag_rows({
+        "corpora": {"reports (published judgments)": quality(0.1), "reports": quality(0.7)},
+        "throughput": {"chunks_per_s": 30.0, "setups": setups},
+    })
+    ratios = [row for row in rows if row[0].startswith("RAG nDCG@10")]
+    assert "published judgments" in ratios[0][0] and ratios[0][3] == ""  # shown, not judged
+    assert ratios[1][3] == report._mark(True)
+    assert any("+0.010 [-0.010, +0.030]" in row[1] for row in rows)
+    default = next(row for row in rows if row[0].strip().startswith("default"))
+    assert "x1.50" in default[1] and default[3] == report._mark(False)

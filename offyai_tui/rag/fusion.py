@@ -63,8 +63,18 @@ class FusionConfig:
 
 def fold(text: str) -> str:
     """Lowercase without accents: "Café" -> "cafe"."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
+    if text.isascii():  # most text: nothing to decompose
+        return text.lower()
+    return _combining().sub("", unicodedata.normalize("NFKD", text.lower()))
+
+
+@lru_cache(maxsize=1)
+def _combining() -> re.Pattern[str]:
+    """Every combining mark of the Basic Multilingual Plane, as one character class:
+    removing them with a regex is ~10x faster than testing each character in Python,
+    and ranking folds the text of every candidate chunk for every query."""
+    marks = "".join(chr(c) for c in range(0x300, 0x10000) if unicodedata.combining(chr(c)))
+    return re.compile(f"[{re.escape(marks)}]")
 
 
 @lru_cache(maxsize=65536)

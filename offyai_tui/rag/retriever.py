@@ -158,9 +158,9 @@ class Retriever:
         if mode == "lexical" or vector is None:
             found = self.index.search_lexical(fts_query(query), k, weights)
             return [Hit(i, s, lexical=s) for i, s in found]
-        ranked = self.index.search_vectors(vector, max(k, config.candidates))
         if mode == "vector":
-            return [Hit(i, s, dense=s) for i, s in ranked[:k]]
+            return [Hit(i, s, dense=s) for i, s in self.index.search_vectors(vector, k)]
+        ranked = self.index.search_vectors(vector, max(k, config.candidates))
         lexical = self.index.search_lexical(fts_query(query), config.candidates, weights)
         cosine = dict(ranked[: config.candidates])
         cosine.update(self.index.vector_scores(vector, [i for i, _ in lexical if i not in cosine]))
