@@ -219,13 +219,15 @@ class KeyGate:
         if not event.is_forwarded:
             return  # a priority binding took it, here and now
         target = app.focused or app.screen
-        command = isinstance(event, events.Key) and not is_plain_character(event)
+        command = isinstance(event, events.Key) and (
+            not is_plain_character(event) or getattr(target, "LETTERS_ARE_KEYS", False))
         if isinstance(target, OrderedKeys):
             self._in_flight[target] = self._in_flight.get(target, 0) + 1
             if command:
                 self._command_at = target  # the field says when it settled
         elif command:
-            # Another widget (a list, Textual's own palette): its bound keys travel
+            # Another widget (a list, Textual's own palette; one that says
+            # ``LETTERS_ARE_KEYS`` also for its bound letters): its bound keys travel
             # up to the app before their action runs. A marker sent behind the key
             # takes the same way; later keys wait for it (Esc closing the palette
             # then Ctrl+F: the Ctrl+F is not lost in the closing palette).

@@ -17,7 +17,7 @@ from offyai_tui.engines.ollama import OllamaEngine
 from offyai_tui.ui.app import OffyApp
 from tests.ollama_fixtures import ollama_settings
 from tests.ollama_server import CHAT_MODEL
-from tests.ui.conftest import chat, idle, screen_text, send, transcript_events, wait_for
+from tests.ui.conftest import chat, screen_text, send, transcript_events, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -115,7 +115,7 @@ async def test_edit_an_earlier_prompt_makes_a_branch_and_cycling_brings_the_old_
             assert screen.messages.has_focus and screen.messages.selected == old_branch[0]
             await pilot.press("e")
             assert screen.prompt.has_focus and screen.prompt.text == "Say hello."
-            assert "Editing your message" in screen_text(app)
+            assert "Editing message" in screen_text(app)
             await pilot.press(*["backspace"] * len("hello."), *"thanks.")
             before = len(chat_requests(ollama_server))
             await pilot.press("enter")
@@ -128,7 +128,7 @@ async def test_edit_an_earlier_prompt_makes_a_branch_and_cycling_brings_the_old_
             stored = saved_messages(conv.id)
             assert stored[edited.id]["parent_id"] is None
             assert stored[old_branch[0]]["parent_id"] is None  # the old prompt stays
-            assert "Editing your message" not in screen_text(app)
+            assert "Editing message" not in screen_text(app)
             assert "‹ 2/2 ›" in screen_text(app) and "Say goodbye." not in screen_text(app)
 
             await pilot.press("alt+up", "up")  # the edited prompt
@@ -158,7 +158,7 @@ async def test_editing_is_cancelled_with_esc_and_the_draft_comes_back(
             assert screen.prompt.text == "Say hello."
             await pilot.press("escape")
             assert screen.prompt.text == "draft" and screen.variants.editing is None
-            assert "Editing your message" not in screen_text(app)
+            assert "Editing message" not in screen_text(app)
             assert len(screen.conversation.messages) == 2
     finally:
         await app.engine.aclose()

@@ -145,9 +145,9 @@ class VariantActions:
         screen.prompt.move_cursor(screen.prompt.document.end)
         send, cancel = offy(screen.app).key_for("prompt.send"), offy(screen.app).key_for(
             "chat.stop")
-        self._note(f"✎ Editing your message “{snippet(message.content)}”: {send} sends it "
-                   f"as a new version (the old one stays), {cancel} cancels.")
-        screen.prompt.focus()
+        self._note(f"✎ Editing message “{snippet(message.content, 30)}”: {send} sends a new "
+                   f"version (the old stays), {cancel} cancels.")
+        screen.set_focus(screen.prompt)  # now: the rest of a burst is typed into it
 
     def cancel_edit(self) -> bool:
         """Esc while editing: the prompt gets back what was typed before. True if it was."""

@@ -1,0 +1,125 @@
+"""Per-message actions by keyboard: select, copy any message, delete a turn (asked
+first), and a continue refused by an engine that cannot continue in place.
+
+A scripted engine answers: these are about the keys and the transcript, not a model.
+"""
+
+from __future__ import annotations
+
+from offyai_tui.ui.screens.dialogs import ConfirmScreen
+from tests.ui.conftest import chat, idle, screen_text, send, transcript_events, wait_for
+from tests.ui.fakes import Script, ScriptedEngine
+
+
+def notes(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def two_turns(pilot, engine: ScriptedEngine) -> None:
+    engine.scripts = [Script(["first answer"]), Script(["second answer"])]
+    await send(pilot, "one")
+    await idle(pilot.app, pilot)
+    await send(pilot, "two")
+    await idle(pilot.app, pilot)
+
+
+async def test_up_down_select_messages_and_esc_goes_back_to_the_prompt(
+    build, engine: ScriptedEngine
+) -> None:
+    app = build()
+    async with app.run_test() as pilot:
+        await two_turns(pilot, engine)
+        screen = chat(app)
+        ids = [m.id for m in screen.conversation.messages]
+        await pilot.press("alt+up")
+        assert screen.messages.has_focus and screen.messages.selected == ids[-1]
+        await pilot.press("up", "up", "up", "up", "up")  # stops at the first
+        assert screen.messages.selected == ids[0]
+        selected = [v for v in screen.messages.views if v.has_class("-selected")]
+        assert [v.message.id for v in selected] == [ids[0]]
+        await pilot.press("down")
+        assert screen.messages.selected == ids[1]
+        await pilot.press("escape")
+        assert screen.prompt.has_focus and not screen.generating
+
+
+async def test_copy_any_message_not_only_the_last(build, engine: ScriptedEngine) -> None:
+    app = build()
+    async with app.run_test() as pilot:
+        await two_turns(pilot, engine)
+        await pilot.press("alt+up", "up", "up", "c")
+        assert app.clipboard == "first answer"
+        await pilot.press("up", "c")
+        assert app.clipboard == "one"
+        assert "Copied your message" in notes(app)
+
+
+async def test_delete_a_prompt_and_its_answers_after_a_yes(
+    build, engine: ScriptedEngine
+) -> None:
+    engine.scripts = [Script(["first answer"]), Script(["second answer"]),
+                      Script(["another second answer"])]
+    app = build()
+    async with app.run_test() as pilot:
+        await send(pilot, "one")
+        await idle(app, pilot)
+        await send(pilot, "two")
+        await idle(app, pilot)
+        await pilot.press("ctrl+r")  # a second version of the answer to "two"
+        await idle(app, pilot)
+        screen = chat(app)
+        conv = screen.conversation
+        two = conv.messages[2]
+        answers = [m.id for m in conv.tree.children(two.id)]
+        assert len(answers) == 2
+        await pilot.press("alt+up", "delete")  # on an answer: its prompt goes, asked first
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        assert "two" in screen_text(app)
+        await pilot.press("n")
+        await pilot.pause()
+        assert len(conv.messages) == 4 and not any(
+            e.get("type") == "deleted" for e in transcript_events(conv.id))
+        await pilot.press("delete")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        await pilot.press("y")
+        await wait_for(lambda: len(conv.messages) == 2, pilot)
+        assert [m.content for m in conv.messages] == ["one", "first answer"]
+        deleted = {e["id"] for e in transcript_events(conv.id) if e.get("type") == "deleted"}
+        assert deleted == {two.id, *answers}
+        assert [v.message.content for v in screen.messages.views] == ["one", "first answer"]
+        assert screen.messages.has_focus
+        assert screen.messages.selected == conv.messages[-1].id
+
+
+async def test_an_engine_that_cannot_continue_says_so_in_one_line(
+    build, engine: ScriptedEngine
+) -> None:
+    engine.scripts = [Script(["partial ", "answer", " never sent"], hold_after=2)]
+    app = build()
+    async with app.run_test() as pilot:
+        await send(pilot, "tell me")
+        await wait_for(engine.held.is_set, pilot)
+        await pilot.press("escape")
+        await idle(app, pilot)
+        answer = chat(app).conversation.messages[-1]
+        assert answer.status == "stopped"
+        requests = len(engine.requests)
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert any("cannot continue an answer in place; regenerate it instead (^r)" in n
+                   for n in notes(app))
+        assert len(engine.requests) == requests and not chat(app).generating
+        assert answer.status == "stopped" and chat(app).messages.views[-1].status == "stopped"
+
+
+async def test_keys_that_need_versions_or_a_prompt_say_why_not(
+    build, engine: ScriptedEngine
+) -> None:
+    app = build()
+    async with app.run_test() as pilot:
+        await two_turns(pilot, engine)
+        await pilot.press("alt+right")
+        assert "This message has no other versions." in notes(app)
+        await pilot.press("alt+up", "e")  # an answer is not editable
+        assert "Only your own messages can be edited." in notes(app)
+        assert chat(app).variants.editing is None
