@@ -99,6 +99,9 @@ class ChatSettings:
     repeat_guard: int = 10
     """Stop an answer that repeats the same passage this many times (0: never);
     see :mod:`offyai_tui.chat.runaway`."""
+    show_thinking: str = "fold"
+    """A reasoning model's thinking once the answer begins: ``fold`` (one line,
+    "Thought for 12 s", a key opens it) or ``open``."""
 
 
 @dataclass

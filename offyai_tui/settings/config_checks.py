@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 ENGINE_KINDS = ("auto", "ollama", "llamacpp", "openai")
+SHOW_THINKING = ("fold", "open")
+"""``chat.show_thinking``: reasoning folds when the answer begins, or stays open."""
 MAX_THREADS_PER_CPU = 1
 """llama.cpp gains nothing from more threads than logical CPUs, and far more
 (100,000) crash its worker."""
@@ -86,6 +88,10 @@ def check_values(settings: Any, report: Report, warn: Callable[[str], None]) -> 
         report("rag.chunk_overlap must be between 0 and rag.chunk_tokens, "
                f"got {rag.chunk_overlap}", min(defaults.rag.chunk_overlap, rag.chunk_tokens // 2))
         rag.chunk_overlap = min(defaults.rag.chunk_overlap, rag.chunk_tokens // 2)
+    if settings.chat.show_thinking not in SHOW_THINKING:
+        report(f"chat.show_thinking must be {' or '.join(SHOW_THINKING)}, "
+               f"got {settings.chat.show_thinking!r}", defaults.chat.show_thinking)
+        settings.chat.show_thinking = defaults.chat.show_thinking
     _clamp_threads(settings, warn)
 
 

@@ -22,6 +22,7 @@ from offyai_tui.engines.base import (
     Message,
     ModelInfo,
     TextDelta,
+    ThinkingDelta,
 )
 from offyai_tui.engines.errors import EngineError
 
@@ -38,6 +39,8 @@ class Script:
     delay: float = 0.0
     """Seconds between chunks."""
     stats: ChatStats | None = None
+    thinking: list[str] = field(default_factory=list)
+    """Reasoning streamed before the chunks, as a thinking model does."""
 
 
 @dataclass
@@ -99,6 +102,9 @@ class ScriptedEngine(Engine):
         self.requests.append(Request(list(messages), options))
         script = self.scripts.pop(0) if self.scripts else Script(["ok"])
         text = ""
+        for piece in script.thinking:
+            await asyncio.sleep(script.delay)
+            yield ThinkingDelta(piece)
         for index, chunk in enumerate(script.chunks):
             if script.hold_after is not None and index == script.hold_after:
                 self._gate.clear()
