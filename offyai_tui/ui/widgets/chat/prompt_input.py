@@ -4,6 +4,9 @@ Shift+Enter does not reach applications in most terminals, so it is not used.
 Up in an empty prompt walks back through earlier prompts (Down walks forward,
 back to what was being typed). Pastes of any size go in as text, newlines
 included, without sending; control characters in them show inert (``␛[31m``).
+A paste that is nothing but paths of existing files (what terminals paste for
+dropped files) becomes attachments instead (:attr:`PromptInput.on_paths_dropped`),
+and after ``/image`` or ``/file`` the rest of a path is suggested greyed (→ takes it).
 
 Every key, Enter included, is applied in the prompt's own key handler in the
 order it arrived (:mod:`offyai_tui.ui.widgets.common.ordered_keys`), and sending empties
@@ -13,16 +16,41 @@ then "more", whatever the screen is busy with.
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 from textual.message import Message
 from textual.widgets import TextArea
 
 from offyai_tui.ui.bindings import bindings
 from offyai_tui.ui.widgets.common.ordered_keys import OrderedKeys
+from offyai_tui.ui.widgets.common.path_suggest import complete_path
 
 PAINT_EVERY_S = 1 / 60
 """In a burst, the prompt paints at most this often (and at the burst's last key)."""
+PATH_COMMANDS = ("/image ", "/file ")
+"""Commands whose argument is a path, completed as typed."""
+
+
+def path_suggestion(text: str) -> str:
+    """The rest of the path after ``/image`` or ``/file`` (greyed in the prompt), or ``""``."""
+    if "\n" in text:
+        return ""
+    for command in PATH_COMMANDS:
+        if text.startswith(command):
+            value = text[len(command):].lstrip()
+            if not value or value[0] in "'\"":
+                return ""
+            full = complete_path(value)
+            return full[len(value):] if full else ""
+    return ""
+
+
+def may_be_paths(text: str) -> bool:
+    """Cheap test before parsing a paste as dropped files (which loads the attach package)."""
+    return "/" in text and len(text) <= 64 * 1024 and not text.lstrip().startswith("//")
 
 
 class PromptInput(OrderedKeys, TextArea):
@@ -69,6 +97,24 @@ class PromptInput(OrderedKeys, TextArea):
         self._history_index: int | None = None
         self._draft = ""
         self._painted_at = 0.0
+        self.on_paths_dropped: Callable[[list[Path]], None] | None = None
+        """Given the files a paste named when it was nothing but their paths."""
+
+    def update_suggestion(self) -> None:
+        at_end = self.cursor_location == self.document.end
+        self.suggestion = path_suggestion(self.text) if at_end else ""
+
+    def paste_taken(self, text: str) -> bool:
+        """A paste of existing files' paths attaches them instead of typing them."""
+        if self.on_paths_dropped is None or not may_be_paths(text):
+            return False
+        from offyai_tui.attach.paths import dropped_paths
+
+        paths = dropped_paths(text, os.getcwd())
+        if not paths:
+            return False
+        self.on_paths_dropped(paths)
+        return True
 
     def key_applied(self, count: int = 1) -> None:
         """Paint the key at once (a streaming answer's layout can wait).

@@ -125,6 +125,11 @@ class OrderedKeys:
     SETTLING_ACTIONS = frozenset({"submit"})
     """The field's own actions whose messages may move focus (a dialog closes)."""
 
+    def paste_taken(self, text: str) -> bool:
+        """Whether a field used ``text`` as something other than typed text (a prompt
+        takes a paste of file paths as dropped files); applied in its turn, in order."""
+        return False
+
     def takes_keys(self) -> bool:
         """Whether keys reaching this field are meant for it: it has the app's focus."""
         widget: Any = self
@@ -184,6 +189,8 @@ class OrderedKeys:
         try:
             if not self.takes_keys():
                 _reroute(app, event)
+                return
+            if self.paste_taken(event.text):
                 return
             text = inert_controls(event.text, keep_newlines=self.KEEP_NEWLINES_IN_PASTE)
             await _call(super()._on_paste, events.Paste(text))  # type: ignore[misc]
