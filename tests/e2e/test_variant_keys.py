@@ -1,7 +1,8 @@
 """Versions by keyboard at terminal level: the real ``offyai`` in tmux, keys as bytes.
 
 Each burst is one write (``send-keys -H``): selecting a prompt with Alt+Up and Up,
-editing it and sending; cycling a version with Alt+Left and sending right after it.
+editing it and sending; cycling versions with Alt+Left/Right and sending right after;
+selecting, copying and deleting a turn (Delete, then ``y`` in the dialog).
 Applied out of order, the edit would land in the wrong prompt and the message sent
 after the cycle would hang below the wrong version; the transcript says which.
 A scripted loopback Ollama answers.
@@ -22,6 +23,9 @@ pytestmark = pytest.mark.slow
 UP = "\x1b[A"
 ALT_UP = "\x1b[1;3A"
 ALT_LEFT = "\x1b[1;3D"
+ALT_RIGHT = "\x1b[1;3C"
+CTRL_G = "\x07"
+DELETE = "\x1b[3~"
 CTRL_R = "\x12"
 
 
@@ -53,6 +57,7 @@ def test_edit_regenerate_and_cycle_keys_in_bursts(app_home, user_home) -> None:
         scripted_ollama(REPLY) as server,
         start_tui(app_home, user_home, OLLAMA_HOST=server.host) as tui,
     ):
+        tui.set_option("set-clipboard", "on")
         wait_ready(tui, model="scripted")
         tui.send_bytes(("one" + ENTER + "two" + ENTER).encode())
         wait_answers(app_home, 2)
@@ -75,7 +80,7 @@ def test_edit_regenerate_and_cycle_keys_in_bursts(app_home, user_home) -> None:
         tui.send_bytes(CTRL_R.encode())
         wait_answers(app_home, 4)
         tui.wait_for("‹ 2/2 ›", timeout=30)
-        tui.send_bytes((ALT_LEFT + "three" + ENTER).encode())
+        tui.send_bytes((ALT_LEFT + ALT_RIGHT + ALT_LEFT + "three" + ENTER).encode())
         stored = wait_answers(app_home, 5)
         uno = next(m for m in stored if m.get("content") == "uno")
         versions = [m for m in stored if m.get("parent_id") == uno["id"]]
@@ -85,4 +90,28 @@ def test_edit_regenerate_and_cycle_keys_in_bursts(app_home, user_home) -> None:
         sent = server.chats[-1]["messages"]
         assert [m["role"] for m in sent if m["role"] != "system"] == [
             "user", "assistant", "user"]
-        assert tui.wait_for("‹ 1/2 ›", timeout=10)
+        tui.wait_for("‹ 1/2 ›", timeout=10)
+
+        # Ctrl+G on a complete answer: one line, nothing sent.
+        tui.send_bytes(CTRL_G.encode())
+        tui.wait_for("Cannot continue", timeout=10)
+        assert len(server.chats) == 5
+
+        # Select "uno" (answer 3, three, answer, uno), copy it, delete its turn: asked
+        # first, then "three" moves up to the start of the conversation.
+        tui.send_bytes((ALT_UP + UP * 3 + "c").encode())
+        tui.wait_for("Copied your message", timeout=10)
+        assert tui.buffer() == "uno"
+        tui.send_bytes((DELETE + "y").encode())
+        tui.wait_until(lambda screen: "uno" not in screen, "the turn deleted", 10)
+        deleted = {e["id"] for e in events(transcripts(app_home)[-1])
+                   if e.get("type") == "deleted"}
+        assert deleted == {uno["id"], *(v["id"] for v in versions)}
+        assert "Back to prompt" in tui.screen()  # the list still has focus
+        tui.send_bytes(b"\x1b")  # Esc alone (ESC and a letter in one write is Alt+letter)
+        tui.wait_until(lambda screen: "Back to prompt" not in screen, "the prompt focused", 10)
+        tui.send_bytes(("four" + ENTER).encode())
+        stored = wait_answers(app_home, 6)
+        four = next(m for m in stored if m.get("content") == "four")
+        assert four["parent_id"] == next(
+            m for m in stored if m.get("parent_id") == three["id"])["id"]
