@@ -218,3 +218,38 @@ async def test_continue_of_a_complete_answer_is_one_line_and_sends_nothing(
             assert not chat(app).generating
     finally:
         await app.engine.aclose()
+
+
+async def test_continue_a_stopped_answer_then_stop_it_again_keeps_both_parts(
+    build, ollama_server: str
+) -> None:
+    settings = ollama_settings(ollama_server)
+    settings.chat.model = "slow-model"
+    app = build(settings=settings, engine=OllamaEngine(settings))
+    try:
+        async with app.run_test() as pilot:
+            await send(pilot, "Tell me a long story about a lighthouse.")
+            screen = chat(app)
+            conv = screen.conversation
+            await wait_for(lambda: len(conv.messages) == 2
+                           and len(conv.messages[-1].content) > 10, pilot, timeout=60)
+            await pilot.press("escape")
+            await answered(app, pilot)
+            answer = conv.messages[-1]
+            assert answer.status == "stopped"
+            first = answer.content
+            before = len(chat_requests(ollama_server))
+            await pilot.press("ctrl+g")
+            await wait_for(lambda: len(answer.content) > len(first) + 10, pilot, timeout=60)
+            assert screen.messages.views[-1].status == "streaming"
+            await pilot.press("escape")
+            await answered(app, pilot)
+            sent = chat_requests(ollama_server)[before:]
+            assert len(sent) == 1 and sent[0]["messages"][-1] == {
+                "role": "assistant", "content": first}
+            assert answer.status == "stopped" and answer.content.startswith(first)
+            assert conv.messages[-1] is answer and len(screen.messages.views) == 2
+            stored = saved_messages(conv.id)[answer.id]
+            assert stored["status"] == "stopped" and stored["content"] == answer.content
+    finally:
+        await app.engine.aclose()
