@@ -100,3 +100,25 @@ async def test_a_reopened_conversation_shows_its_message_chips(
         await pilot.pause()
         text = screen_text(app)
         assert "what to buy?" in text and "[file 1: notes.txt" in text
+
+
+async def test_tab_from_the_prompt_reaches_the_chips_and_esc_goes_back(
+    build: Any, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember the milk\n")
+    app = build()
+    async with app.run_test(size=(110, 32)) as pilot:
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is not chat(app).attachments.bar, "no chips: nothing to focus"
+        chat(app).prompt.focus()
+        await send(pilot, f"/file {notes}")
+        await wait_for(lambda: chat(app).attachments.waiting, pilot, timeout=10)
+        await pilot.press("tab")
+        assert app.focused is chat(app).attachments.bar
+        await pilot.press("escape")
+        assert app.focused is chat(app).prompt
+        await pilot.press("tab", "backspace")
+        await wait_for(lambda: not chat(app).attachments.waiting, pilot)
+        assert app.focused is chat(app).prompt, "the last chip removed: back to the prompt"
