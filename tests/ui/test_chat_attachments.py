@@ -96,6 +96,14 @@ async def test_an_image_reaches_a_vision_model_with_its_bytes(
         stored = [e for e in transcript_events(chat(app).conversation.id)
                   if e.get("type") == "message" and e.get("role") == "user"]
         assert stored[-1]["images"][0]["name"] == "photo.png"
+        await pilot.press("alt+up", "up")  # the answer, then the prompt with the image
+        assert chat(app).messages.selected == shown.id
+        await pilot.press("v")
+        await wait_for(lambda: isinstance(app.screen, ImagePreview), pilot)
+        await pilot.pause(0.2)
+        assert "[image 1: photo.png 120×80" in screen_text(app) and "▀" in screen_text(app)
+        await pilot.press("escape")
+        await wait_for(lambda: not isinstance(app.screen, ImagePreview), pilot)
 
 
 async def test_a_model_without_vision_refuses_and_keeps_the_prompt_and_chips(
