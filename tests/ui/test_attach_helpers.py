@@ -122,3 +122,21 @@ async def test_tab_from_the_prompt_reaches_the_chips_and_esc_goes_back(
         await pilot.press("tab", "backspace")
         await wait_for(lambda: not chat(app).attachments.waiting, pilot)
         assert app.focused is chat(app).prompt, "the last chip removed: back to the prompt"
+
+
+async def test_a_read_only_workspace_says_attachments_cannot_be_stored(
+    build: Any, tmp_path: Path
+) -> None:
+    from offyai_tui.chat.lock import WorkspaceLock
+    from offyai_tui.settings.workspace import Workspace
+
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember the milk\n")
+    workspace = Workspace.open("default").ensure()
+    with WorkspaceLock(workspace.root, "default"):
+        app = build()
+        async with app.run_test(size=(110, 32)) as pilot:
+            await send(pilot, f"/file {notes}")
+            await wait_for(lambda: "attachments cannot be stored" in screen_text(app), pilot)
+            assert not chat(app).attachments.waiting
+            assert not (workspace.root / "attachments").exists()
