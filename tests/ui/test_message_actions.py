@@ -123,3 +123,32 @@ async def test_keys_that_need_versions_or_a_prompt_say_why_not(
         await pilot.press("alt+up", "e")  # an answer is not editable
         assert "Only your own messages can be edited." in notes(app)
         assert chat(app).variants.editing is None
+
+
+async def test_help_lists_the_new_keys_and_remapped_ones_work(build, engine) -> None:
+    from textual.widgets import DataTable
+
+    from offyai_tui.settings.config import Settings
+    from offyai_tui.ui.screens.help import HelpScreen
+
+    settings = Settings(keys={"messages.copy": "y", "chat.messages": "f9"})
+    app = build(settings=settings)
+    async with app.run_test(size=(130, 60)) as pilot:
+        await two_turns(pilot, engine)
+        await pilot.press("f9", "up", "c")  # c is no longer the copy key
+        assert app.clipboard != "two"
+        await pilot.press("y")
+        assert app.clipboard == "two"
+        footer = screen_text(app).splitlines()[-1]
+        assert "Edit" in footer and "Back to prompt" in footer  # the list's keys, shown
+        await pilot.press("escape", "f1")
+        await wait_for(lambda: isinstance(app.screen, HelpScreen), pilot)
+        table = app.screen.query_one(DataTable)
+        rows = {str(table.get_row_at(i)[3]): [str(cell) for cell in table.get_row_at(i)]
+                for i in range(table.row_count)}
+        assert rows["chat.retry"][1] == "Regenerate (or retry) the last answer"
+        assert rows["chat.messages"][0] == "f9" and rows["messages.copy"][0] == "y"
+        assert {"chat.variant_previous", "chat.variant_next", "chat.continue",
+                "messages.edit", "messages.delete", "messages.leave"} <= set(rows)
+        notes_text = " ".join(str(n.render()) for n in app.screen.query(".notes"))
+        assert "Versions: a regenerated answer" in notes_text
