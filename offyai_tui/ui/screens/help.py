@@ -29,7 +29,10 @@ queued prompts back into the prompt, so nothing is lost.
 Switching or starting a conversation while an answer is written: the answer keeps \
 going in its own conversation (every request has an id) and never appears in another.
 
-Versions: a regenerated answer or an edited prompt is a new version beside the old, never a replacement; ‹ 2/3 › by a message's name says it has versions, cycling shows another, and the conversation goes on from the version shown. Select messages to edit, copy or delete one (a prompt is deleted with its answers, after a yes).
+Versions: a regenerated answer or an edited prompt is a new version beside the old, \
+never a replacement; ‹ 2/3 › by a message's name says it has versions, cycling shows \
+another, and the conversation goes on from the version shown. Select messages to \
+edit, copy or delete one (a prompt is deleted with its answers, after a yes).
 
 Up in an empty prompt recalls earlier prompts. Keys marked "outside the prompt" \
 work when the prompt does not have focus (Tab moves focus).
