@@ -152,3 +152,21 @@ async def test_help_lists_the_new_keys_and_remapped_ones_work(build, engine) -> 
                 "messages.edit", "messages.delete", "messages.leave"} <= set(rows)
         notes_text = " ".join(str(n.render()) for n in app.screen.query(".notes"))
         assert "Versions: a regenerated answer" in notes_text
+
+
+async def test_alt_left_on_the_prompt_cycles_the_last_prompt_when_only_it_has_versions(
+    build, engine: ScriptedEngine
+) -> None:
+    engine.scripts = [Script(["an answer"]), Script(["to the edit"])]
+    app = build()
+    async with app.run_test() as pilot:
+        await send(pilot, "first")
+        await idle(app, pilot)
+        await pilot.press("alt+up", "up", "e", "ctrl+u", *"second", "enter")
+        await idle(app, pilot)
+        conv = chat(app).conversation
+        assert [m.content for m in conv.messages] == ["second", "to the edit"]
+        await pilot.press("alt+left")
+        await pilot.pause()
+        assert [m.content for m in conv.messages] == ["first", "an answer"]
+        assert "‹ 1/2 ›" in screen_text(app)

@@ -114,6 +114,11 @@ class VariantActions:
         if self._busy():
             return
         target = self._target(message_id)
+        if message_id is None and (target is None
+                                   or not variant_label(self.conversation, target.id)):
+            # The last answer has one version: the last prompt may have more (an edit).
+            target = next((m for m in reversed(self.conversation.messages)
+                           if m.role == "user"), target)
         if target is None or not variant_label(self.conversation, target.id):
             screen.notify("This message has no other versions.", timeout=3)
             return
