@@ -212,7 +212,9 @@ def open_index(directory: Path, manifest: Path | None = None) -> DocumentIndex:
     and split Chinese/Japanese up to date (a writer does it when it opens), so such
     words are found before the next indexing run."""
     index = DocumentIndex.open(directory, manifest)
-    if index.meta().get("fts_text") != fts_text.VERSION:
+    # An empty index has nothing to re-feed: its first writer (an indexing run, which
+    # must not find the lock taken by this one) records the version.
+    if index.meta().get("fts_text") != fts_text.VERSION and index.vector_count():
         # Busy: the writer holding it re-feeds; read-only: searched as it is.
         with contextlib.suppress(IndexBusy, OSError, sqlite3.Error):
             index.writer().close()
