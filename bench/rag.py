@@ -4,8 +4,10 @@
 
 Without ``--data`` it runs on every BEIR directory under ../shared/bench-data
 (dbpedia: short entity descriptions; business-reports: long prose), and each
-corpus's block ends with one JSON line: ``{"corpus", "bm25", "vector", "hybrid"}``,
-each with nDCG@10 and recall@10.
+corpus's block ends with one JSON line: ``{"corpus", "judgments", "bm25",
+"vector", "hybrid"}``, each with nDCG@10 and recall@10. A corpus whose published
+judgments bench/data corrects is scored on both sets, the published one first
+and labelled ``NAME (published judgments)`` (see bench/rag_eval.py).
 
 Quality: a BEIR-format directory (corpus.jsonl, queries.jsonl, qrels/test.tsv)
 is indexed through the app's own pipeline: every corpus document is written as
@@ -13,14 +15,19 @@ a Markdown file (``# title`` then the text), and those files go through the
 loader, the chunker, the bundled embedder on the llama.cpp engine and the
 index, exactly as ``offyai index`` would. Each query then runs BM25 alone,
 vectors alone and the hybrid fusion; a document scores as its best chunk.
-nDCG@10 and recall@10 are printed for all three (plus reciprocal-rank fusion,
-the baseline the hybrid must beat).
+nDCG@10 and recall@10 are printed for all three (plus reciprocal-rank fusion),
+with paired bootstrap 95% intervals of the per-query differences. With two
+corpora or more, the fusion weights are fitted on each and reported on the
+others (bench/fusion_fit.py).
 
 Throughput: chunks per second for a fresh sample of documents indexed end to
-end (load, chunk, embed, commit) with no cache.
+end (load, chunk, embed, commit) with no cache, for one thread, one worker with
+two threads and the default pool, in interleaved rounds; each as a ratio to the
+one-thread figure of its round.
 
 Latency: p50/p95 of a hybrid query (BM25 + vector search + fusion, query
-embedding excluded) over synthetic indexes of 10k and 100k chunks.
+embedding excluded) over synthetic indexes of 10k and 100k chunks, with vector
+and BM25 alone measured interleaved (bench/rag_latency.py).
 
 Embeddings are cached by text hash and model in ``bench/.cache/rag`` so that
 tuning runs are quick. Vectors are deterministic, so the cache changes no
