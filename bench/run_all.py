@@ -79,6 +79,7 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
                        "--rounds", "1", "--presses", "3", "--index-chunks", "10000"], 150),
             ("rag", ["rag.py"], 240),
             ("ttft", ["ttft.py", "--sizes", "256", "--rounds", "1"], 120),
+            ("voice", ["voice.py", "--rounds", "1"], 120),
         ]
     return [
         ("startup", ["startup.py", "--rounds", "9"], 180),
@@ -94,6 +95,7 @@ def plan(quick: bool) -> list[tuple[str, list[str], float]]:
         ("scale", ["scale.py", "--quick"], 300),  # the full sizes: bench/scale.py alone
         ("rag", ["rag.py"], 300),
         ("ttft", ["ttft.py", "--rounds", "3"], 420),
+        ("voice", ["voice.py", "--rounds", "3"], 240),
     ]
 
 

@@ -16,7 +16,10 @@ from offyai_tui import __version__
 if TYPE_CHECKING:
     import argparse
 
-COMMANDS = ("ask", "models", "fit", "pull", "rm", "index", "doctor", "tools", "locate", "setup")
+COMMANDS = (
+    "ask", "models", "fit", "pull", "rm", "index", "doctor", "tools", "transcribe", "say",
+    "locate", "setup",
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -121,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--json", action="store_true", help="print JSON for scripts")
     tools = sub.add_parser("tools", help="list the tools models may call, and their policies")
     tools.add_argument("--json", action="store_true", help="print JSON for scripts")
+    add_voice_parsers(sub)
     sub.add_parser("locate", help="print where config, data and cache live")
     sub.add_parser("setup", help="prepare the bundled models (run once by make)")
 
@@ -157,6 +161,25 @@ def add_fit_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
         help="prompt length for the time-to-first-token estimate (default 1000)",
     )  # fmt: skip
     fit.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def add_voice_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``offyai transcribe FILE...`` and ``offyai say TEXT -o out.wav``."""
+    transcribe = sub.add_parser("transcribe", help="print what is said in audio files (whisper)")
+    transcribe.add_argument("files", nargs="+", metavar="FILE", help="WAV, FLAC, OGG or MP3")
+    transcribe.add_argument(
+        "--whisper-model", dest="whisper_model", metavar="PATH",
+        help="a whisper.cpp ggml model (default: the models directory's, else the bundled)",
+    )  # fmt: skip
+    transcribe.add_argument("--threads", type=int, help="CPU threads (default: up to 4)")
+    transcribe.add_argument("--stats", action="store_true", help="print the speed on stderr")
+    say = sub.add_parser("say", help="speak text into a WAV file (piper or espeak-ng)")
+    say.add_argument("text", nargs="*", help="the text (piped stdin when none)")
+    say.add_argument("-o", "--output", required=True, metavar="FILE", help="the WAV to write")
+    say.add_argument(
+        "--engine", dest="voice_engine", choices=("piper", "espeak-ng"),
+        help="the speech engine (default: piper with a voice, else espeak-ng)",
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -92,6 +92,9 @@ def setup() -> int:
     for model in models:
         state = "ready" if model.ready else "MISSING"
         print(f"{state:<7} {model.name:<24} {model.kind:<9} {model.path}")
+    from offyai_tui.commands.voice import prepare_model
+
+    print(prepare_model())  # speech to text is optional: a missing model fails nothing
     expected = {bundled.SMOLLM2, bundled.GEMMA3, bundled.MINILM}
     missing = expected - {m.name for m in models if m.ready}
     if missing:
@@ -352,6 +355,10 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
 
     for line in kv_lines(settings):
         print(visible(f"memory     {line}"))
+    from offyai_tui.commands.voice import doctor_lines
+
+    for line in doctor_lines():
+        print(visible(f"voice      {line}"))
     print(visible(f"workspace  {workspace.name} ({workspace.root})"))
     locate()
     return 0 if selection.answering else 1  # the engine asked for is down
@@ -369,6 +376,18 @@ async def tools(args: argparse.Namespace, settings: Settings, workspace: Workspa
     return await list_tools(args, settings, workspace)
 
 
+async def transcribe(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    from offyai_tui.commands.voice import transcribe as run
+
+    return run(args)
+
+
+async def say(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
+    from offyai_tui.commands.voice import say as run
+
+    return run(args)
+
+
 HANDLERS: dict[str, Callable[..., Awaitable[int]]] = {
     "ask": ask,
     "fit": fit,
@@ -378,4 +397,6 @@ HANDLERS: dict[str, Callable[..., Awaitable[int]]] = {
     "index": index,
     "doctor": doctor,
     "tools": tools,
+    "transcribe": transcribe,
+    "say": say,
 }

@@ -11,7 +11,7 @@ from pathlib import Path
 import offyai_tui
 
 CORE = ["engines", "chat", "rag", "hw", "manage", "settings", "util", "commands", "cli",
-        "turn", "tools", "attach"]
+        "turn", "tools", "attach", "voice"]
 
 
 def _core_modules() -> list[str]:
@@ -83,13 +83,16 @@ def test_no_module_is_over_500_lines() -> None:
 
 
 def test_starting_the_app_loads_no_heavy_pipeline() -> None:
-    """The chat screen must draw before documents, tools or images are needed: numpy (the
-    index), the MCP SDK and Pillow load on first use, never with the app's modules."""
+    """The chat screen must draw before documents, tools, images or voice are needed: numpy
+    (the index), the MCP SDK, Pillow and the audio libraries load on first use, never with
+    the app's modules."""
     code = (
         "import sys\n"
         "import offyai_tui.__main__, offyai_tui.cli, offyai_tui.ui.app\n"
-        "import offyai_tui.ui.screens.chat\n"
-        "heavy = ('numpy', 'mcp', 'PIL', 'faiss', 'llama_cpp', 'pypdf')\n"
+        "import offyai_tui.ui.screens.chat, offyai_tui.voice, offyai_tui.commands.voice\n"
+        "import offyai_tui.voice.recorder, offyai_tui.voice.transcribe, offyai_tui.voice.speech\n"
+        "heavy = ('numpy', 'mcp', 'PIL', 'faiss', 'llama_cpp', 'pypdf', 'sounddevice',\n"
+        "         'pywhispercpp', '_pywhispercpp', 'piper', 'onnxruntime', 'soundfile', 'soxr')\n"
         "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))\n"
     )
     result = subprocess.run(

