@@ -10,9 +10,11 @@ awkward places. Model names choose faults, per request:
 - ``garbage-model``: a line that is not JSON;
 - ``error-model``: an ``{"error": ...}`` line with status 200, as Ollama does;
 - ``slow-model``: 100 ms between lines (for cancellation tests);
-- ``thinking-model``: non-ASCII ``message.thinking`` deltas before the answer (none
-  with ``"think": false``); it alone has the ``thinking`` capability, and a request
-  with ``think`` on for any other model is refused as Ollama refuses it;
+- ``thinking-model``: non-ASCII ``message.thinking`` deltas before the answer, a
+  thinking pace apart (:data:`THINKING_PAUSE`: long enough for a test to see the
+  reasoning stream before the answer begins; none with ``"think": false``); it
+  alone has the ``thinking`` capability, and a request with ``think`` on for any
+  other model is refused as Ollama refuses it;
 - ``tools-model``: instead of an answer, one line with two ``message.tool_calls``
   (one with an id, one without, arguments as JSON objects), then ``done``; once the
   last message is a tool result, it answers (from the real model) like any other; a
@@ -62,6 +64,8 @@ EMBED_MODEL = "all-minilm:latest"
 FAULT_AFTER = 3
 """Content lines sent before a fault model misbehaves."""
 THINKING = ["Je ", "réfléchis", "… ", "naïve ", "idée ", "🤔", " — ", "日本語", " ok"]
+THINKING_PAUSE = 0.15
+"""Seconds between thinking deltas."""
 TOOL_CALLS = [
     {"id": "call_weather_1", "function": {"index": 0, "name": "get_weather",
                                           "arguments": {"city": "Zürich", "days": 2}}},
@@ -564,6 +568,7 @@ class Handler(BaseHTTPRequestHandler):
         if fault == "thinking-model" and not self._think_off:
             for word in THINKING:
                 self._send(line(thinking=word))
+                time.sleep(THINKING_PAUSE)
         if fault == "tools-model" and not self._after_tools:
             pieces.close()  # the model is asked nothing: the calls are the answer
             self._send(line(tool_calls=self._asked_calls or TOOL_CALLS))

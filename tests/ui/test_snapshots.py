@@ -75,3 +75,32 @@ def test_code_block(snap_compare) -> None:
         await ask(pilot, "Add two numbers", engine)
 
     assert snap_compare(still_app(engine), terminal_size=SIZE, run_before=run_before)
+
+
+REASONING = ["The user wants ", "a colour. ", "Blue is calm, ", "red is loud.\n\n",
+             "- pick **one**\n", "- say why"]
+"""A reasoning model's thinking (a few seconds' worth, streamed in well under one)."""
+
+
+def test_thinking_folded(snap_compare) -> None:
+    """The answer began, so the reasoning folded to one line with its duration."""
+    engine = ScriptedEngine(scripts=[Script(["Blue: it is calm."], thinking=REASONING)])
+
+    async def run_before(pilot) -> None:
+        await ask(pilot, "Pick a colour.", engine)
+
+    assert snap_compare(still_app(engine), terminal_size=SIZE, run_before=run_before)
+
+
+def test_thinking_open(snap_compare) -> None:
+    """``chat.show_thinking = "open"``: the reasoning stays shown, dimmed, above the answer."""
+    engine = ScriptedEngine(scripts=[Script(["Blue: it is calm."], thinking=REASONING)])
+    settings = Settings()
+    settings.chat.show_thinking = "open"
+    app = make_app(settings=settings, workspace=Workspace.open("default"), engine=engine)
+    app.animation_level = "none"
+
+    async def run_before(pilot) -> None:
+        await ask(pilot, "Pick a colour.", engine)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

@@ -79,7 +79,8 @@ class ConversationActions:
         screen.prompt.focus()
 
     async def open_hit(self, hit: SearchHit | None) -> None:
-        """Open the conversation of a search hit and scroll to the message."""
+        """Open the conversation of a search hit and scroll to the message (its
+        reasoning unfolded when that is where the match is)."""
         if hit is None:
             return
         screen = self.screen
@@ -90,7 +91,9 @@ class ConversationActions:
             return
         if conversation is not screen.conversation:
             await screen.open_conversation(conversation)
-        await screen.messages.reveal(hit.message_id)
+        view = await screen.messages.reveal(hit.message_id)
+        if view is not None and view.thinking is not None and hit.role == "thinking":
+            await view.thinking.set_open(True)  # the match is in the reasoning
 
     def toggle_sidebar(self) -> None:
         self.sidebar.display = not self.sidebar.display

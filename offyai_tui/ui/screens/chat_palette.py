@@ -16,10 +16,21 @@ from typing import TYPE_CHECKING, Any
 from offyai_tui.chat import Mode, TranscriptError, slash
 from offyai_tui.engines.base import ModelInfo
 from offyai_tui.engines.errors import EngineError
+from offyai_tui.engines.thinking import WORDS, think_word
 from offyai_tui.ui.host import offy
 
 if TYPE_CHECKING:
     from offyai_tui.ui.screens.chat import ChatScreen
+
+THINK_HELP = {
+    "on": "a reasoning model thinks before it answers (this conversation)",
+    "off": "a reasoning model answers without thinking first",
+    "low": "think a little (models with levels, such as gpt-oss)",
+    "medium": "think a medium amount (models with levels)",
+    "high": "think at length (models with levels)",
+    "default": "leave thinking to the model (nothing is sent)",
+}
+"""The palette's line under each ``Think:`` entry (``/set think WORD``)."""
 
 MODEL_LIST_TIMEOUT = 1.5
 """The palette opens without waiting longer than this for engines to list models."""
@@ -55,6 +66,8 @@ class ChatPalette:
             ("search", "search every conversation", screen.action_search),
             ("copy answer", "copy the last answer", screen.action_copy_answer),
             ("copy code", "copy a code block of the last answer", screen.action_copy_code),
+            ("show/hide thinking", "the reasoning of the last answer that has one",
+             screen.action_toggle_thinking),
             ("regenerate", "a new answer to the last prompt (the old one stays a version)",
              screen.action_retry),
             ("continue", "continue a stopped or cut-short answer", screen.action_continue_answer),
@@ -69,6 +82,11 @@ class ChatPalette:
         commands.append((f"Documents: {'off' if current.documents else 'on'}",
                          f"answer from this workspace's indexed files (now {now})",
                          screen.action_toggle_documents))
+        shown = think_word(current.think)
+        for word, value in WORDS.items():
+            marker = " (current)" if word == shown else ""
+            commands.append((f"Think: {word}", f"{THINK_HELP[word]}{marker}",
+                             lambda value=value: screen.slash_commands.run(slash.SetThink(value))))
         return commands
 
     async def models(self) -> list[ModelInfo]:

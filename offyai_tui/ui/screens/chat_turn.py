@@ -72,7 +72,6 @@ class TurnView:
         """The message view the next events go to (the placeholder, then each answer)."""
         self.handle: ReplyHandle | None = None
         self.failed = False
-        self._thinking = 0
         self._sources = False
         self._finished: set[str] = set()
         self.continuing: str | None = None
@@ -125,9 +124,8 @@ class TurnView:
             if view is not None:
                 await view.write(event.text)
         elif isinstance(event, ThinkingText):
-            self._thinking += len(event.text)
             if view is not None:
-                view.set_note(f"Thinking… ({self._thinking:,} characters)")
+                await view.think(event.text)
         elif isinstance(event, AnswerStarted):
             await self._started(event)
         elif isinstance(event, ContextPlanned):
@@ -150,8 +148,6 @@ class TurnView:
         elif isinstance(event, ToolFinished):
             await self._show_message(event.message)
         elif isinstance(event, AnswerEnded):
-            if self._thinking and view is not None:
-                view.set_note("")
             await self._reconcile(event.message)
         elif isinstance(event, Notice):
             screen.notify(event.text, title="Tools", severity="warning", timeout=10,
@@ -166,7 +162,6 @@ class TurnView:
     async def _started(self, event: AnswerStarted) -> None:
         self.handle = event.handle
         self.screen.reply = event.handle
-        self._thinking = 0
         if event.round == 0:
             view = (self.screen.messages.rebind(self.view_id, event.handle.message)
                     if self.shown else None)

@@ -1,4 +1,4 @@
-"""The one-line status bar: engine · model · mode · docs · context · speed · remote.
+"""The one-line status bar: engine · model · mode · docs · think · context · speed · remote.
 
 The screen sets attributes; the bar only renders them. Names that come from
 outside (model names from a server) are shown as plain text, never markup.
@@ -34,6 +34,9 @@ class StatusBar(Static):
     mode: reactive[str] = reactive("Default")
     documents: reactive[bool] = reactive(False)
     """The open conversation answers from the workspace's documents (shown as ``docs on``)."""
+    think: reactive[str] = reactive("default")
+    """The open conversation's ``/set think`` word, shown as ``think high``; ``default``
+    (the model decides) is not shown."""
     context_used: reactive[int] = reactive(0)
     context_window: reactive[int] = reactive(0)
     context_exact: reactive[bool] = reactive(True)
@@ -53,6 +56,8 @@ class StatusBar(Static):
         parts.append(self.mode)
         if self.documents:
             parts.append("docs on")
+        if self.think and self.think != "default":
+            parts.append(f"think {self.think}")
         if self.context_window:
             approx = "" if self.context_exact else "~"
             percent = 100 * self.context_used // max(self.context_window, 1)

@@ -24,6 +24,8 @@ from textual.content import Content
 from textual.timer import Timer
 from textual.widget import Widget
 
+from offyai_tui.ui.widgets.chat.message_fold import unfold
+
 if TYPE_CHECKING:  # imported when the body is first built: it loads the Markdown parser
     from offyai_tui.ui.widgets.chat.answer_body import AnswerBody
 
@@ -124,9 +126,23 @@ class ThinkingBlock(Vertical):
 
     async def write(self, chunk: str) -> None:
         """More reasoning: into the open body (a folded one gets it when opened)."""
+        if not self._live and self.is_attached:
+            await self._resume()
         self._text += chunk
-        if self._body is not None and self._live:
+        if self._body is not None:
             await self._body.write(chunk)
+
+    async def _resume(self) -> None:
+        """Reasoning again after the block ended (a continued answer): live and open,
+        its time going on from where it stopped."""
+        self._live, self._open = True, True
+        self._since = time.monotonic() - self._seconds
+        old, self._body = self._body, self._make_body()
+        await self.mount(self._body)
+        if old is not None:
+            await old.remove()
+        self._timer = self.set_interval(1.0, self._show_header)
+        self._show_header()
 
     async def end(self, seconds: float, *, fold: bool) -> None:
         """The model stopped thinking after ``seconds``; ``fold`` hides the reasoning."""
@@ -136,10 +152,14 @@ class ThinkingBlock(Vertical):
         was_live, self._live, self._seconds = self._live, False, seconds
         if was_live and self._body is not None:
             await self._body.finish(self._text)
-        if fold and was_live:
-            await self.set_open(False)
-        else:
-            self._show_header()
+        await self.set_open(self._open and not (fold and was_live))
+
+    def _unfold_chunks(self) -> None:
+        """Show every part of the reasoning: while it streamed, parts far above were
+        folded (see :class:`AnswerBody`), and the message list only unfolds answers."""
+        if self._body is not None:
+            for chunk in self._body.children:
+                unfold(chunk)
 
     async def set_open(self, opened: bool) -> None:
         """Show or hide the reasoning (built on first opening)."""
@@ -149,6 +169,8 @@ class ThinkingBlock(Vertical):
             await self.mount(self._body)
         elif self._body is not None:
             self._body.display = opened
+        if opened and not self._live:
+            self._unfold_chunks()
         self._show_header()
 
     async def toggle(self) -> bool:
