@@ -12,9 +12,7 @@ and the clock runs from the spawn to the first byte of the answer on stdout:
 - offyai: ``offyai ask --engine llamacpp`` with the same text piped in, as users
   run it (generation keeps its thread count, prompts are read on every core);
 - offyai_1t (``--one-thread``): the same with ``llamacpp.n_threads_batch = 1``,
-  to tell the effect of the prompt threads from everything else;
-- offyai_all (``--all-cores``): every physical core whatever the load (by default
-  the engine leaves out the cores other programs keep busy).
+  to tell the effect of the prompt threads from everything else.
 
 The prompt is text from this repository's docs cut to the size in tokens (the
 model's own tokenizer) plus a question. Paths take turns each round, the order
@@ -38,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import REPO, emit_json, isolated_home, median, record
 from offyai_tui.engines import bundled
-from offyai_tui.engines.llamacpp import physical_cores
 
 SIZES = (256, 1500, 3000)
 N_CTX = 4096
@@ -128,7 +125,7 @@ def commands(model: Path, home: Path) -> dict[str, tuple[list[str], dict[str, st
     ask = [sys.executable, "-m", "offyai_tui", "--engine", "llamacpp", "ask",
            "--max-tokens", str(MAX_TOKENS), "--temperature", "0"]  # fmt: skip
     paths = {"raw": (raw, base)}
-    for name, batch in (("offyai", 0), ("offyai_1t", 1), ("offyai_all", physical_cores())):
+    for name, batch in (("offyai", 0), ("offyai_1t", 1)):
         own = home / name
         (own / "config").mkdir(parents=True, exist_ok=True)
         (own / "config" / "config.toml").write_text(
@@ -138,15 +135,13 @@ def commands(model: Path, home: Path) -> dict[str, tuple[list[str], dict[str, st
     return paths
 
 
-def measure(
-    sizes: list[int], rounds: int, one_thread: bool, all_cores: bool = False
-) -> dict[str, Any]:
+def measure(sizes: list[int], rounds: int, one_thread: bool) -> dict[str, Any]:
     model = bundled.smollm2_path()
     texts = prompts(sizes, model)
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory(prefix="offyai-ttft-") as tmp:
         every = commands(model, Path(tmp))
         names = ["raw", "offyai"] + (["offyai_1t"] if one_thread else [])
-        names += ["offyai_all"] if all_cores else []
         results: dict[str, Any] = {}
         for size in sizes:
             runs: dict[str, list[float]] = {name: [] for name in names}
@@ -169,6 +164,7 @@ def measure(
     target = results.get(str(TARGET_SIZE), {}).get("offyai", {}).get("ratio")
     return {
         "sizes": results,
+        "load_avg_before": load_before,
         "rounds": rounds,
         "target_ratio": TARGET_RATIO,
         "target_ok": None if target is None else target <= TARGET_RATIO,
@@ -182,12 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--one-thread", action="store_true",
                         help="also run offyai with one prompt thread")
-    parser.add_argument("--all-cores", action="store_true",
-                        help="also run offyai with every physical core for prompts")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     with isolated_home():
-        result = measure(args.sizes, args.rounds, args.one_thread, args.all_cores)
+        result = measure(args.sizes, args.rounds, args.one_thread)
     record("ttft", result)
     if args.json:
         emit_json(result)

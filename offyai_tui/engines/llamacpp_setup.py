@@ -7,7 +7,9 @@ module instead of importing it, so importing this file never loads llama.cpp.
 Threads: prompt processing (``n_threads_batch``) runs on every physical core: it
 is one large matrix product per batch and scales (SmolLM2: 145 tok/s on one
 thread, 277 on two). Generation keeps fewer threads (``n_threads``): its threads
-meet at a barrier every token, and the UI renders on the remaining core.
+meet at a barrier every token, and the UI renders on the remaining core. Threads
+waiting at a barrier sleep soon instead of spinning (:func:`quiet_barriers`), so
+a core another program holds slows the prompt down rather than stalling it.
 
 KV cache: ``f16`` (llama.cpp's default), ``q8_0`` (about half) or ``q4_0``
 (about a quarter). A quantized V cache needs flash attention, so ``auto`` turns
@@ -20,8 +22,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from offyai_tui.engines.chat_format import format_for_architecture
@@ -208,59 +209,47 @@ def apply_request(
             "n_threads_batch": batch}
 
 
-LONG_PROMPT_CHARS = 2000
-"""About 500 tokens: below, a prompt is read in well under a second on one core, and
-extra threads only add their barrier (and the look at the machine costs ~10 ms)."""
-
-
-def prompt_threads(cores: int, busy: float, logical: int | None = None) -> int:
-    """Threads that read a prompt: every physical core others leave free, at least one.
-
-    Prompt processing scales with cores (SmolLM2 on two: 145 -> 277 tok/s), and the
-    UI is idle while a prompt is read. But llama.cpp's threads wait for each other
-    after every step, so a core another program keeps busy makes all of them wait:
-    on two cores with two other busy processes, two prompt threads were measured
-    2-3x slower than one. A core counts as free while less than a quarter of it is
-    taken (a thread sharing a core that is three-quarters free still helps).
-    """
-    spare = (logical or os.cpu_count() or cores) - busy
-    return max(1, min(cores, int(spare + 0.75)))
-
-
-def busy_cores(samples: int = 5, interval: float = 0.004) -> float:
-    """How many cores other tasks use right now: runnable tasks besides this one.
-
-    Read from ``/proc/loadavg`` five times over ~20 ms. The 1-minute load average
-    lags both ways: measured here, it chose two threads just after the machine got
-    busy (x1.7-3.1 slower than one) and one thread while another program's burst
-    was over (two would have read the prompt in 0.71 of the time). Where ``/proc``
-    is missing, the average is all there is.
-    """
-    try:
-        average = os.getloadavg()[0]
-    except (OSError, AttributeError):  # pragma: no cover - Windows
-        average = 0.0
-    counts = []
-    for _ in range(samples):
-        try:
-            with open("/proc/loadavg", encoding="ascii") as handle:
-                running = int(handle.read().split()[3].split("/")[0])
-        except (OSError, ValueError, IndexError):
-            return average
-        counts.append(max(0, running - 1))  # the reading thread is one of them
-        time.sleep(interval)
-    return sum(counts) / len(counts)
-
-
 def batch_threads_for(request: dict[str, Any], generation: int) -> int:
-    """Prompt threads for one chat request (see :func:`prompt_threads`)."""
-    most = max(generation, int(request.get("n_threads_batch") or generation))
-    if not request.get("adapt_threads"):
-        return most
-    text = sum(len(str(m.get("content") or "")) for m in request.get("messages") or [])
-    if text < LONG_PROMPT_CHARS:
-        return generation
-    return max(generation, prompt_threads(most, busy_cores()))
+    """Prompt threads for one chat request: the parent's count (every physical core,
+    unless ``llamacpp.n_threads_batch`` says otherwise), never fewer than generation's.
+
+    The count does not follow how busy the machine looks. With the barrier wait
+    of :func:`quiet_barriers`, two threads read a prompt sooner than one even
+    while other programs keep both cores busy (below), so there is nothing to
+    decide, and a look at the load (``/proc/loadavg``) only guessed: it lags, and
+    a burst that ends as the prompt starts left a core idle.
+    """
+    return max(generation, int(request.get("n_threads_batch") or generation))
+
+
+BARRIER_SPIN = "10000"
+"""libgomp's spins before a waiting thread sleeps (its default: 300,000, milliseconds)."""
+
+
+def quiet_barriers(environ: MutableMapping[str, str] | None = None) -> str:
+    """Make llama.cpp's threads sleep, not spin, while a partner thread is off its core.
+
+    llama.cpp (built with OpenMP, as llama-cpp-python builds it on Linux) meets
+    all its threads at a barrier after every graph node, hundreds of times per
+    batch. libgomp's waiting thread spins about 300,000 times before it sleeps:
+    while another program holds the other core, the spinning thread burns the
+    very time slice its partner needs, and every step waits for the scheduler.
+    Measured on two cores kept busy by other processes (load 4-9), reading a
+    1,500-token prompt took 23-32 s on two threads against 14-27 s on one; with
+    ``GOMP_SPINCOUNT=10000`` (a fraction of a millisecond of spinning, enough for
+    a barrier on a quiet machine) 10-20 s; its median beat one thread's in each
+    of five interleaved sets, from one busy process to load 9. A value the user
+    set (``GOMP_SPINCOUNT`` or ``OMP_WAIT_POLICY``) is kept. Must run before
+    llama.cpp is imported: libgomp reads its environment once, when it loads.
+    Builds without OpenMP (ggml's own thread pool) ignore it.
+
+    Returns:
+        The spin count in force, for the effective parameters.
+    """
+    env = os.environ if environ is None else environ
+    if "GOMP_SPINCOUNT" not in env and "OMP_WAIT_POLICY" not in env:
+        env["GOMP_SPINCOUNT"] = BARRIER_SPIN
+    return env.get("GOMP_SPINCOUNT") or f"OMP_WAIT_POLICY={env.get('OMP_WAIT_POLICY')}"
 
 
 def _one_line(exc: BaseException) -> str:

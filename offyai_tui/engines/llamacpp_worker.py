@@ -99,6 +99,8 @@ class Worker:
         self.current: Any = None
         self.cancelled_ids: set[Any] = set()
         self.models: dict[str, Loaded] = {}
+        self.barrier_spin = ""
+        """How long llama.cpp's threads spin at a barrier (:func:`.setup.quiet_barriers`)."""
 
     # -- threads ---------------------------------------------------------------
 
@@ -318,6 +320,7 @@ class Worker:
         effective: dict[str, Any] = {}
         if not slot.startswith("vocab:"):
             effective = setup.effective(llm, self.llama_cpp)
+            effective["barrier_spin"] = self.barrier_spin
             effective["notes"] = [note] if note else []
         if slot == "chat":
             arch = str(spec.get("architecture") or "")
@@ -402,12 +405,14 @@ def main() -> int:
     with contextlib.suppress(AttributeError, ValueError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C belongs to the parent
     channel = Channel(protocol_fd)
+    barrier_spin = setup.quiet_barriers()  # before llama.cpp (and libgomp) load
     try:
         import llama_cpp
     except Exception as exc:  # a missing or broken build: say so, then leave
         channel.send(ev="fatal", message=f"llama-cpp-python cannot be imported: {exc}")
         return 3
     worker = Worker(channel, llama_cpp)
+    worker.barrier_spin = barrier_spin
     channel.send(ev="hello", pid=os.getpid(), version=getattr(llama_cpp, "__version__", ""))
     worker.run()
     return 0

@@ -8,6 +8,7 @@ check what reached llama.cpp, not what the parent meant to send.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -18,9 +19,9 @@ from offyai_tui.chat import slash
 from offyai_tui.chat.params import PARAMETERS, apply_params
 from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Done, Message, TextDelta
-from offyai_tui.engines.llamacpp import LlamaCppEngine
+from offyai_tui.engines.llamacpp import LlamaCppEngine, physical_cores
 from offyai_tui.engines.llamacpp_answer import CONTEXT_FULL_NOTE
-from offyai_tui.engines.llamacpp_setup import batch_threads_for, prompt_threads
+from offyai_tui.engines.llamacpp_setup import BARRIER_SPIN, batch_threads_for, quiet_barriers
 from offyai_tui.engines.sampling import OLLAMA_DEFAULTS, model_file_sampling
 from offyai_tui.settings.config import Settings
 from tests.engines.gguf_edit import rewrite_gguf
@@ -56,22 +57,23 @@ def test_the_table_above_covers_every_parameter() -> None:
     assert set(SET_VALUES) == set(PARAMETERS)
 
 
-def test_prompt_threads_take_the_idle_cores() -> None:
-    assert prompt_threads(cores=4, busy=0.3, logical=8) == 4
-    assert prompt_threads(cores=2, busy=0.4, logical=2) == 2
-    assert prompt_threads(cores=2, busy=0.7, logical=2) == 2
-    assert prompt_threads(cores=2, busy=1.2, logical=2) == 1  # another program has a core
-    assert prompt_threads(cores=2, busy=4.5, logical=2) == 1
-
-
-def test_short_prompts_and_set_thread_counts_are_not_adapted() -> None:
+def test_prompts_are_read_with_the_parents_count_whatever_their_length() -> None:
     long = [{"role": "user", "content": "x" * 5000}]
     short = [{"role": "user", "content": "hi"}]
-    assert batch_threads_for({"n_threads_batch": 2, "messages": long}, 1) == 2  # configured
-    assert batch_threads_for({"n_threads_batch": 2, "adapt_threads": True,
-                              "messages": short}, 1) == 1
-    assert batch_threads_for({"n_threads_batch": 4, "adapt_threads": True,
-                              "messages": long}, 3) >= 3  # never below generation's
+    assert batch_threads_for({"n_threads_batch": 2, "messages": long}, 1) == 2
+    assert batch_threads_for({"n_threads_batch": 2, "messages": short}, 1) == 2
+    assert batch_threads_for({"n_threads_batch": 2, "messages": long}, 3) == 3  # never fewer
+    assert batch_threads_for({"messages": long}, 1) == 1
+
+
+def test_barrier_threads_sleep_soon_unless_the_user_said_otherwise() -> None:
+    env: dict[str, str] = {}
+    assert quiet_barriers(env) == BARRIER_SPIN and env == {"GOMP_SPINCOUNT": BARRIER_SPIN}
+    own = {"GOMP_SPINCOUNT": "300000"}
+    assert quiet_barriers(own) == "300000" and own == {"GOMP_SPINCOUNT": "300000"}
+    policy = {"OMP_WAIT_POLICY": "active"}
+    assert quiet_barriers(policy) == "OMP_WAIT_POLICY=active"
+    assert "GOMP_SPINCOUNT" not in policy
 
 
 def test_model_file_sampling_is_validated_and_rounded() -> None:
@@ -147,10 +149,23 @@ async def test_worker_reports_threads_context_cache_and_ollama_sampling(
     assert (seen["kv_cache_type_k"], seen["kv_cache_type_v"]) == ("f16", "f16")
     assert seen["flash_attention"] == "off"
     assert seen["chat_format"] == "the model file's template"
+    assert seen["barrier_spin"] == BARRIER_SPIN  # set before llama.cpp loaded
     assert seen["repeat_last_n"] == OLLAMA_DEFAULTS["repeat_last_n"]
     sampling = dict(seen["sampling"])
     assert sampling.pop("max_tokens") == 4
     assert sampling == {k: v for k, v in OLLAMA_DEFAULTS.items() if k != "repeat_last_n"}
+
+
+@pytest.mark.slow
+async def test_prompt_threads_default_to_every_physical_core() -> None:
+    engine = LlamaCppEngine(_settings(n_threads_batch=0))
+    try:
+        await _answer(engine, HELLO, ChatOptions(num_predict=2))  # a short prompt too
+    finally:
+        engine.close()
+    seen = engine.last_effective
+    assert seen["n_threads"] == 1
+    assert seen["n_threads_batch"] == max(1, min(physical_cores(), os.cpu_count() or 1))
 
 
 @pytest.mark.slow
