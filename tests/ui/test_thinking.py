@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 
 from offyai_tui.settings.config import Settings, parse_settings
-from offyai_tui.ui.widgets.chat.message_fold import is_folded
 from offyai_tui.ui.widgets.chat.thinking_block import ThinkingBlock, span
 from tests.ui.conftest import chat, idle, palette, screen_text, send, transcript_events, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
@@ -201,7 +200,7 @@ async def test_long_thinking_shown_after_the_answer_shows_every_part(
     build, engine: ScriptedEngine, show: str
 ) -> None:
     """Parts of the reasoning far above the bottom are folded while it streams; shown
-    after the answer (kept open, or opened by the key), none may stay a blank."""
+    after the answer (kept open, or opened by the key), reading back up finds them."""
     paragraphs = [f"Paragraph {i} of the reasoning goes on for a while here.\n\n"
                   for i in range(150)]
     engine.scripts = [Script(["Done."], thinking=paragraphs, delay=0.002)]
@@ -218,7 +217,6 @@ async def test_long_thinking_shown_after_the_answer_shows_every_part(
             await pilot.press("alt+t")
             await pilot.pause()
         assert view.thinking.is_open
-        assert not [c for c in body.children if is_folded(c)]
         first = next(c for c in body.children if c.display)
         chat(app).messages.release_anchor()
         chat(app).messages.scroll_to_widget(first, animate=False, top=True)
@@ -243,3 +241,31 @@ async def test_reasoning_after_the_block_ended_makes_it_live_again(build) -> Non
         assert not block.is_open and block.text == "First thoughts. More thoughts."
         assert str(block.query_one(".thinking-header").render()) == (
             "▸ Thought for 5 s  (alt+t shows)")
+
+
+async def test_scrolling_up_through_long_live_thinking_shows_its_text(
+    build, engine: ScriptedEngine
+) -> None:
+    """While the model still thinks, reading back up finds the reasoning, not blanks."""
+    paragraphs = [f"Paragraph {i} of the reasoning goes on for a while here.\n\n"
+                  for i in range(150)]
+    engine.scripts = [Script(["Done."], thinking=paragraphs, delay=0.002, hold_after=0)]
+    app = build()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await send(pilot, "Think hard.")
+        await wait_for(engine.held.is_set, pilot)
+        view = chat(app).messages.views[-1]
+        body = view.thinking._body
+        await wait_for(lambda: body.hidden_chunks > 0, pilot)  # far parts hidden meanwhile
+        assert view.thinking.live
+        first = next(c for c in body.children if c.display)
+        messages = chat(app).messages
+        messages.release_anchor()
+        messages.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        messages.scroll_to_widget(first, animate=False, top=True)
+        for _ in range(4):
+            await pilot.pause()
+        assert "Paragraph 0 of the reasoning" in screen_text(app)
+        engine.release()
+        await idle(app, pilot)

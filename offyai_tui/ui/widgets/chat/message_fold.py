@@ -18,6 +18,7 @@ can); a width change unfolds everything (heights change with the width).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from textual.widget import Widget
 
@@ -59,7 +60,8 @@ def refold(views: Sequence[Widget], top: float, height: int, may_fold: bool) -> 
     """Unfold what is near the viewport (``top``, ``height`` in the list's virtual lines).
 
     Messages fold whole; within a message near the viewport, the finished
-    chunks of a long answer fold one by one (see :meth:`AnswerBody.chunks`).
+    chunks of a long answer (and of its reasoning, when shown) fold one by one
+    (see :meth:`AnswerBody.chunks`).
     Positions come from the last layout, taken relative to each message's
     place in the list, so a scroll not laid out yet is accounted for.
     """
@@ -76,11 +78,18 @@ def refold(views: Sequence[Widget], top: float, height: int, may_fold: bool) -> 
         place = view.virtual_region
         if getattr(view, "status", "") != "streaming" or is_folded(view):
             apply(view, place.y, place.bottom)
-        body = getattr(view, "body", None)
-        if is_folded(view) or body is None:
+        if is_folded(view):
             continue
         offset = place.y - view.region.y  # screen line -> list line
-        for chunk in body.chunks():
-            region = chunk.region
-            if region.height:
-                apply(chunk, region.y + offset, region.bottom + offset)
+        for body in _bodies(view):
+            for chunk in body.chunks():
+                region = chunk.region
+                if region.height:
+                    apply(chunk, region.y + offset, region.bottom + offset)
+
+
+def _bodies(view: Widget) -> list[Any]:
+    """The streamed Markdown of a message: its shown reasoning, then its answer."""
+    thinking = getattr(view, "thinking", None)
+    found = [getattr(thinking, "body", None), getattr(view, "body", None)]
+    return [body for body in found if body is not None]

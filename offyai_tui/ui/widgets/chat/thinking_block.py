@@ -100,6 +100,12 @@ class ThinkingBlock(Vertical):
         return self._open
 
     @property
+    def body(self) -> AnswerBody | None:
+        """The reasoning's Markdown while it is shown (the message list folds its
+        parts far from the viewport as it does an answer's)."""
+        return self._body if self._open else None
+
+    @property
     def text(self) -> str:
         return self._text
 
