@@ -269,3 +269,22 @@ async def test_scrolling_up_through_long_live_thinking_shows_its_text(
         assert "Paragraph 0 of the reasoning" in screen_text(app)
         engine.release()
         await idle(app, pilot)
+
+
+async def test_the_wait_before_any_token_counts_seconds_even_without_animation(
+    build, engine: ScriptedEngine
+) -> None:
+    """A model reading a long prompt says nothing for a while: the footer still moves."""
+    engine.scripts = [Script(["Blue."], hold_after=0)]
+    app = build()
+    app.animation_level = "none"  # no spinner frames
+    async with app.run_test() as pilot:
+        await send(pilot, "Pick a colour.")
+        await wait_for(engine.held.is_set, pilot)
+        view = chat(app).messages.views[-1]
+        assert "Thinking…" in footer(view)
+        await wait_for(lambda: "Thinking… 1 s" in footer(view), pilot, timeout=4)
+        await wait_for(lambda: "Thinking… 2 s" in footer(view), pilot, timeout=4)
+        engine.release()
+        await idle(app, pilot)
+        assert "Thinking" not in footer(view)
