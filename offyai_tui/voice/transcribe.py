@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from offyai_tui.voice import audio
 from offyai_tui.voice.errors import INSTALL_HINT, VoiceError
-from offyai_tui.voice.whisper_model import WhisperModel, find
+from offyai_tui.voice.whisper_model import WhisperModel, check, find
 
 if TYPE_CHECKING:
     import numpy as np
@@ -44,6 +44,7 @@ class Transcriber:
             VoiceError: pywhispercpp is not installed, or no model can be found or loaded.
         """
         self.model = model or find()
+        check(self.model.path)  # a damaged file would crash whisper.cpp, not fail to load
         try:
             from pywhispercpp.model import Model
         except ImportError:
@@ -52,7 +53,7 @@ class Transcriber:
         try:
             self._whisper: Any = Model(
                 str(self.model.path),
-                redirect_whispercpp_logs_to=None,  # whisper.cpp's loader chatter: dropped
+                redirect_whispercpp_logs_to=_log_target(),
                 print_progress=False,
                 print_realtime=False,
                 print_timestamps=False,
@@ -100,3 +101,15 @@ class Transcriber:
             return bool(pw.whisper_is_multilingual(self._whisper._ctx))
         except (ImportError, AttributeError, TypeError):
             return not self.model.name.endswith((".en", ".en.bin"))
+
+
+def _log_target() -> bool | None:
+    """Drop whisper.cpp's loader chatter (pywhispercpp points file descriptor 2 at
+    /dev/null while loading), unless stderr is not a real file: then leave it be."""
+    import sys
+
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return False
+    return None

@@ -19,7 +19,7 @@ from pathlib import Path
 from offyai_tui.engines import bundled
 from offyai_tui.engines.errors import EngineError
 from offyai_tui.settings import locations
-from offyai_tui.voice import whisper_convert
+from offyai_tui.voice import ggml_check, whisper_convert
 from offyai_tui.voice.errors import INSTALL_HINT, ModelMissing
 
 BUNDLED = "whisper-tiny.en"
@@ -31,7 +31,6 @@ _SOURCE_SHA256 = {
     "vocabulary.txt": "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf",
 }
 _GGML_MAGIC = b"lmgg"  # 0x67676d6c written little-endian
-_GGUF_MAGIC = b"GGUF"
 
 
 @dataclass(frozen=True)
@@ -102,12 +101,30 @@ def user_models() -> list[Path]:
 
 
 def is_whisper_file(path: Path) -> bool:
-    """Whether ``path`` starts like a whisper.cpp model (ggml; GGUF is read by newer builds)."""
+    """Whether ``path`` starts like a whisper.cpp model (the ggml magic)."""
     try:
         with path.open("rb") as handle:
-            return handle.read(4) in (_GGML_MAGIC, _GGUF_MAGIC)
+            return handle.read(4) == _GGML_MAGIC
     except OSError:
         return False
+
+
+def check(path: Path) -> None:
+    """Walk the model file's records, so a damaged one is a line and not a crash.
+
+    whisper.cpp (through pywhispercpp) crashes the process on a truncated file or a
+    nonsensical header instead of failing to load, so the header's sizes are checked
+    and every tensor's data is found to end inside the file.
+
+    Raises:
+        ModelMissing: the file is not a complete whisper.cpp model.
+    """
+    try:
+        problem = ggml_check.problem(path)
+    except OSError as err:
+        problem = str(err)
+    if problem:
+        raise ModelMissing(f"{path}: not a usable whisper.cpp model ({problem})")
 
 
 def _source_dir() -> Path:

@@ -89,3 +89,24 @@ def test_the_byte_decoder_covers_every_byte() -> None:
     decoder = whisper_convert.byte_decoder()
     assert sorted(decoder.values()) == list(range(256))
     assert decoder["Ġ"] == 32 and decoder["Ċ"] == 10
+
+
+@pytest.mark.parametrize(
+    ("cut", "problem"),
+    [(30_000_000, "truncated"), (200, "truncated"), (20, "truncated")],
+)
+def test_a_truncated_model_is_a_line_not_a_crash(tmp_path: Path, cut: int, problem: str) -> None:
+    whole = whisper_model.bundled_model().path
+    part = tmp_path / "ggml-part.bin"
+    with whole.open("rb") as source:
+        part.write_bytes(source.read(cut))
+    with pytest.raises(ModelMissing, match=problem):
+        whisper_model.check(part)
+
+
+def test_a_header_of_zeros_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "ggml-zero.bin"
+    fake.write_bytes(b"lmgg" + bytes(64))
+    with pytest.raises(ModelMissing, match="bad vocabulary or mel sizes"):
+        whisper_model.check(fake)
+    whisper_model.check(whisper_model.bundled_model().path)  # the whole file passes
