@@ -79,6 +79,9 @@ async def doctor_json(settings: Settings, workspace: Workspace) -> int:
     hw = await asyncio.to_thread(detect)
     document = doctor_document(selection, model, describe(hw, engines=True), hw, workspace)
     document["engines"] = [entry.as_dict() for entry in listed]
+    from offyai_tui.commands.voice import doctor_facts
+
+    document["voice"] = doctor_facts()
     print_json(document)
     return 0 if getattr(selection, "answering", True) else 1
 

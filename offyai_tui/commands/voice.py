@@ -66,23 +66,46 @@ def say(args: argparse.Namespace) -> int:
     return 0
 
 
-def doctor_lines() -> list[str]:
-    """Speech to text (the model, or where to put one), text to speech, the microphone."""
+def doctor_facts() -> dict[str, dict[str, object]]:
+    """Speech to text, text to speech and the microphone: what is there, or the problem."""
     from offyai_tui.voice import devices, whisper_model
     from offyai_tui.voice.speech import find_speaker
 
+    facts: dict[str, dict[str, object]] = {}
     try:
         model = whisper_model.find(prepare=False)
-        state = "" if model.ready else ", built on first use or by offyai setup"
-        stt = f"speech to text: {model.name} ({model.origin}{state}) {model.path}"
+        facts["speech_to_text"] = {"model": model.name, "origin": model.origin,
+                                   "path": str(model.path), "ready": model.ready}
     except VoiceError as err:
-        stt = f"speech to text: {err}"
+        facts["speech_to_text"] = {"problem": str(err)}
     try:
         speaker = find_speaker()
-        tts = f"text to speech: {speaker.engine} ({speaker.name}) {speaker.path}"
+        facts["text_to_speech"] = {"engine": speaker.engine, "voice": speaker.name,
+                                   "path": str(speaker.path)}
     except VoiceError as err:
-        tts = f"text to speech: {err}"
-    return [stt, tts, f"microphone: {devices.describe()}"]
+        facts["text_to_speech"] = {"problem": str(err)}
+    try:
+        device = devices.default_input()
+        facts["microphone"] = {"device": device.name, "rate": device.rate}
+    except VoiceError as err:
+        facts["microphone"] = {"problem": str(err)}
+    return facts
+
+
+def doctor_lines(facts: dict[str, dict[str, object]] | None = None) -> list[str]:
+    """``offyai doctor``'s voice lines, from :func:`doctor_facts`."""
+    facts = facts or doctor_facts()
+    stt, tts, mic = facts["speech_to_text"], facts["text_to_speech"], facts["microphone"]
+    if "problem" in stt:
+        stt_line = f"speech to text: {stt['problem']}"
+    else:
+        state = "" if stt["ready"] else ", built on first use or by offyai setup"
+        stt_line = f"speech to text: {stt['model']} ({stt['origin']}{state}) {stt['path']}"
+    tts_line = f"text to speech: {tts['problem']}" if "problem" in tts else (
+        f"text to speech: {tts['engine']} ({tts['voice']}) {tts['path']}")
+    mic_line = f"microphone: {mic['problem']}" if "problem" in mic else (
+        f"microphone: {mic['device']} ({mic['rate']} Hz)")
+    return [stt_line, tts_line, mic_line]
 
 
 def prepare_model() -> str:

@@ -8,6 +8,7 @@ and the file asked for.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -82,6 +83,10 @@ def test_doctor_reports_the_voice_parts(app_home: Path, user_home: Path) -> None
     assert "speech to text: whisper-tiny.en (bundled" in lines[0]
     assert "text to speech: piper" in lines[1]
     assert "microphone: " in lines[2]
+    as_json = json.loads(run_offyai(["doctor", "--json"], app_home, user_home, timeout=90).stdout)
+    assert as_json["voice"]["speech_to_text"]["model"] == "whisper-tiny.en"
+    assert as_json["voice"]["text_to_speech"]["engine"] == "piper"
+    assert set(as_json["voice"]["microphone"]) in ({"problem"}, {"device", "rate"})
 
 
 def test_a_voice_session_sends_nothing_and_leaves_nothing_behind(
