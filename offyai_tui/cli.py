@@ -131,7 +131,6 @@ def _prompt_text(args: argparse.Namespace) -> str:
 
 
 async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
-    from offyai_tui.commands.ask import run_ask
     from offyai_tui.commands.guard import check_options
 
     try:
@@ -142,6 +141,10 @@ async def ask(args: argparse.Namespace, settings: Settings, workspace: Workspace
     registry = EngineRegistry(settings)
     try:
         engine = await _engine(registry, args)
+        if (start := getattr(engine, "start_worker", None)) is not None:
+            start()  # the embedded engine's worker starts while the rest is imported
+        from offyai_tui.commands.ask import run_ask
+
         return await run_ask(args, settings, workspace, registry, engine, prompt)
     finally:
         await registry.aclose()

@@ -93,3 +93,17 @@ async def test_show_text(store: ConversationStore) -> None:
     assert "Context:" in text and "estimated" in text
     conv.set_system("Be brief.")
     assert slash.show_text(Show("system"), conv) == "System prompt (/set system):\nBe brief."
+
+
+def test_show_parameters_names_a_model_files_own_sampling(store: ConversationStore) -> None:
+    """What the embedded engine runs with where the conversation sets nothing (its
+    ``sampling_defaults``: Ollama's, then the GGUF's ``general.sampling.*``) is shown
+    with where each value comes from, and ``/set`` still wins."""
+    conv = store.create(model="smol-advised", mode="default")
+    conv.set_parameter("top_k", 5)
+    defaults = {"temperature": (0.6, "model file"), "top_k": (20, "model file"),
+                "top_p": (0.9, "default")}
+    text = slash.show_text(Show("parameters"), conv, engine_defaults=defaults)
+    assert f"{'top_p':<17} 0.9  (default)" in text
+    assert f"{'top_k':<17} 5  (/set)" in text
+    assert f"{'temperature':<17} 0.6  (model file)" in text

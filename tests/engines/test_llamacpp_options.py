@@ -280,3 +280,17 @@ async def test_prewarm_loads_the_model_without_waiting_and_the_answer_uses_it() 
         await engine.prewarm("no-such-model")  # a bad name is left to the chat to report
     finally:
         engine.close()
+
+
+@pytest.mark.slow
+async def test_start_worker_spawns_without_loading_and_the_answer_uses_it() -> None:
+    engine = LlamaCppEngine(_settings())
+    try:
+        engine.start_worker()  # offyai ask: before the model is known
+        pid = engine.worker_pid
+        assert pid is not None
+        assert await engine.loaded() == []
+        text, _ = await _answer(engine, CAPITAL, ChatOptions(num_predict=8, temperature=0))
+        assert engine.worker_pid == pid and "Paris" in text
+    finally:
+        engine.close()
