@@ -173,9 +173,9 @@ def add_voice_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )  # fmt: skip
     transcribe.add_argument("--threads", type=int, help="CPU threads (default: up to 4)")
     transcribe.add_argument("--stats", action="store_true", help="print the speed on stderr")
-    say = sub.add_parser("say", help="speak text into a WAV file (piper or espeak-ng)")
+    say = sub.add_parser("say", help="read text aloud, or into a WAV file (piper or espeak-ng)")
     say.add_argument("text", nargs="*", help="the text (piped stdin when none)")
-    say.add_argument("-o", "--output", required=True, metavar="FILE", help="the WAV to write")
+    say.add_argument("-o", "--output", metavar="FILE", help="write a WAV instead of playing")
     say.add_argument(
         "--engine", dest="voice_engine", choices=("piper", "espeak-ng"),
         help="the speech engine (default: piper with a voice, else espeak-ng)",

@@ -55,6 +55,8 @@ def say(args: argparse.Namespace) -> int:
     text = " ".join(args.text).strip()
     if not text and not sys.stdin.isatty():
         text = sys.stdin.read().strip()
+    if not args.output:
+        return read_aloud(text, args.voice_engine)
     out = Path(args.output).expanduser()
     if not out.parent.is_dir():
         raise UserError(f"{out.parent}: no such folder")
@@ -63,6 +65,31 @@ def say(args: argparse.Namespace) -> int:
     except VoiceError as err:
         raise UserError(str(err)) from None
     print(visible(f"offyai: wrote {out} ({speaker.engine}: {speaker.name})"), file=sys.stderr)
+    return 0
+
+
+def read_aloud(text: str, engine: str | None) -> int:
+    """Play ``text`` on the speakers, sentence by sentence; Ctrl+C stops at once."""
+    from offyai_tui.voice.playback import Reader, SentenceFeeder
+    from offyai_tui.voice.speech import find_speaker
+
+    if not text.strip():
+        raise UserError("nothing to say: the text is empty")
+    try:
+        reader = Reader(find_speaker(engine))
+    except VoiceError as err:
+        raise UserError(str(err)) from None
+    feeder = SentenceFeeder(reader.say)
+    feeder.feed(text)
+    feeder.finish()
+    try:
+        while reader.reading:
+            reader.wait(0.2)
+    except KeyboardInterrupt:
+        reader.stop()
+        raise
+    if reader.error is not None:
+        raise UserError(str(reader.error))
     return 0
 
 

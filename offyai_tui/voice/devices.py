@@ -59,9 +59,11 @@ def describe() -> str:
     return f"{device.name} ({device.rate} Hz)"
 
 
-def where() -> str:
-    """Why a microphone may be absent in this session, as a clause to append ('' if none)."""
+def where(speakers: bool = False) -> str:
+    """Why a microphone (or speakers) may be absent in this session, as a clause ('' if none)."""
     if any(os.environ.get(name) for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")):
+        if speakers:
+            return " (over SSH sound plays on this machine, not yours: write a file with -o)"
         return (
             " (over SSH the microphone is on the machine you connect from: record there "
             "and run offyai transcribe FILE)"

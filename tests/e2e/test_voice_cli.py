@@ -116,3 +116,22 @@ def test_a_voice_session_sends_nothing_and_leaves_nothing_behind(
         assert sorted(p.name for p in dirs[name].rglob("*")) == [], name
     assert sorted(p.name for p in dirs["out"].iterdir()) == ["question.wav"]
     assert audit_env(dirs)["TMPDIR"] == str(dirs["tmp"])
+
+
+def test_say_without_a_file_plays_or_says_why_not(app_home: Path, user_home: Path) -> None:
+    """This machine has no speakers (no PortAudio or no device): one line, exit 1."""
+    import threading
+
+    import numpy as np
+
+    from offyai_tui.voice.playback import NoOutputDevice, play_on_speakers
+
+    try:
+        play_on_speakers(np.zeros(160, np.float32), 16000, threading.Event())
+    except NoOutputDevice:
+        pass
+    else:
+        pytest.skip("this machine has speakers")
+    result = run_offyai(["say", "Hello there."], app_home, user_home, SSH_TTY="/dev/pts/3")
+    line = one_line_error(result)
+    assert line.startswith("offyai: no speakers") and "write a file with -o" in line
