@@ -382,7 +382,7 @@ async def tools(args: argparse.Namespace, settings: Settings, workspace: Workspa
 async def transcribe(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     from offyai_tui.commands.voice import transcribe as run
 
-    return run(args)
+    return run(args, settings)
 
 
 async def say(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:

@@ -17,13 +17,16 @@ from offyai_tui.voice.errors import VoiceError
 if TYPE_CHECKING:
     import argparse
 
+    from offyai_tui.settings.config import Settings
 
-def transcribe(args: argparse.Namespace) -> int:
+
+def transcribe(args: argparse.Namespace, settings: Settings) -> int:
     """Print what is said in each file given (one line of text per file)."""
     from offyai_tui.voice import whisper_model
     from offyai_tui.voice.transcribe import Transcriber
 
-    explicit = Path(args.whisper_model).expanduser() if args.whisper_model else None
+    named = args.whisper_model or settings.voice.whisper_model
+    explicit = Path(named).expanduser() if named else None
     try:
         transcriber = Transcriber(whisper_model.find(explicit=explicit), threads=args.threads)
     except VoiceError as err:

@@ -136,6 +136,14 @@ class RagSettings:
 
 
 @dataclass
+class VoiceSettings:
+    send_at_once: bool = False
+    """Push to talk sends what was heard at once instead of leaving it in the prompt."""
+    whisper_model: str = ""
+    """A whisper.cpp ggml model file; empty: the models directory's, else the bundled one."""
+
+
+@dataclass
 class Settings:
     engine: EngineSettings = field(default_factory=EngineSettings)
     ollama: OllamaSettings = field(default_factory=OllamaSettings)
@@ -147,6 +155,7 @@ class Settings:
     attachments: AttachmentSettings = field(default_factory=AttachmentSettings)
     tools: ToolsSettings = field(default_factory=ToolsSettings)
     mcp: McpSettings = field(default_factory=McpSettings)
+    voice: VoiceSettings = field(default_factory=VoiceSettings)
     keys: dict[str, str] = field(default_factory=dict)
     """Binding id -> key, e.g. ``stop = "ctrl+c"``."""
     engines: dict[str, dict[str, Any]] = field(default_factory=dict)
