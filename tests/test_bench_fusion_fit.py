@@ -39,3 +39,19 @@ def test_each_fit_is_reported_on_the_other_corpus() -> None:
     assert lex["fit"]["hybrid"] == 1.0  # BM25's first is the relevant one there
     assert found["fitted on dense"]["fit"]["hybrid"] == 1.0
     assert lex["held_out"]["ci95"][0] <= lex["held_out"]["diff"] <= lex["held_out"]["ci95"][1]
+
+
+def test_the_fit_prefers_weights_safe_at_every_size_then_the_fewest_per_query_terms() -> None:
+    import numpy as np
+
+    configs = [
+        FusionConfig(agreement_weight=0.4, gap_weight=0.2),  # best at one size, loses at other
+        FusionConfig(agreement_weight=0.2),
+        FusionConfig(lexical_weight=0.1),
+        FusionConfig(lexical_weight=0.2),
+    ]
+    small = np.array([0.05, 0.02, 0.01, 0.02])
+    whole = np.array([-0.01, 0.03, 0.004, 0.001])
+    assert fusion_fit.choose(configs, [small, whole]) == 2  # fixed blend, larger floor
+    assert fusion_fit.choose(configs, [small]) == 3
+    assert fusion_fit.choose(configs, [-small, whole - 1]) == 1  # none safe: best floor
