@@ -145,9 +145,8 @@ class LlamaCppEngine(Engine):
 
     @property
     def n_threads_batch(self) -> int:
-        """Prompt-processing threads: the setting, else every physical core (the UI is
-        idle while a prompt is read, and prompt reading scales with cores); never fewer
-        than the generation threads."""
+        """Prompt threads at most: the setting, else every physical core, never fewer than
+        generation's (the worker may leave busy ones out: :func:`.setup.prompt_threads`)."""
         wanted = self.settings.llamacpp.n_threads_batch or physical_cores()
         return max(self.n_threads, min(wanted, os.cpu_count() or 1))
 
@@ -263,6 +262,7 @@ class LlamaCppEngine(Engine):
                 "messages": [m.as_dict() for m in messages],  # the worker folds system text
                 "params": self._sampling(entry, options.sampling())[0],
                 "n_threads_batch": self.n_threads_batch,
+                "adapt_threads": not self.settings.llamacpp.n_threads_batch,  # 0: automatic
                 "template_variables": variables,
             }
         )

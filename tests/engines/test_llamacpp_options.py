@@ -21,7 +21,12 @@ from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Done, Message, TextDelta
 from offyai_tui.engines.llamacpp import LlamaCppEngine, physical_cores
 from offyai_tui.engines.llamacpp_answer import CONTEXT_FULL_NOTE
-from offyai_tui.engines.llamacpp_setup import BARRIER_SPIN, batch_threads_for, quiet_barriers
+from offyai_tui.engines.llamacpp_setup import (
+    BARRIER_SPIN,
+    batch_threads_for,
+    prompt_threads,
+    quiet_barriers,
+)
 from offyai_tui.engines.sampling import OLLAMA_DEFAULTS, model_file_sampling
 from offyai_tui.settings.config import Settings
 from tests.engines.gguf_edit import rewrite_gguf
@@ -57,13 +62,23 @@ def test_the_table_above_covers_every_parameter() -> None:
     assert set(SET_VALUES) == set(PARAMETERS)
 
 
-def test_prompts_are_read_with_the_parents_count_whatever_their_length() -> None:
+def test_prompt_threads_keep_to_free_cores_or_take_all_when_none_is_free() -> None:
+    assert prompt_threads(cores=4, busy=0.3, logical=8) == 4
+    assert prompt_threads(cores=2, busy=0.4, logical=2) == 2
+    assert prompt_threads(cores=2, busy=0.7, logical=2) == 2
+    assert prompt_threads(cores=2, busy=1.2, logical=2) == 1  # another program has a core
+    assert prompt_threads(cores=4, busy=2.0, logical=4) == 2
+    assert prompt_threads(cores=2, busy=1.9, logical=2) == 2  # none free: a share of each
+    assert prompt_threads(cores=2, busy=4.5, logical=2) == 2
+
+
+def test_set_thread_counts_are_not_adapted_and_short_prompts_are() -> None:
     long = [{"role": "user", "content": "x" * 5000}]
     short = [{"role": "user", "content": "hi"}]
-    assert batch_threads_for({"n_threads_batch": 2, "messages": long}, 1) == 2
+    assert batch_threads_for({"n_threads_batch": 2, "messages": long}, 1) == 2  # configured
     assert batch_threads_for({"n_threads_batch": 2, "messages": short}, 1) == 2
-    assert batch_threads_for({"n_threads_batch": 2, "messages": long}, 3) == 3  # never fewer
-    assert batch_threads_for({"messages": long}, 1) == 1
+    assert batch_threads_for({"n_threads_batch": 4, "adapt_threads": True,
+                              "messages": short}, 3) >= 3  # never below generation's
 
 
 def test_barrier_threads_sleep_soon_unless_the_user_said_otherwise() -> None:
@@ -160,12 +175,13 @@ async def test_worker_reports_threads_context_cache_and_ollama_sampling(
 async def test_prompt_threads_default_to_every_physical_core() -> None:
     engine = LlamaCppEngine(_settings(n_threads_batch=0))
     try:
+        assert engine.n_threads_batch == max(1, min(physical_cores(), os.cpu_count() or 1))
         await _answer(engine, HELLO, ChatOptions(num_predict=2))  # a short prompt too
     finally:
         engine.close()
     seen = engine.last_effective
     assert seen["n_threads"] == 1
-    assert seen["n_threads_batch"] == max(1, min(physical_cores(), os.cpu_count() or 1))
+    assert 1 <= seen["n_threads_batch"] <= engine.n_threads_batch  # busy cores left out
 
 
 @pytest.mark.slow
