@@ -10,7 +10,7 @@ and the clock runs from the spawn to the first byte of the answer on stdout:
 - raw: a script that loads the bundled SmolLM2 with llama-cpp-python on one
   thread (``n_threads = n_threads_batch = 1``) and streams a chat completion;
 - offyai: ``offyai ask --engine llamacpp`` with the same text piped in, as users
-  run it (generation keeps its thread count, prompts are read on every core);
+  run it (generation keeps its thread count, prompts are read on the free cores);
 - offyai_1t (``--one-thread``): the same with ``llamacpp.n_threads_batch = 1``,
   to tell the effect of the prompt threads from everything else.
 
