@@ -141,6 +141,8 @@ class VoiceSettings:
     """Push to talk sends what was heard at once instead of leaving it in the prompt."""
     whisper_model: str = ""
     """A whisper.cpp ggml model file; empty: the models directory's, else the bundled one."""
+    read_answers: bool = False
+    """Read every answer aloud, sentence by sentence, while it streams (Esc stops)."""
 
 
 @dataclass

@@ -112,8 +112,8 @@ class Reader:
         return self._thread is not None and self._thread.is_alive()
 
     def say(self, text: str) -> None:
-        """Queue ``text``; reading starts at once if it was idle."""
-        if not text.strip():
+        """Queue ``text``; reading starts at once if it was idle (not after a failure)."""
+        if not text.strip() or self.error is not None:
             return
         with self._lock:
             self._queue.append(text)
