@@ -11,7 +11,8 @@ def test_markup_is_dropped_and_words_kept() -> None:
 
 
 def test_code_blocks_are_named_not_read() -> None:
-    assert speakable("Run:\n\n```sh\nrm -rf /tmp/x\n```\n\nDone.") == "Run:\n\n(code block)\n\nDone."
+    text = "Run:\n\n```sh\nrm -rf /tmp/x\n```\n\nDone."
+    assert speakable(text) == "Run:\n\n(code block)\n\nDone."
 
 
 def test_lists_tables_and_words_with_marks_inside() -> None:
