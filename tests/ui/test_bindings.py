@@ -17,11 +17,15 @@ from offyai_tui.ui.keymap import check_keymap, normalise_keys
 from offyai_tui.ui.screens.chat import ChatScreen
 from offyai_tui.ui.screens.dialogs import ConfirmScreen, TextEntryScreen
 from offyai_tui.ui.screens.documents import DocumentsScreen
+from offyai_tui.ui.screens.file_picker import FilePicker
 from offyai_tui.ui.screens.help import HelpScreen, binding_rows
+from offyai_tui.ui.screens.image_preview import ImagePreview
 from offyai_tui.ui.screens.models import ModelsScreen
 from offyai_tui.ui.screens.remote_docs import RemoteDocumentsScreen
 from offyai_tui.ui.screens.search import SearchScreen
 from offyai_tui.ui.screens.tool_approval import ToolApprovalScreen
+from offyai_tui.ui.screens.voice_input import VoiceInputScreen
+from offyai_tui.ui.widgets.chat.attach_bar import AttachBar
 from offyai_tui.ui.widgets.chat.conversation_rows import ConversationRows
 from offyai_tui.ui.widgets.chat.message_list import MessageList
 from offyai_tui.ui.widgets.chat.prompt_input import PromptInput
@@ -35,7 +39,8 @@ OWNERS: dict[str, type] = {
     "documents": DocumentsScreen, "confirm": ConfirmScreen, "text_entry": TextEntryScreen,
     "help": HelpScreen, "remote_docs": RemoteDocumentsScreen,
     "tool_approval": ToolApprovalScreen, "conversation_rows": ConversationRows,
-    "chunk": ChunkScreen, "messages": MessageList,
+    "chunk": ChunkScreen, "messages": MessageList, "chips": AttachBar,
+    "picker": FilePicker, "preview": ImagePreview, "voice_input": VoiceInputScreen,
 }
 
 
@@ -108,10 +113,10 @@ def _workspace():
 
 
 async def test_key_hints_take_their_default_from_the_table(build) -> None:
-    app = build(settings=Settings(keys={"prompt.send": "ctrl+o"}))
+    app = build(settings=Settings(keys={"prompt.send": "ctrl+y"}))
     async with app.run_test() as pilot:
         await pilot.pause()
         assert app.key_for("app.help") == "f1"
-        assert app.key_for("prompt.send") == "^o"
-        assert "^o sends" in screen_text(app)
+        assert app.key_for("prompt.send") == "^y"
+        assert "^y sends" in screen_text(app)
         assert chat(app).conversations.sidebar.display

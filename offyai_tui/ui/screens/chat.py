@@ -42,15 +42,19 @@ from offyai_tui.chat import (
     slash,
 )
 from offyai_tui.engines.base import Engine
+from offyai_tui.engines.thinking import think_word
 from offyai_tui.settings import privacy
 from offyai_tui.turn import EngineInfo, TurnRunner
 from offyai_tui.ui.bindings import bindings
 from offyai_tui.ui.host import offy
+from offyai_tui.ui.screens.chat_attach import ChatAttachments, bar_wiring
 from offyai_tui.ui.screens.chat_conversations import ConversationActions
 from offyai_tui.ui.screens.chat_palette import ChatPalette, PaletteEntry
 from offyai_tui.ui.screens.chat_slash import SlashCommands
 from offyai_tui.ui.screens.chat_variants import VariantActions, variant_label
+from offyai_tui.ui.screens.chat_voice import ChatVoice
 from offyai_tui.ui.screens.keys_first import KeysFirstScreen
+from offyai_tui.ui.widgets.chat.attach_bar import AttachBar
 from offyai_tui.ui.widgets.chat.conversation_list import ConversationSidebar
 from offyai_tui.ui.widgets.chat.message_cursor import MessageAction
 from offyai_tui.ui.widgets.chat.message_list import MessageList, placeholder
@@ -58,7 +62,10 @@ from offyai_tui.ui.widgets.chat.prompt_input import PromptInput
 from offyai_tui.ui.widgets.chat.status_bar import StatusBar
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from offyai_tui.chat import ContextPlan
+    from offyai_tui.chat.attachments import Attachment
     from offyai_tui.settings.config import Settings
 
 
@@ -91,6 +98,8 @@ class ChatScreen(KeysFirstScreen[None]):
         self.slash_commands = SlashCommands(self)
         self.palette = ChatPalette(self)
         self.variants = VariantActions(self)
+        self.attachments = ChatAttachments(self)
+        self.voice = ChatVoice(self)
         self.conversation: Conversation = self.conversations.create()
         self.reply: ReplyHandle | None = None
         """The answer being generated (possibly in another conversation)."""
@@ -139,6 +148,7 @@ class ChatScreen(KeysFirstScreen[None]):
                 yield Static(id="edit-note")
                 yield PromptInput(id="prompt",
                                   placeholder="Message OffyAI (Enter sends, / for commands)")
+                yield AttachBar(id="attachments")
         yield StatusBar(id="status")
         # The key bar is mounted after the first frame (see on_mount): the chat shows sooner.
 
@@ -156,6 +166,7 @@ class ChatScreen(KeysFirstScreen[None]):
             banner.add_class("-shown")
             self.status.read_only = True
         self._ready = True
+        bar_wiring(self, self.attachments)
         await self.open_conversation(self.conversation)
         self.engine_changed()
         self.prompt.focus()
@@ -180,10 +191,12 @@ class ChatScreen(KeysFirstScreen[None]):
         self.conversation = conversation
         self.variants.cancel_edit()
         self.messages.variant_label = lambda message_id: variant_label(conversation, message_id)
+        self.messages.on_action = self._message_action
         await self.messages.show(conversation.messages, self._empty_hint())
         self.prompt.prompt_history = [m.content for m in conversation.messages if m.role == "user"]
         self.status.mode = conversation.mode.name
         self.status.documents = conversation.documents
+        self.status.think = think_word(conversation.think)
         self.conversations.refresh()
         for warning in conversation.warnings:
             self.notify(warning, severity="warning", markup=False)
@@ -250,7 +263,7 @@ class ChatScreen(KeysFirstScreen[None]):
             self.show_meter(plan)
 
     def show_meter(self, plan: ContextPlan) -> None:
-        self.status.context_used = plan.used
+        self.status.context_used = plan.used + self.attachments.file_tokens()
         self.status.context_window = plan.window
         self.status.context_exact = plan.exact
 
@@ -259,7 +272,7 @@ class ChatScreen(KeysFirstScreen[None]):
     @on(PromptInput.Submitted)
     async def _prompt_submitted(self, event: PromptInput.Submitted) -> None:
         text = event.text
-        if not text.strip():
+        if not text.strip() and not self.attachments.waiting:
             return
         self.prompt.remember(text)  # the prompt emptied itself as Enter was applied
         if self.variants.editing is not None:  # the new version of a prompt, sent as typed
@@ -268,6 +281,9 @@ class ChatScreen(KeysFirstScreen[None]):
         command = slash.parse(text)
         if not isinstance(command, slash.Prompt):
             await self.slash_commands.run(command)
+            return
+        if self.attachments.involved(self.conversation, command.text):
+            await self.attachments.send(self.conversation, command.text)
             return
         await self.submit(self.conversation, command.text)
 
@@ -285,8 +301,14 @@ class ChatScreen(KeysFirstScreen[None]):
         await self._send(conversation, text)
 
     async def _send(self, conversation: Conversation, text: str) -> None:
+        await self.send_message(conversation, text)
+
+    async def send_message(self, conversation: Conversation, text: str,
+                           images: Sequence[Attachment] = (),
+                           files: Sequence[Attachment] = ()) -> None:
+        """Add the user's message (with its attachments) and start the answer."""
         try:
-            message = conversation.add_user(text)
+            message = conversation.add_user(text, images, files)
         except TranscriptError as exc:
             self.save_failed(exc)
             message = conversation.messages[-1]
@@ -364,6 +386,8 @@ class ChatScreen(KeysFirstScreen[None]):
 
     def action_stop(self) -> None:
         """Esc: stop the answer (partial text kept) and return queued prompts."""
+        if self.voice.stop_reading() and not self.generating:
+            return
         if self.generating:
             self.workers.cancel_group(self, "generate")
         elif self.variants.cancel_edit():
@@ -388,6 +412,19 @@ class ChatScreen(KeysFirstScreen[None]):
     async def action_continue_answer(self) -> None:
         await self.variants.continue_answer(self._selected())
 
+    def action_attach_file(self) -> None:
+        self.attachments.open_picker()
+
+    def action_voice_input(self) -> None:
+        self.voice.push_to_talk()
+
+    def action_read_aloud(self) -> None:
+        self.voice.read_aloud(self._selected())
+
+    def action_focus_attachments(self) -> None:
+        if self.attachments.waiting:
+            self.set_focus(self.attachments.bar)
+
     def action_focus_messages(self) -> None:
         self.messages.focus_messages()
 
@@ -395,14 +432,16 @@ class ChatScreen(KeysFirstScreen[None]):
         """The message the keys mean: the selected one while the list has focus."""
         return self.messages.selected if self.messages.has_focus else None
 
-    @on(MessageAction)
     async def _message_action(self, event: MessageAction) -> None:
+        """A key in the message list, for the message selected there."""
         if event.action == "leave":
-            self.prompt.focus()
+            self.set_focus(self.prompt)
         elif event.action == "cycle":
             await self.variants.cycle(event.step, event.message_id)
         elif event.action == "edit":
             self.variants.start_edit(event.message_id)
+        elif event.action == "preview":
+            self.attachments.preview_message(event.message_id)
         elif event.action == "delete":
             self.variants.delete_turn(event.message_id)
 
@@ -435,6 +474,9 @@ class ChatScreen(KeysFirstScreen[None]):
 
     def action_copy_code(self) -> None:
         self.messages.copy_code(self.conversation.messages)
+
+    async def action_toggle_thinking(self) -> None:
+        await self.messages.toggle_thinking(self._selected())
 
     def action_focus_sources(self) -> None:
         self.messages.focus_sources()

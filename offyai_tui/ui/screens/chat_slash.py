@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from offyai_tui.chat import ChatError, TranscriptError, slash
+from offyai_tui.engines.thinking import CAPABILITY, THINK_OFF_HINT, Think, think_word
 from offyai_tui.ui.host import offy
 
 if TYPE_CHECKING:
@@ -60,6 +61,15 @@ class SlashCommands:
         await self.note(f"Parameter {command.name} set to {shown}."
                         + await self._window_note(command.name, value))
 
+    async def set_think(self, command: slash.SetThink) -> None:
+        screen = self.screen
+        value = screen.conversation.set_think(command.value)
+        word = think_word(value)
+        screen.status.think = word
+        text = ("Think: default (the model decides; nothing is sent)." if value is None
+                else f"Think set to {word} for this conversation.")
+        await self.note(text + await self._think_note(value))
+
     async def show(self, command: slash.Show) -> None:
         screen = self.screen
         await self.note(slash.show_text(command, screen.conversation,
@@ -73,6 +83,9 @@ class SlashCommands:
         await self.note("Context cleared: earlier messages stay visible "
                         "but are no longer sent to the model.")
 
+    async def attach(self, command: slash.Attach) -> None:
+        await self.screen.attachments.add(command.path, want=command.kind)
+
     async def show_help(self, command: slash.Help) -> None:
         await self.note(command.text)
 
@@ -82,9 +95,11 @@ class SlashCommands:
     HANDLERS: ClassVar[dict[type, Callable[[Any, Any], Awaitable[None]]]] = {
         slash.SetSystem: set_system,
         slash.SetParameter: set_parameter,
+        slash.SetThink: set_think,
         slash.Show: show,
         slash.Clear: clear,
         slash.Help: show_help,
+        slash.Attach: attach,
         slash.InvalidCommand: invalid,
     }
     """Command type -> the method that runs it; a type without one is ignored."""
@@ -107,6 +122,22 @@ class SlashCommands:
             return ""
         return (f" {model} was trained on {trained:,} tokens, so the window is {trained:,}"
                 " (a larger one would only produce garbage).")
+
+    async def _think_note(self, value: Think) -> str:
+        """`` MODEL does not list thinking …`` when thinking is asked of a model that
+        says it cannot: the engine refuses the request, and the answer will say so."""
+        screen = self.screen
+        engine = screen.engine
+        if engine is None or value in (None, False):
+            return ""
+        try:
+            model = await screen.info.model_for(engine, screen.conversation)
+            if await screen.info.supports(engine, model, CAPABILITY):
+                return ""
+        except Exception:  # the note is a courtesy; the engine has the last word
+            return ""
+        return (f" {model} does not list thinking among what it can do: the engine may "
+                f"refuse ({THINK_OFF_HINT} turns it off).")
 
     async def _engine_defaults(self) -> dict[str, Any] | None:
         """What the engine samples with where the conversation sets nothing, and why

@@ -123,6 +123,7 @@ class TurnView:
         if isinstance(event, AnswerText):
             if view is not None:
                 await view.write(event.text)
+                screen.voice.answer_text(event.text)
         elif isinstance(event, ThinkingText):
             if view is not None:
                 await view.think(event.text)
@@ -148,6 +149,7 @@ class TurnView:
         elif isinstance(event, ToolFinished):
             await self._show_message(event.message)
         elif isinstance(event, AnswerEnded):
+            screen.voice.answer_ended()
             await self._reconcile(event.message)
         elif isinstance(event, Notice):
             screen.notify(event.text, title="Tools", severity="warning", timeout=10,

@@ -2,9 +2,12 @@
 
 From the prompt, a key (``chat.messages``) focuses the message list and selects
 the newest message; Up/Down move between messages (mounting earlier or later
-pages when the window ends), Esc goes back to the prompt. The action keys post a
-:class:`MessageAction` naming the selected message: the chat screen owns the
-conversation, so it decides what editing, cycling or deleting means there.
+pages when the window ends), Esc goes back to the prompt. The action keys hand a
+:class:`MessageAction` naming the selected message to :attr:`MessageCursor.on_action`:
+the chat screen owns the conversation, so it decides what editing, cycling or
+deleting means there. It is called, not posted, so the action (focus moving to the
+prompt for an edit) is done before the app gives this list's key gate the next key
+of a burst (:data:`MessageCursor.LETTERS_ARE_KEYS`).
 
 The selection is a message id, not a widget: the list mounts and unmounts views
 as it slides, and a view made for the selected id is marked again as it mounts.
@@ -12,10 +15,10 @@ as it slides, and a view made for the selected id is marked again as it mounts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from textual.containers import VerticalScroll
-from textual.message import Message
 
 from offyai_tui.ui.bindings import bindings
 from offyai_tui.ui.host import offy
@@ -24,14 +27,13 @@ from offyai_tui.ui.widgets.chat.message_view import MessageView
 SELECTED = "-selected"
 
 
-class MessageAction(Message):
+@dataclass(frozen=True)
+class MessageAction:
     """A key asked for ``action`` (``edit``, ``cycle``, ``delete``, ``leave``) on a message."""
 
-    def __init__(self, action: str, message_id: str, step: int = 0) -> None:
-        super().__init__()
-        self.action = action
-        self.message_id = message_id
-        self.step = step
+    action: str
+    message_id: str
+    step: int = 0
 
 
 class MessageCursor(VerticalScroll):
@@ -45,10 +47,16 @@ class MessageCursor(VerticalScroll):
     }
     """
 
+    LETTERS_ARE_KEYS = True
+    """``e`` and ``c`` here are commands: the key gate holds the rest of a burst until
+    each is handled, so the letters typed after ``e`` go into the prompt it opens."""
+
     selected: str | None = None
     """The id of the selected message (kept while the list is not focused)."""
     variant_label: Callable[[str], str] | None = None
     """``‹ 2/3 ›`` for a message id with versions, ``""`` otherwise (set by the screen)."""
+    on_action: Callable[[MessageAction], Awaitable[None]] | None = None
+    """What the screen does for an action key (set by the screen)."""
 
     # ------------------------------------------------ hooks the list provides
 
@@ -93,7 +101,7 @@ class MessageCursor(VerticalScroll):
         if not views:
             self.notify("No messages yet.", timeout=3)
             return
-        self.focus()
+        self.screen.set_focus(self)  # now, not queued: the next key of a burst comes here
         ids = [view.message.id for view in views]
         self.select_message(self.selected if self.selected in ids else ids[-1])
 
@@ -117,9 +125,9 @@ class MessageCursor(VerticalScroll):
     def selected_view(self) -> MessageView | None:
         return next((v for v in self.mounted_views() if v.message.id == self.selected), None)
 
-    def action_act(self, action: str, step: int = 0) -> None:
-        if self.selected is not None:
-            self.post_message(MessageAction(action, self.selected, step))
+    async def action_act(self, action: str, step: int = 0) -> None:
+        if self.selected is not None and self.on_action is not None:
+            await self.on_action(MessageAction(action, self.selected, step))
 
     def action_copy_message(self) -> None:
         """Copy the selected message's text, whoever wrote it."""
@@ -130,5 +138,22 @@ class MessageCursor(VerticalScroll):
         what = "your message" if view.message.role == "user" else "the message"
         offy(self.app).copy_text(view.message.content, what)
 
-    def action_leave(self) -> None:
-        self.post_message(MessageAction("leave", self.selected or ""))
+    async def action_toggle_thinking(self) -> None:
+        """Show or hide the selected answer's reasoning."""
+        await self.toggle_thinking(self.selected)
+
+    async def toggle_thinking(self, message_id: str | None = None) -> None:
+        """Show or hide the reasoning of ``message_id``, else of the newest answer with one."""
+        views = self.mounted_views()
+        if message_id is not None:
+            views = [v for v in views if v.message.id == message_id]
+        view = next((v for v in reversed(views) if v.thinking is not None), None)
+        if view is None:
+            self.notify("This message has no thinking." if message_id is not None
+                        else "No answer on screen has thinking.", timeout=3)
+            return
+        await view.toggle_thinking()
+
+    async def action_leave(self) -> None:
+        if self.on_action is not None:
+            await self.on_action(MessageAction("leave", self.selected or ""))

@@ -4,11 +4,13 @@ A user message is plain text. An assistant message is an :class:`AnswerBody`
 plus a footer that is never left saying "Thinking…": it shows the spinner while
 streaming, then exactly one final state (stats, stopped, interrupted or an
 error with the retry key). An answer given with documents on has a
-:class:`SourcesPanel` between the text and the footer.
+:class:`SourcesPanel` between the text and the footer; a reasoning model's
+thinking is a :class:`ThinkingBlock` above the text.
 """
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from textual.containers import Vertical
@@ -20,6 +22,7 @@ from textual.widgets import Static
 
 from offyai_tui.chat.records import ChatMessage
 from offyai_tui.ui.widgets.chat.sources_panel import SourcesPanel, stored_sources
+from offyai_tui.ui.widgets.chat.thinking_block import FOLD, OPEN, ThinkingBlock
 from offyai_tui.util.textsafe import strip_controls, visible
 
 if TYPE_CHECKING:  # imported when first composed: it loads the Markdown parser
@@ -81,6 +84,7 @@ class MessageView(Vertical):
     MessageView.-user > .text { padding: 0 0 0 2; }
     MessageView.-tool > .text { padding: 0 0 0 2; color: $text-muted; }
     MessageView > .calls { color: $text-muted; padding: 0 0 0 2; }
+    MessageView > .chips { color: $text-accent; padding: 0 0 0 2; }
     MessageView > .note { color: $text-warning; }
     MessageView > .footer { color: $text-muted; padding: 0 0 0 2; }
     MessageView > .footer.-error { color: $text-error; }
@@ -106,6 +110,8 @@ class MessageView(Vertical):
         self._timer: Timer | None = None
         self._has_text = bool(message.content)
         self._body: AnswerBody | None = None
+        self._thinking: ThinkingBlock | None = None
+        self._since = time.monotonic()
         self.variant = ""
         """Where it stands among its versions (``‹ 2/3 ›``), empty when it has none."""
         self.set_reactive(MessageView.status, message.status)
@@ -122,9 +128,18 @@ class MessageView(Vertical):
             return
         if self.message.role != "assistant":
             yield Static(Content(strip_controls(self.message.content)), classes="text")
+            if self.message.images or self.message.files:
+                from offyai_tui.attach.chips import message_chips
+
+                chips = message_chips(self.message.images, self.message.files)
+                yield Static(Content("  ".join(chips)), classes="chips")
             return
         if self._note:
             yield Static(Content(self._note), classes="note")
+        if self.message.thinking:
+            live = self.status == "streaming" and not self.message.content
+            self._thinking = self._thinking_block(self.message.thinking, live=live)
+            yield self._thinking
         from offyai_tui.ui.widgets.chat.answer_body import AnswerBody
 
         self._body = AnswerBody(self.message.content, streaming=self.status == "streaming")
@@ -167,6 +182,7 @@ class MessageView(Vertical):
 
         old, self._body = self._body, AnswerBody(self.message.content, streaming=True)
         self._has_text = bool(self.message.content)
+        self._since = time.monotonic()
         self.status = "streaming"
         if old is not None and old.is_attached:
             await self.mount(self._body, after=old)
@@ -204,10 +220,46 @@ class MessageView(Vertical):
         return SourcesPanel(stored_sources(self.message),
                             note if isinstance(note, str) else "", hint=hint)
 
+    @property
+    def thinking(self) -> ThinkingBlock | None:
+        """The answer's reasoning block, if the model thought."""
+        return self._thinking
+
+    async def think(self, chunk: str) -> None:
+        """Append streamed reasoning, in a block made live above the text on the first."""
+        if self._thinking is None:
+            if self.body is None:
+                return
+            self._thinking = self._thinking_block("", live=True)
+            await self.mount(self._thinking, before=self.body)
+        await self._thinking.write(chunk)
+
+    async def toggle_thinking(self) -> bool | None:
+        """Show or hide the reasoning; ``None`` when the answer has none."""
+        return await self._thinking.toggle() if self._thinking is not None else None
+
+    def _thinking_block(self, text: str, *, live: bool) -> ThinkingBlock:
+        return ThinkingBlock(text, self.message.thinking_s, live=live,
+                             opened=self._show_thinking() == OPEN,
+                             hint=self._key("chat.thinking", "alt+t"))
+
+    def _show_thinking(self) -> str:
+        """``chat.show_thinking``: whether reasoning folds once the answer begins."""
+        chat = getattr(getattr(self.app, "settings", None), "chat", None)
+        return getattr(chat, "show_thinking", FOLD)
+
+    async def _end_thinking(self, *, answered: bool) -> None:
+        """The model stopped thinking; its reasoning folds if the answer began."""
+        if self._thinking is not None and self._thinking.live:
+            fold = answered and self._show_thinking() == FOLD
+            await self._thinking.end(self.message.thinking_s, fold=fold)
+
     async def write(self, chunk: str) -> None:
         if not self._has_text and chunk:
             self._has_text = True
             self._refresh_footer()
+        if chunk and self._thinking is not None and self._thinking.live:
+            await self._end_thinking(answered=True)
         body = self.body
         if body is not None:
             await body.write(chunk)
@@ -216,6 +268,7 @@ class MessageView(Vertical):
         """Reconcile with the final message (complete, stopped or error)."""
         self.message = message
         self.status = message.status
+        await self._end_thinking(answered=bool(message.content))
         body = self.body
         if body is not None:
             await body.finish(message.content)
@@ -237,10 +290,12 @@ class MessageView(Vertical):
         if footer is not None:
             for status in ("streaming", "stopped", "interrupted", "error"):
                 footer.set_class(self.status == status, f"-{status}")
-        animate = self.status == "streaming" and self.app.animation_level != "none"
-        if animate and self._timer is None:
-            self._timer = self.set_interval(0.1, self._spin)
-        elif not animate and self._timer is not None:
+        # Without animation the footer still counts the seconds of a wait.
+        streaming = self.status == "streaming"
+        if streaming and self._timer is None:
+            still = self.app.animation_level == "none"
+            self._timer = self.set_interval(1.0 if still else 0.1, self._spin)
+        elif not streaming and self._timer is not None:
             self._timer.stop()
             self._timer = None
         self._refresh_footer()
@@ -254,7 +309,8 @@ class MessageView(Vertical):
         self._ticks += 1
         if self._has_text and self._ticks % 3:
             return
-        self._frame = (self._frame + 1) % len(SPINNER)
+        if self.app.animation_level != "none":
+            self._frame = (self._frame + 1) % len(SPINNER)
         self._refresh_footer()
 
     def _refresh_footer(self) -> None:
@@ -275,7 +331,9 @@ class MessageView(Vertical):
         stats = stats_text(message.stats, message.model)
         if self.status == "streaming":
             spin = SPINNER[self._frame]
-            action = "Writing…" if self._has_text else "Thinking…"
+            waited = int(time.monotonic() - self._since)
+            action = ("Writing…" if self._has_text
+                      else f"Thinking… {waited} s" if waited else "Thinking…")
             return Content(f"{spin} {action}  ({self._key('chat.stop', 'escape')} stops)")
         note = message.stats.get("note")
         note = visible(note) if isinstance(note, str) else ""
