@@ -231,19 +231,17 @@ class ToolApprover:
     def __init__(self, err: TextIO, *, auto: bool) -> None:
         self.err = err
         self.auto = auto
-        self.granted: set[str] = set()
 
     async def __call__(self, request: ToolRequested) -> Decision:
         name = visible(request.call.name)
-        if self.auto or request.call.name in self.granted:
+        if self.auto:
             return "once"
         answer = await asyncio.to_thread(self._ask, request)
         if answer is None:
             print(f"offyai: tool call {name} denied: no terminal to ask on "
                   "(--approve-tools runs them)", file=self.err)
             return "deny"
-        if answer == "a":
-            self.granted.add(request.call.name)
+        if answer == "a":  # the runner keeps the grant with the conversation: not asked again
             return "conversation"
         return "once" if answer == "y" else "deny"
 
