@@ -248,7 +248,9 @@ class State:
 
     def record(self, path: str, body: dict[str, Any]) -> None:
         with self.lock:
-            self.requests = [*self.requests[-49:], {"path": path, "body": body}]
+            # Kept whole for the server's life: tests count the requests before an action
+            # and read the ones after it, which a rolling window would silently hide.
+            self.requests.append({"path": path, "body": body})
 
     def finished(self, final: dict[str, Any]) -> None:
         with self.lock:
@@ -375,7 +377,7 @@ class Handler(BaseHTTPRequestHandler):
             self._reply(200, {"models": self._running()})
         elif self.path == "/_test/state":
             with state.lock:
-                report = {"requests": state.requests, "last_done": state.last_done}
+                report = {"requests": list(state.requests), "last_done": state.last_done}
                 report |= state.counters
             self._reply(200, report)
         else:

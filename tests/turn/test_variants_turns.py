@@ -152,9 +152,14 @@ async def test_only_a_cut_short_last_answer_continues(
     engine = OllamaEngine(settings)
     try:
         conv = store.create()
+        # Greedy and with room to finish: the first answer ends on its own ("stop"), so
+        # this checks the refusal, not whether the model happened to ramble to the limit.
+        conv.set_parameter("temperature", 0)
+        conv.set_parameter("num_predict", 256)
         conv.add_user("Say hi.")
         await collect(TurnRunner(engine, settings).run(conv))
         answer = conv.messages[-1]
+        assert answer.stats["done_reason"] == "stop", answer.stats
         before = store.path_for(conv.id).read_bytes()
         events = await collect(TurnRunner(engine, settings).run(conv, continuing=answer.id))
     finally:

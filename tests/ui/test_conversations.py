@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from textual import events
 
 from offyai_tui.chat.lock import WorkspaceLock
@@ -129,23 +127,20 @@ def write_long_conversation(count: int) -> str:
     return conv_id
 
 
-async def test_thousand_message_conversation_opens_fast_and_loads_on_scroll(build):
+async def test_thousand_message_conversation_opens_one_page_and_loads_on_scroll(build):
+    """Opening mounts one page of views, not a thousand (its time: bench/open_long.py)."""
     conv_id = write_long_conversation(1000)
     app = build()
     async with app.run_test() as pilot:
         await pilot.pause()
-        # CPU time of this process: what opening costs, whatever else the machine runs.
-        started, wall = time.process_time(), time.perf_counter()
         chat(app).query_one(ConversationSidebar).post_message(
             ConversationSidebar.Selected(conv_id))
         await wait_for(lambda: chat(app).conversation.id == conv_id, pilot)
         await pilot.pause()
-        elapsed, wall = time.process_time() - started, time.perf_counter() - wall
         messages = chat(app).messages
         assert len(messages.views) == messages.PAGE
         assert messages.views[-1].message.content == "message number 999"
         assert "message number 999" in screen_text(app)
-        assert elapsed < 1.0, f"opening took {elapsed:.2f} s of CPU ({wall:.2f} s wall)"
         assert messages.hidden_count == 1000 - messages.PAGE
         messages.focus()
         messages.scroll_to(y=0, animate=False)  # reading up to the top mounts what is above

@@ -331,6 +331,10 @@ class AnswerBody(Vertical):
                 self._spacer.styles.height = sum(self._hidden.values())
                 self._spacer.display = True
 
+    def show_hidden(self) -> None:
+        """Bring hidden chunks back folded (the user scrolled up while the stream paused)."""
+        self._show_hidden()
+
     def _show_hidden(self, folded: bool = True) -> None:
         """Bring hidden chunks back: folded at their height, or whole (their height may change)."""
         if not self._hidden:

@@ -30,6 +30,7 @@ from textual.widgets import Static
 
 from offyai_tui.chat.records import ChatMessage, new_message_id
 from offyai_tui.ui.host import offy
+from offyai_tui.ui.widgets.chat.answer_body import AnswerBody
 from offyai_tui.ui.widgets.chat.message_cursor import MessageCursor
 from offyai_tui.ui.widgets.chat.message_fold import refold, unfold
 from offyai_tui.ui.widgets.chat.message_view import MessageView
@@ -356,8 +357,23 @@ class MessageList(MessageCursor, can_focus=True):
         super().watch_scroll_y(old_value, new_value)
         if not self._pinning:
             self._pin = None  # the user scrolled: what they see now is theirs
+        if new_value < self.max_scroll_y - 1:
+            self._bring_back_hidden()
         self.refold()
         self._want_more()
+
+    def _bring_back_hidden(self) -> None:
+        """The view left the bottom: parts of the streaming message hidden meanwhile return.
+
+        A streaming body hides its far chunks while the view follows the stream and
+        brings them back at its next flush once the user scrolls up; a model that
+        pauses (a long think, a slow machine) flushes nothing, and scrolling up would
+        find blank lines of their height until it spoke again.
+        """
+        views = self.query_children(MessageView)
+        if views:
+            for body in views.last().query(AnswerBody):
+                body.show_hidden()
 
     def _want_more(self) -> None:
         """Mount a few more messages when the viewport nears either end of the window.
