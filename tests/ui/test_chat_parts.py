@@ -13,7 +13,9 @@ import pytest
 
 from offyai_tui.engines.ollama import OllamaEngine
 from offyai_tui.settings.config import Settings
+from offyai_tui.settings.workspace import Workspace
 from tests.ollama_fixtures import ollama_settings
+from tests.tools.test_files import allow_folders
 from tests.ui.conftest import chat, idle, screen_text, send, transcript_events, wait_for
 
 
@@ -54,7 +56,9 @@ async def test_a_tool_call_waits_for_approval_and_its_result_is_shown(
 
     folder = tmp_path / "notes"
     folder.mkdir()
-    (folder / "plan.txt").write_text("Launch on Tuesday.\n")
+    (folder / "plan.txt").write_text(
+        "Launch on Tuesday.\n" + "".join(f"Step {i}.\n" for i in range(1, 21)))
+    allow_folders(Workspace.open("default"), folder)
     settings: Settings = ollama_settings(ollama_server)
     settings.chat.model = "tools-model"
     app = build(settings=settings, engine=OllamaEngine(settings))
@@ -94,6 +98,19 @@ async def test_a_tool_call_waits_for_approval_and_its_result_is_shown(
             saved = [e.get("role") for e in transcript_events(conversation.id)
                      if e.get("type") == "message"]
             assert saved.count("tool") == 2
+
+            # A long result shows its first lines; Enter on it shows it whole, and again cuts it.
+            result = next(v for v in views if v.message.name == "read_file")
+            text = lambda: str(result.query_one(".text").render())  # noqa: E731
+            assert "more lines" in text() and "Step 20." not in text()
+            await pilot.press("alt+up")
+            while chat(app).messages.selected != result.message.id:
+                await pilot.press("up")
+            await pilot.press("enter")
+            assert "Step 20." in text() and "more lines" not in text()
+            await pilot.press("enter")
+            assert "more lines" in text() and "Step 20." not in text()
+            assert len(conversation.messages) == len(roles)  # nothing was edited or sent
     finally:
         await app.engine.aclose()
 

@@ -126,6 +126,11 @@ class MessageCursor(VerticalScroll):
         return next((v for v in self.mounted_views() if v.message.id == self.selected), None)
 
     async def action_act(self, action: str, step: int = 0) -> None:
+        view = self.selected_view()
+        if action == "edit" and view is not None and view.message.role == "tool":
+            if not view.toggle_tool_result():  # Enter on a tool's result folds it open/shut
+                self.notify("This tool result is shown whole.", timeout=3)
+            return
         if self.selected is not None and self.on_action is not None:
             await self.on_action(MessageAction(action, self.selected, step))
 

@@ -114,6 +114,8 @@ class MessageView(Vertical):
         self._since = time.monotonic()
         self.variant = ""
         """Where it stands among its versions (``‹ 2/3 ›``), empty when it has none."""
+        self.tool_result_open = False
+        """A tool result shown whole rather than cut to :data:`TOOL_LINES` lines."""
         self.set_reactive(MessageView.status, message.status)
 
     @property
@@ -167,6 +169,17 @@ class MessageView(Vertical):
             return f"Tool result · {visible(self.message.name)}"
         model = visible(self.message.model)
         return f"Assistant · {model}" if model else "Assistant"
+
+    def toggle_tool_result(self) -> bool:
+        """Show a tool's whole result, or its first lines again; False when nothing is cut."""
+        text = self._child(".text")
+        if self.message.role != "tool" or text is None or not tool_result_cut(self.message.content):
+            return False
+        self.tool_result_open = not self.tool_result_open
+        whole = visible(self.message.content, multiline=True)
+        text.update(Content(whole if self.tool_result_open else
+                            tool_result_text(self.message.content)))
+        return True
 
     def set_variant(self, variant: str) -> None:
         """Show where the message stands among its versions (``‹ 2/3 ›``, or nothing)."""
@@ -351,11 +364,21 @@ TOOL_LINES = 8
 """Lines of a tool's result shown in the chat; the model gets it whole."""
 
 
+def tool_result_cut(text: str) -> bool:
+    """Whether the chat shows only the first lines of this result."""
+    return len(visible(text, multiline=True).splitlines()) > TOOL_LINES
+
+
 def tool_result_text(text: str) -> str:
-    """A tool's result as inert text, cut to its first lines (outside data: never markup)."""
+    """A tool's result as inert text, cut to its first lines (outside data: never markup).
+
+    A long result (a file read, a search) would push the answer off the screen; Enter
+    on the selected result shows it whole.
+    """
     lines = visible(text, multiline=True).splitlines() or [""]
     if len(lines) > TOOL_LINES:
-        lines = [*lines[:TOOL_LINES], f"… {len(lines) - TOOL_LINES} more lines"]
+        more = len(lines) - TOOL_LINES
+        lines = [*lines[:TOOL_LINES], f"… {more} more lines (Enter on it shows all)"]
     return "\n".join(lines)
 
 
