@@ -147,9 +147,13 @@ class Conversation(Variants):
         return self.active_reply is not None and self.active_reply.request_id == request_id
 
     def effective_parameters(self, settings: ChatSettings | None = None) -> dict[str, ParamValue]:
-        """Config defaults < mode parameters < ``/set parameter`` values."""
+        """Config < mode parameters < ``/set parameter`` values; only what someone set.
+
+        An unset ``chat.temperature`` is left out, so the model's own (a GGUF's
+        recommended sampling, an Ollama Modelfile's) or the engine's default applies.
+        """
         merged: dict[str, ParamValue] = {}
-        if settings is not None:
+        if settings is not None and settings.temperature is not None:
             merged["temperature"] = settings.temperature
         merged.update(self.mode.parameters)
         merged.update(self.params)
@@ -214,7 +218,7 @@ class Conversation(Variants):
         Args:
             counter: Token counter for the engine and model in use.
             model: Model to answer with; empty keeps the conversation's.
-            settings: ``Settings.chat`` (window, reply reserve, default temperature).
+            settings: ``Settings.chat`` (window, reply reserve, temperature if set).
             model_window: The model's own context length, 0 if unknown.
             engine_window: A hard engine limit such as llama.cpp's ``n_ctx``, 0 if none.
             extra_tokens: Text the caller will add to the latest turn of

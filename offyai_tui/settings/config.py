@@ -14,7 +14,8 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Union, get_args, get_origin, get_type_hints
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,7 +93,11 @@ class ChatSettings:
     num_ctx: int = 0
     """0 means the model's own window (capped by the engine's n_ctx)."""
     reply_reserve: int = 512
-    temperature: float = 0.7
+    temperature: float | None = None
+    """Sent with every request when set; unset, the model's own applies (a GGUF's
+    ``general.sampling.temp``, an Ollama Modelfile's, else the engine's default, 0.8 for
+    Ollama and the embedded engine), which a fixed value here would always hide. Modes
+    and ``/set parameter`` override it."""
     timeout: float = 120.0
     """Seconds ``offyai ask`` waits without a word from a server before giving up
     (0: no limit; the embedded engine has none); ``--timeout`` overrides it for one run."""
@@ -197,6 +202,9 @@ def _check(value: Any, expected: Any, where: str) -> Any:
     if expected is Any:  # a plugin's table: its values are the plugin's to check
         return value
     origin = get_origin(expected)
+    if origin in (Union, UnionType) and type(None) in get_args(expected):
+        (inner,) = [arg for arg in get_args(expected) if arg is not type(None)]
+        return _check(value, inner, where)  # TOML has no null: a present key has a value
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if origin is None and isinstance(expected, type):

@@ -78,10 +78,14 @@ def check_values(settings: Any, report: Report, warn: Callable[[str], None]) -> 
         if not hasattr(getattr(settings, section), name):
             continue  # a setting another version does not have
         value = getattr(getattr(settings, section), name)
-        if _inside(value, rule):
-            continue
+        if value is None or _inside(value, rule):
+            continue  # None: an optional setting left unset
         default = getattr(getattr(defaults, section), name)
-        report(f"{rule.key} {rule.allowed}, got {value!r}", default)
+        if default is None:  # optional (chat.temperature): unset, the model's own applies
+            report(f"{rule.key} {rule.allowed}, got {value!r}", None,
+                   kept=f"left unset (the model's own {name} applies)")
+        else:
+            report(f"{rule.key} {rule.allowed}, got {value!r}", default)
         setattr(getattr(settings, section), name, default)
     rag = settings.rag
     if rag.chunk_overlap >= rag.chunk_tokens:

@@ -171,6 +171,23 @@ async def test_retry_after_an_error(store: ConversationStore) -> None:
         conv.delete_message(failed.message_id)
 
 
+async def test_temperature_is_sent_only_when_someone_set_it(store: ConversationStore) -> None:
+    """Unset, the model's own temperature applies (a GGUF's advice, a Modelfile's,
+    the engine's default); config, mode and ``/set`` each send theirs, in that order."""
+    conv = store.create(model="smol")
+    conv.add_user("hi")
+    assert "temperature" not in conv.effective_parameters(ChatSettings())
+    handle = await conv.start_reply(TokenCounter(), settings=ChatSettings())
+    assert handle.options.temperature is None
+    assert "temperature" not in handle.options.sampling()
+    handle.finish()
+    assert conv.effective_parameters(ChatSettings(temperature=0.3))["temperature"] == 0.3
+    conv.set_mode("coder")
+    assert conv.effective_parameters(ChatSettings(temperature=0.3))["temperature"] == 0.2
+    conv.set_parameter("temperature", 0.9)
+    assert conv.effective_parameters(ChatSettings(temperature=0.3))["temperature"] == 0.9
+
+
 async def test_parameters_mode_and_system_are_stored(store: ConversationStore) -> None:
     conv = store.create(model="smol")
     conv.add_user("hi")

@@ -14,6 +14,7 @@ from offyai_tui.chat.slash import (
     SetSystem,
     Show,
 )
+from offyai_tui.settings.config import ChatSettings
 
 
 @pytest.mark.parametrize(
@@ -107,3 +108,15 @@ def test_show_parameters_names_a_model_files_own_sampling(store: ConversationSto
     assert f"{'top_p':<17} 0.9  (default)" in text
     assert f"{'top_k':<17} 5  (/set)" in text
     assert f"{'temperature':<17} 0.6  (model file)" in text
+
+
+def test_show_parameters_keeps_the_model_files_temperature_unless_config_sets_one(
+    store: ConversationStore,
+) -> None:
+    """An unset ``chat.temperature`` hides nothing: the model file's value is what runs."""
+    conv = store.create(model="smol-advised", mode="default")
+    defaults = {"temperature": (0.6, "model file"), "top_p": (0.9, "default")}
+    text = slash.show_text(Show("parameters"), conv, ChatSettings(), defaults)
+    assert f"{'temperature':<17} 0.6  (model file)" in text
+    text = slash.show_text(Show("parameters"), conv, ChatSettings(temperature=0.3), defaults)
+    assert f"{'temperature':<17} 0.3  (config)" in text

@@ -14,7 +14,14 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.conftest import closed_port, port_in_use, run_offyai, words, workers
+from tests.e2e.conftest import (
+    closed_port,
+    port_in_use,
+    run_offyai,
+    words,
+    workers,
+    write_config,
+)
 from tests.tmux import OFFYAI, TmuxSession, base_env, wait_gone
 
 pytestmark = pytest.mark.slow
@@ -83,6 +90,26 @@ def test_ask_appends_piped_stdin_to_the_prompt(
     assert sent["role"] == "user"
     assert sent["content"].startswith("summarize")
     assert "notes from the Tuesday meeting" in sent["content"]
+
+
+def test_ask_sends_a_temperature_only_when_one_was_set(
+    app_home, user_home, ollama_server: str
+) -> None:
+    """Unset, Ollama applies the model's own temperature (its Modelfile's, else 0.8);
+    ``chat.temperature`` in config, then ``--temperature``, are sent when given."""
+    def sent_temperature(*flags: str) -> object:
+        args = ["--engine", "ollama", "--model", "smollm2:135m", "ask", "--max-tokens", "4"]
+        result = run_offyai([*args, *flags, "Hi"], app_home, user_home,
+                            OLLAMA_HOST=ollama_server)
+        assert result.returncode == 0, result.stderr
+        state = httpx.get(f"{ollama_server}/_test/state", timeout=5, trust_env=False).json()
+        chat = [r["body"] for r in state["requests"] if r["path"] == "/api/chat"][-1]
+        return chat.get("options", {}).get("temperature")
+
+    assert sent_temperature() is None
+    write_config(app_home, "[chat]\ntemperature = 0.3\n")
+    assert sent_temperature() == 0.3
+    assert sent_temperature("--temperature", "0.1") == 0.1
 
 
 def test_ask_with_nothing_to_ask_is_one_line(app_home, user_home) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import gguf
 import pytest
 
-from offyai_tui.chat import slash
+from offyai_tui.chat import Conversation, TokenCounter, slash
 from offyai_tui.chat.params import PARAMETERS, apply_params
 from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ChatEvent, ChatOptions, Done, Message, TextDelta
@@ -239,6 +239,30 @@ async def test_sampling_layers_defaults_model_file_config_request(
     sampling = engine.last_effective["sampling"]
     assert (sampling["temperature"], sampling["repeat_penalty"]) == (0.6, 1.2)
     assert (sampling["top_k"], sampling["min_p"], sampling["top_p"]) == (10, 0.1, 0.5)
+
+
+@pytest.mark.slow
+async def test_a_chat_with_default_settings_runs_and_shows_the_model_files_temperature(
+    model_copies: dict[str, Path],
+) -> None:
+    """The chat's own path (conversation, default ``[chat]``, ``/show parameters``): the
+    GGUF's ``general.sampling.temp`` is what llama.cpp gets and what the user is shown."""
+    path = str(model_copies["advised"])
+    settings = _settings()
+    conv = Conversation("advised", writer=None, ephemeral=True, model=path)
+    conv.add_user("Say hello.")
+    engine = LlamaCppEngine(settings)
+    try:
+        handle = await conv.start_reply(TokenCounter(), settings=settings.chat)
+        handle.options.num_predict = 3
+        await _answer(engine, handle.messages, handle.options)
+        shown = slash.show_text(slash.Show("parameters"), conv, settings.chat,
+                                await engine.sampling_defaults(path))
+    finally:
+        engine.close()
+    assert engine.last_effective["sampling"]["temperature"] == 0.6
+    assert f"{'temperature':<17} 0.6  (model file)" in shown
+    assert f"{'top_p':<17} 0.9  (default)" in shown
 
 
 @pytest.mark.slow

@@ -95,3 +95,18 @@ def test_env_overrides_ollama_host(offyai_home: Path, monkeypatch: pytest.Monkey
     config.write_text('[ollama]\nhost = "127.0.0.1:1"\n')
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9999")
     assert load_settings().ollama.host == "127.0.0.1:9999"
+
+
+def test_chat_temperature_is_unset_unless_the_file_sets_it() -> None:
+    """Unset, nothing is sent and the model's own temperature applies; a value out of
+    range is one warning and stays unset (never a made-up default)."""
+    assert Settings().chat.temperature is None
+    assert parse_settings("[chat]\nmode = \"coder\"\n").chat.temperature is None
+    assert parse_settings("[chat]\ntemperature = 0.3\n").chat.temperature == 0.3
+    assert parse_settings("[chat]\ntemperature = 1\n").chat.temperature == 1.0
+    settings = parse_settings("[chat]\ntemperature = 5\n")
+    assert settings.chat.temperature is None
+    assert settings.warnings == ["config: chat.temperature must be between 0 and 2, "
+                                 "got 5.0; left unset (the model's own temperature applies)"]
+    with pytest.raises(ConfigError, match="chat.temperature: expected float"):
+        parse_settings('[chat]\ntemperature = "hot"\n', strict=True)
