@@ -66,27 +66,33 @@ def fold_system_messages(
         return rest
     for message in rest:
         if message["role"] == "user":
-            message["content"] = f"{system}\n\n{message['content']}"
+            content = message["content"]
+            if isinstance(content, list):  # content parts: the images, then the text
+                texts = [part.get("text", "") for part in content if part.get("type") == "text"]
+                images = [part for part in content if part.get("type") != "text"]
+                text = "\n\n".join([system, *texts])
+                message["content"] = [*images, {"type": "text", "text": text}]
+            else:
+                message["content"] = f"{system}\n\n{content}"
             return rest
     return [{"role": "user", "content": system}, *rest]
 
 
 def unsupported_parts(
-    messages: Sequence[Message], options: ChatOptions, model: str
+    messages: Sequence[Message], options: ChatOptions, model: str, vision: bool = False
 ) -> Unsupported | None:
     """Why the embedded engine cannot send this request as asked, or ``None``.
 
-    The worker drives models through llama-cpp-python's chat templates, which
-    take text only: no vision projector is ever loaded, and the template
+    Images need a multimodal projector beside the model's GGUF (``vision``:
+    one was found; :mod:`offyai_tui.engines.llamacpp_vision`), and the template
     handlers cannot return structured tool calls. Refusing before anything is
     generated beats an answer to a question the model never saw in full.
     Earlier reasoning (``thinking``) is simply not sent, as chat templates do.
     """
-    if any(m.images for m in messages):
+    if not vision and any(m.images for m in messages):
         return Unsupported(
-            f"the embedded llama.cpp engine cannot send images yet (it loads no multimodal "
-            f"projector, so {model} would not see them); use Ollama with a vision model, or "
-            "llama-server --mmproj as an OpenAI-compatible engine"
+            f"{model} has no vision in the embedded llama.cpp engine: no multimodal projector "
+            "(mmproj*.gguf) beside its GGUF; nothing sent (use Ollama with a vision model)"
         )
     if options.tools:
         return Unsupported(

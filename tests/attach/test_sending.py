@@ -210,9 +210,8 @@ def test_the_embedded_engine_refuses_images_with_where_to_send_them(tmp_path: Pa
     turn = Message("user", "what is this?", images=(item.ref(tmp_path),))
     refusal = unsupported_parts([turn], ChatOptions(), "gemma3-4b")
     assert refusal is not None and str(refusal) == (
-        "the embedded llama.cpp engine cannot send images yet (it loads no multimodal "
-        "projector, so gemma3-4b would not see them); use Ollama with a vision model, or "
-        "llama-server --mmproj as an OpenAI-compatible engine"
+        "gemma3-4b has no vision in the embedded llama.cpp engine: no multimodal projector "
+        "(mmproj*.gguf) beside its GGUF; nothing sent (use Ollama with a vision model)"
     )
     assert unsupported_parts([Message("user", "hi")], ChatOptions(), "gemma3-4b") is None
 
