@@ -47,12 +47,11 @@ from offyai_tui.engines.errors import (
     BadModelFile,
     EngineError,
     EngineUnavailable,
-    ModelNotFound,
     Unsupported,
     WorkerCrashed,
 )
 from offyai_tui.engines.llamacpp_answer import answer_stats
-from offyai_tui.engines.llamacpp_catalog import CatalogEntry, find_model, prepared, scan_models
+from offyai_tui.engines.llamacpp_catalog import CatalogEntry, lookup, scan_models, usable_entry
 from offyai_tui.engines.llamacpp_client import Request, WorkerSlot, log_path
 from offyai_tui.engines.llamacpp_pool import EmbedPool, pool_size
 from offyai_tui.engines.sampling import resolve
@@ -112,6 +111,9 @@ class LlamaCppEngine(Engine):
     IMPLEMENTS_LOAD = True
     IMPLEMENTS_COUNT_TOKENS = True
     IMPLEMENTS_DELETE = True
+    IMPLEMENTS_CONTINUE = True
+    """A request ending in the assistant's partial answer grows it (:mod:`.llamacpp_continue`);
+    a model run in a named chat format refuses with ``Unsupported``."""
     STOP_GRACE_S = 0.15
     """How long a cancelled request may take to confirm before its worker is killed."""
 
@@ -202,7 +204,7 @@ class LlamaCppEngine(Engine):
 
     async def _find(self, name: str) -> CatalogEntry:
         """The catalog entry for ``name`` (or a path to a GGUF), without preparing it."""
-        return await asyncio.to_thread(_lookup, name)
+        return await asyncio.to_thread(lookup, name, ENGINE_LABEL)
 
     async def _usable(self, name: str, capability: str | None) -> CatalogEntry:
         """The entry for ``name``, ready to load (one thread hop: this is on the TTFT path).
@@ -212,7 +214,7 @@ class LlamaCppEngine(Engine):
         Raises:
             ModelNotFound, BadModelFile, Unsupported, EngineError: one readable line.
         """
-        return await asyncio.to_thread(_usable_entry, name, capability)
+        return await asyncio.to_thread(usable_entry, name, capability, ENGINE_LABEL)
 
     # -- chat ------------------------------------------------------------------
 
@@ -346,6 +348,8 @@ class LlamaCppEngine(Engine):
         text = str(message.get("message", "")) or "unknown error"
         if message.get("kind") == "load":
             return BadModelFile(f"llama.cpp could not load {entry.path.name}: {text}")
+        if message.get("kind") == "unsupported":
+            return Unsupported(f"{entry.name}: {text}")
         if message.get("kind") == "context":
             return EngineError(
                 f"{entry.name}: the conversation is too long for its context ({text})"
@@ -468,32 +472,6 @@ def _deltas(thinking: str, text: str) -> list[ChatEvent]:
     """The events for one piece of an answer split at its ``<think>`` block."""
     events: list[ChatEvent] = [ThinkingDelta(thinking)] if thinking else []
     return [*events, TextDelta(text)] if text else events
-
-
-def _lookup(name: str) -> CatalogEntry:
-    entries = scan_models()
-    entry = find_model(name, entries)
-    if entry is None:
-        usable = [e.name for e in entries if not e.error]
-        raise ModelNotFound(name.strip(), usable, ENGINE_LABEL)
-    return entry
-
-
-def _usable_entry(name: str, capability: str | None) -> CatalogEntry:
-    entry = _lookup(name)
-    try:
-        entry = prepared(entry)
-    except OSError as exc:
-        raise EngineError(f"{entry.name} cannot be prepared: {exc}") from None
-    if entry.error or entry.info is None:
-        raise BadModelFile(entry.error or f"{entry.name}: {entry.path} cannot be read")
-    if capability is not None and capability not in entry.capabilities:
-        other = "an embedding" if capability == "chat" else "a chat"
-        raise Unsupported(f"{entry.name} is {other} model; it cannot {_VERBS[capability]}")
-    return entry
-
-
-_VERBS = {"chat": "chat", "embedding": "compute embeddings"}
 
 
 def _iso(timestamp: float) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ModelInfo
-from offyai_tui.engines.errors import BadModelFile
+from offyai_tui.engines.errors import BadModelFile, EngineError, ModelNotFound, Unsupported
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
 from offyai_tui.engines.sampling import model_file_sampling
 from offyai_tui.settings import locations
@@ -138,3 +138,39 @@ def prepared(entry: CatalogEntry) -> CatalogEntry:
         return entry
     path = bundled.resolve(entry.name) or entry.path
     return _entry(entry.name, path, True, True, entry.kind, entry.description)
+
+
+def lookup(name: str, label: str) -> CatalogEntry:
+    """The entry for ``name`` (or a path to a GGUF), without preparing it.
+
+    Raises:
+        ModelNotFound: listing the usable models, under the engine's ``label``.
+    """
+    entries = scan_models()
+    entry = find_model(name, entries)
+    if entry is None:
+        usable = [e.name for e in entries if not e.error]
+        raise ModelNotFound(name.strip(), usable, label)
+    return entry
+
+
+def usable_entry(name: str, capability: str | None, label: str) -> CatalogEntry:
+    """The entry for ``name``, prepared and able to do ``capability`` (unless None).
+
+    Raises:
+        ModelNotFound, BadModelFile, Unsupported, EngineError: one readable line.
+    """
+    entry = lookup(name, label)
+    try:
+        entry = prepared(entry)
+    except OSError as exc:
+        raise EngineError(f"{entry.name} cannot be prepared: {exc}") from None
+    if entry.error or entry.info is None:
+        raise BadModelFile(entry.error or f"{entry.name}: {entry.path} cannot be read")
+    if capability is not None and capability not in entry.capabilities:
+        other = "an embedding" if capability == "chat" else "a chat"
+        raise Unsupported(f"{entry.name} is {other} model; it cannot {_VERBS[capability]}")
+    return entry
+
+
+_VERBS = {"chat": "chat", "embedding": "compute embeddings"}

@@ -35,6 +35,7 @@ from typing import Any
 
 from offyai_tui.engines import llamacpp_setup as setup
 from offyai_tui.engines.chat_format import fold_system_messages
+from offyai_tui.engines.llamacpp_continue import CannotContinue, continue_prompt, is_continue
 from offyai_tui.engines.llamacpp_llama import CancelFlag, Cancelled, make_llama_class
 from offyai_tui.engines.sampling import llama_kwargs
 
@@ -186,6 +187,8 @@ class Worker:
             self.out.send(id=request_id, ev="cancelled")
         except _LoadFailed as exc:
             self.out.send(id=request_id, ev="error", kind="load", message=str(exc))
+        except CannotContinue as exc:
+            self.out.send(id=request_id, ev="error", kind="unsupported", message=str(exc))
         except Exception as exc:
             if self.cancel.is_set():
                 self.out.send(id=request_id, ev="cancelled")
@@ -208,19 +211,26 @@ class Worker:
         params = llama_kwargs(values)
         messages = fold_system_messages(request["messages"], model.chat_format)
         variables = dict(request.get("template_variables") or {})
+        continuing = is_continue(messages)  # the last message is a partial answer to grow
         if model.chat_format is not None:
             variables = {}  # a named format has no template to take them
-        elif setup.opens_thinking(llm, messages, variables):
+        elif not continuing and setup.opens_thinking(llm, messages, variables):
             self.out.send(id=request["id"], ev="thinking_open")
         llm.reset_counters()
         started = time.perf_counter()
-        with setup.template_variables(llm, variables):
-            stream = llm.create_chat_completion(messages=messages, stream=True, **params)
+        if continuing:  # llamacpp_continue: the prompt ends in the partial text
+            grow = continue_prompt(llm, messages, model.chat_format, variables)
+            stream = llm.create_completion(grow.tokens, stream=True, **{
+                **params, "stop": [*params.get("stop", []), *grow.stop],
+                "stopping_criteria": grow.stopping_criteria})
+        else:
+            with setup.template_variables(llm, variables):
+                stream = llm.create_chat_completion(messages=messages, stream=True, **params)
         finish = "stop"
         try:
             for chunk in stream:
                 choice = chunk["choices"][0]
-                text = (choice.get("delta") or {}).get("content")
+                text = choice.get("text") or (choice.get("delta") or {}).get("content")
                 if text:
                     self.out.send(id=request["id"], ev="delta", text=text)
                 if choice.get("finish_reason"):

@@ -17,6 +17,7 @@ import pytest
 
 from offyai_tui.chat import ConversationStore
 from offyai_tui.engines.errors import Unsupported
+from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.ollama import OllamaEngine
 from offyai_tui.engines.openai_compat import OpenAICompatEngine
 from offyai_tui.settings.config import OpenAIEndpoint, Settings
@@ -188,6 +189,29 @@ async def test_an_answer_cut_at_the_length_limit_continues(
         await engine.aclose()
     assert answer.content.startswith(text) and len(answer.content) > len(text)
     assert chat_requests(ollama_server)[-1]["messages"][-1]["content"] == text
+
+
+async def test_the_embedded_engine_continues_a_length_cut_answer(
+    store: ConversationStore,
+) -> None:
+    settings = Settings()
+    settings.llamacpp.n_threads = 2
+    engine = LlamaCppEngine(settings)
+    try:
+        conv = store.create()
+        conv.set_parameter("num_predict", 6)
+        conv.add_user("Write a long poem about the sea.")
+        await collect(TurnRunner(engine, settings).run(conv))
+        answer = conv.messages[-1]
+        assert answer.stats["done_reason"] == "length" and conv.continue_problem(answer.id) == ""
+        text = answer.content
+        events = await collect(TurnRunner(engine, settings).run(conv, continuing=answer.id))
+    finally:
+        await engine.aclose()
+    added = "".join(e.text for e in events if isinstance(e, AnswerText))
+    assert added and isinstance(events[-1], AnswerEnded) and not events[-1].error
+    assert conv.messages[-1] is answer and answer.content == text + added
+    assert len(conv.tree) == 2 and shape(reloaded(store, conv.id)) == shape(conv)
 
 
 async def test_an_engine_that_cannot_continue_says_so_in_one_line(
