@@ -43,6 +43,7 @@ from offyai_tui.engines.ollama_lines import (
     stream_error,
     wire_message,
 )
+from offyai_tui.engines.sampling import ollama_sampling
 from offyai_tui.settings.config import Settings
 from offyai_tui.util.netguard import is_loopback_host
 
@@ -323,6 +324,12 @@ class OllamaEngine(Engine):
             }
             | {"model_info": info},
         )
+
+    async def sampling_defaults(self, model: str = "") -> dict[str, tuple[Any, str]]:
+        """What ``model`` samples with when a request leaves a value unset, and why
+        (Ollama's defaults, then its Modelfile's parameters), for ``/show parameters``."""
+        data = await self._json("POST", "/api/show", {"model": model}, model=model)
+        return ollama_sampling(str(data.get("parameters") or ""))
 
     async def loaded(self) -> list[LoadedModel]:
         data = await self._json("GET", "/api/ps")

@@ -6,7 +6,9 @@ context is full. The embedded engine therefore starts from Ollama's defaults, so
 model behaves as it does under ``ollama run``; a GGUF that carries recommended
 sampling (``general.sampling.*``, written by recent converters) overrides them;
 ``[llamacpp.parameters."MODEL"]`` in config overrides that; and the request's own
-options (config ``chat.temperature``, the mode, ``/set parameter``) override all.
+options (``chat.temperature`` when set, the mode, ``/set parameter``) override all.
+Ollama does the same on its side with a Modelfile's ``PARAMETER`` lines
+(:func:`ollama_sampling` says so for ``/show parameters``).
 
 Every value travels by its Ollama name until :func:`llama_kwargs` maps it to
 ``create_chat_completion``'s keywords.
@@ -17,6 +19,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from typing import Any
+
+from offyai_tui.engines.options import PARAMETERS, OptionError, ParamValue, parse_param
 
 OLLAMA_DEFAULTS: dict[str, float | int] = {
     "temperature": 0.8,
@@ -42,6 +46,9 @@ GGUF_SAMPLING_KEYS: dict[str, tuple[str, type, float, float]] = {
 """GGUF key -> (Ollama name, type, lowest, highest). Values outside are ignored: a
 model file is input from the internet, not a setting the user chose."""
 
+MODELFILE_IGNORED = frozenset({"num_ctx"})
+"""Modelfile parameters every request overrides: the context plan always sends ``num_ctx``."""
+
 SOURCE_DEFAULT = "default"
 SOURCE_MODEL_FILE = "model file"
 SOURCE_CONFIG = "per-model config"
@@ -65,6 +72,43 @@ def model_file_sampling(metadata: Mapping[str, Any]) -> dict[str, float | int]:
         elif kind is float:
             found[name] = round(float(value), 6)  # GGUF stores float32: 0.9 -> 0.8999999762
     return found
+
+
+def modelfile_sampling(parameters: str) -> dict[str, ParamValue]:
+    """An Ollama model's ``PARAMETER`` lines (``/api/show``'s ``parameters``), validated.
+
+    Ollama applies them under every request's options, as the embedded engine applies
+    a GGUF's advice; a name or value this app would refuse from the user is left out.
+    ``stop`` lines add up, one sequence each.
+    """
+    found: dict[str, ParamValue] = {}
+    for line in parameters.splitlines():
+        name, _, raw = line.strip().partition(" ")
+        if name not in PARAMETERS or name in MODELFILE_IGNORED:
+            continue
+        try:
+            value = parse_param(name, raw)
+        except OptionError:
+            continue
+        if isinstance(value, list):
+            stops = found.setdefault(name, [])
+            assert isinstance(stops, list)
+            stops.extend(value)
+        else:
+            found[name] = value
+    return found
+
+
+def ollama_sampling(parameters: str) -> dict[str, tuple[Any, str]]:
+    """What an Ollama model samples with where a request sets nothing, and why:
+    Ollama's defaults (``default``) under its Modelfile's ``PARAMETER`` lines (``model
+    file``), for ``/show parameters``."""
+    shown: dict[str, tuple[Any, str]] = {
+        name: (value, SOURCE_DEFAULT) for name, value in OLLAMA_DEFAULTS.items()
+    }
+    for name, value in modelfile_sampling(parameters).items():
+        shown[name] = (value, SOURCE_MODEL_FILE)
+    return shown
 
 
 def resolve(
