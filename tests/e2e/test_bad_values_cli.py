@@ -265,16 +265,20 @@ def test_out_of_range_options_are_one_line(
     assert fragment in line, line
 
 
-def test_nan_temperature_in_config_is_a_warning_and_the_default_is_sent(
+def test_nan_temperature_in_config_is_a_warning_and_none_is_sent(
     ollama_server: str, offyai_home: Path, user_home: Path
 ) -> None:
+    """The bad value is dropped: the model's own temperature applies, as when unset."""
     config(offyai_home, "[chat]\ntemperature = nan\n")
     result = run_offyai(["--engine", "ollama", "--model", "smollm2:135m", "ask",
                          "--max-tokens", "4", "hi"], offyai_home, user_home,
                         OLLAMA_HOST=ollama_server)
     answered(result)
     (line,) = notes(result)
-    assert "chat.temperature" in line and "nan" in line and "0.7" in line, line
+    assert "chat.temperature" in line and "nan" in line and "left unset" in line, line
+    state = httpx.get(f"{ollama_server}/_test/state", timeout=5, trust_env=False).json()
+    sent = [r["body"] for r in state["requests"] if r["path"] == "/api/chat"][-1]
+    assert "temperature" not in sent.get("options", {})
 
 
 def test_more_threads_than_cpus_still_answers(offyai_home: Path, user_home: Path) -> None:
