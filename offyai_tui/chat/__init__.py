@@ -39,7 +39,8 @@ API summary (everything below is importable from ``offyai_tui.chat``)::
     conv.regenerate_target() -> ChatMessage                   # runner.run(conv, regenerate=True)
     conv.edit_prompt(message_id, text) -> ChatMessage         # new branch; then runner.run(conv)
     conv.continue_problem(message_id) -> str                  # "" or why not (one line)
-    conv.delete_turn(prompt_id) -> list[str]                  # a prompt and all its answers
+    conv.delete_turn(prompt_id) -> list[str]                  # a prompt, its edits, their answers
+    conv.turn_versions(prompt_id) -> list[ChatMessage]        # a prompt and its edits
 
     # Documents (RAG): the toggle is stored per conversation; the caller retrieves
     conv.set_documents(True); conv.documents                  # in "params" events

@@ -121,16 +121,23 @@ class Variants:
         self._write(message.to_event())
         return message
 
+    def turn_versions(self: Conversation, message_id: str) -> list[ChatMessage]:
+        """A prompt and its other versions (its edits: the prompts beside it), oldest first."""
+        prompt = self._known(message_id)
+        return [m for m in self.tree.siblings(prompt.id) if m.role == "user"]
+
     def delete_turn(self: Conversation, message_id: str) -> list[str]:
-        """Delete a prompt and its answers: every variant of the answer and the tool
-        results between. Prompts that followed (on any branch) move up to where it
-        was, so nothing after the turn is lost. Returns the deleted ids.
+        """Delete a prompt and its answers: every version of the prompt (its edits),
+        every variant of their answers and the tool results between. Prompts that
+        followed (on any branch) move up to where it was, so nothing after the turn is
+        lost; the prompt's other versions go too, or the prompts that moved up would
+        sit beside them as their versions. Returns the deleted ids.
         """
         self._idle()
         prompt = self._known(message_id)
         if prompt.role != "user":
             raise MessageNotFound("only a prompt can be deleted with its answers")
-        doomed, queue = [], [prompt.id]
+        doomed, queue = [], [m.id for m in self.turn_versions(prompt.id)]
         while queue:
             current = queue.pop(0)
             doomed.append(current)

@@ -111,6 +111,50 @@ async def test_deleting_a_prompt_takes_every_answer_and_keeps_what_followed(
     assert shape(reload(store, conv.id)) == shape(conv)
 
 
+async def test_deleting_an_edited_first_prompt_leaves_no_false_versions(
+    store: ConversationStore,
+) -> None:
+    """The later prompts move up to the start; they are no versions of the deleted
+    prompt's other version, which goes with it (every version of that prompt does)."""
+    conv = store.create()
+    first = conv.add_user("helo")
+    await answer(conv, "hi")
+    edited = conv.edit_prompt(first.id, "hello")
+    await answer(conv, "hello there")
+    conv.add_user("q2")
+    await answer(conv, "a2")
+    conv.add_user("q3")
+    await answer(conv, "a3")
+    assert conv.variants(edited.id) == (1, 2)
+    gone = conv.delete_turn(edited.id)
+    assert len(gone) == 4 and texts(conv) == ["q2", "a2", "q3", "a3"]
+    assert all(conv.variants(m.id) == (0, 1) for m in conv.messages)
+    assert conv.messages[0].parent_id is None and len(conv.tree) == 4
+    again = reload(store, conv.id)
+    assert shape(again) == shape(conv)
+    assert all(again.variants(m.id) == (0, 1) for m in again.messages)
+
+
+async def test_deleting_a_prompt_keeps_the_branches_that_followed_each_answer(
+    store: ConversationStore,
+) -> None:
+    """Two answers that each went on are two branches: after the prompt goes, they are
+    still both there, one shown, the other a version to cycle to."""
+    conv = store.create()
+    q1 = conv.add_user("q1")
+    a1 = await answer(conv, "a1")
+    conv.add_user("q2")
+    await answer(conv, "a2")
+    await answer(conv, "a1b", below=q1.id)
+    conv.add_user("q2b")
+    await answer(conv, "a2b")
+    conv.delete_turn(q1.id)
+    assert texts(conv) == ["q2b", "a2b"] and conv.variants(conv.messages[0].id) == (1, 2)
+    conv.cycle(conv.messages[0].id)
+    assert texts(conv) == ["q2", "a2"] and a1.id not in conv.tree
+    assert shape(reload(store, conv.id)) == shape(conv)
+
+
 async def test_a_continued_answer_grows_in_place_and_survives_a_crash(
     store: ConversationStore, clock: FakeClock
 ) -> None:

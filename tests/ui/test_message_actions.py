@@ -91,6 +91,35 @@ async def test_delete_a_prompt_and_its_answers_after_a_yes(
         assert screen.messages.selected == conv.messages[-1].id
 
 
+async def test_deleting_an_edited_first_prompt_leaves_the_later_ones_without_versions(
+    build, engine: ScriptedEngine
+) -> None:
+    engine.scripts = [Script(["hi"]), Script(["hello there"]), Script(["second answer"])]
+    app = build()
+    async with app.run_test() as pilot:
+        await send(pilot, "helo")
+        await idle(app, pilot)
+        await pilot.press("alt+up", "up", "e", *["backspace"] * 4, *"hello", "enter")
+        await idle(app, pilot)
+        await send(pilot, "two")
+        await idle(app, pilot)
+        screen = chat(app)
+        conv = screen.conversation
+        assert "‹ 2/2 ›" in screen_text(app)
+        await pilot.press("alt+up", "up", "up", "up")  # the edited first prompt
+        assert screen.messages.selected == conv.messages[0].id
+        await pilot.press("delete")
+        await wait_for(lambda: isinstance(app.screen, ConfirmScreen), pilot)
+        assert "(and its 1 other version)" in screen_text(app)
+        await pilot.press("y")
+        await wait_for(lambda: len(conv.messages) == 2, pilot)
+        await pilot.pause()
+        assert [v.message.content for v in screen.messages.views] == ["two", "second answer"]
+        assert "‹" not in screen_text(app) and len(conv.tree) == 2
+        deleted = [e for e in transcript_events(conv.id) if e.get("type") == "deleted"]
+        assert len(deleted) == 4
+
+
 async def test_an_engine_that_cannot_continue_says_so_in_one_line(
     build, engine: ScriptedEngine
 ) -> None:

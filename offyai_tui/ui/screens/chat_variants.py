@@ -266,6 +266,8 @@ class VariantActions:
 
         from offyai_tui.ui.screens.dialogs import ConfirmScreen
 
+        others = len(conversation.turn_versions(doomed.id)) - 1
+        also = f" (and its {others} other version{'s' * (others > 1)})" if others else ""
         screen.app.push_screen(ConfirmScreen(
-            f"Delete your message “{snippet(doomed.content)}” and every answer to it? "
+            f"Delete your message “{snippet(doomed.content)}”{also} and every answer to it? "
             "Later messages stay."), done)
