@@ -1,7 +1,9 @@
-"""Is there a microphone? PortAudio (through ``sounddevice``) is asked, lazily.
+"""Is there a microphone? PortAudio (through ``sounddevice``) is asked, lazily, else ALSA.
 
-The answer is a device or one line saying why there is none: sounddevice or the
-PortAudio library not installed, no input device, or a session where a microphone
+Where sounddevice or the PortAudio library is missing, ALSA's libasound (on almost every
+Linux machine, and what PortAudio itself uses there) records instead
+(:mod:`offyai_tui.voice.alsa`). The answer is a device or one line saying why there is
+none: neither library installed, no input device, or a session where a microphone
 cannot be (over SSH the microphone is on the other machine; CI has none).
 """
 
@@ -20,23 +22,41 @@ class InputDevice:
     name: str
     index: int
     rate: int
+    backend: str = "portaudio"
+    """``portaudio`` (sounddevice) or ``alsa`` (libasound through ctypes)."""
+
+
+def backend() -> str:
+    """``portaudio`` when sounddevice loads, else ``alsa`` when libasound does; nothing is opened.
+
+    Raises:
+        NoInputDevice: neither loads (the message says what to install).
+    """
+    try:
+        import sounddevice  # noqa: F401
+    except (ImportError, OSError) as err:  # no package, or the package without the library
+        from offyai_tui.voice import alsa
+
+        try:
+            alsa.library()
+        except alsa.AlsaMissing:
+            raise _nothing_records(err) from None
+        return "alsa"
+    return "portaudio"
 
 
 def default_input() -> InputDevice:
-    """The default input device.
+    """The default input device (ALSA's is opened and closed to learn that it records).
 
     Raises:
         NoInputDevice: there is none; the message says why in one line.
     """
-    try:
-        import sounddevice
-    except ImportError:
-        raise NoInputDevice(f"recording needs sounddevice: {INSTALL_HINT}") from None
-    except OSError:  # the Python package is there, the PortAudio library is not
-        raise NoInputDevice(
-            "no microphone: the PortAudio library is not installed "
-            f"(apt install libportaudio2, brew install portaudio){where()}"
-        ) from None
+    if backend() == "alsa":
+        from offyai_tui.voice import alsa
+
+        return InputDevice(name=alsa.probe(), index=-1, rate=alsa.RATE, backend="alsa")
+    import sounddevice
+
     try:
         info = sounddevice.query_devices(kind="input")
     except (sounddevice.PortAudioError, ValueError):
@@ -47,6 +67,16 @@ def default_input() -> InputDevice:
         name=str(info.get("name", "input")),
         index=int(info.get("index", -1)),
         rate=int(info.get("default_samplerate") or 16000),
+    )
+
+
+def _nothing_records(missing: Exception) -> NoInputDevice:
+    """The line for a machine with neither sounddevice/PortAudio nor ALSA."""
+    if isinstance(missing, ImportError):
+        return NoInputDevice(f"recording needs sounddevice: {INSTALL_HINT}")
+    return NoInputDevice(
+        "no microphone: the PortAudio library is not installed "
+        f"(apt install libportaudio2, brew install portaudio){where()}"
     )
 
 

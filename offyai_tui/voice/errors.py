@@ -19,7 +19,7 @@ class ModelMissing(VoiceError):
 
 
 class NoInputDevice(VoiceError):
-    """No microphone can be opened (none, over SSH, in CI, no PortAudio)."""
+    """No microphone can be opened (none, over SSH, in CI, neither PortAudio nor ALSA)."""
 
 
 class SpeechUnavailable(VoiceError):

@@ -1,6 +1,6 @@
 """Recording from the microphone into memory, with a level and the elapsed time for a UI.
 
-Blocks arrive on PortAudio's thread and are only appended there; the UI polls
+Blocks arrive on PortAudio's (or the ALSA reader's) thread and are only appended there; the UI polls
 :attr:`Recorder.level` and :attr:`Recorder.elapsed`. The take stays in memory and is
 written only by :meth:`Recorder.save`, so a recording exists on disk only when the
 user saved it. The stream is opened through an opener, so tests and the TUI flow can
@@ -15,8 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from offyai_tui.voice import audio
-from offyai_tui.voice.devices import default_input
+from offyai_tui.voice import audio, devices
 from offyai_tui.voice.errors import NoInputDevice, VoiceError
 
 if TYPE_CHECKING:
@@ -44,10 +43,17 @@ StreamOpener = Callable[[BlockSink], tuple[InputStream, int]]
 def open_microphone(sink: BlockSink) -> tuple[InputStream, int]:
     """The default input device as a mono float32 stream at its native rate.
 
+    PortAudio's (through sounddevice) where it is installed, else ALSA's ``default``
+    (opened once, here: a probe first would open the device twice).
+
     Raises:
         NoInputDevice: there is no microphone (the message says why).
     """
-    device = default_input()
+    if devices.backend() == "alsa":
+        from offyai_tui.voice import alsa
+
+        return alsa.AlsaStream(sink), alsa.RATE
+    device = devices.default_input()
     import sounddevice
 
     def callback(indata: Any, _frames: int, _time: Any, _status: Any) -> None:
@@ -147,7 +153,7 @@ class Recorder:
         return audio.write_wav(path, self.take)
 
     def _on_block(self, block: np.ndarray) -> None:
-        """PortAudio's thread: keep a copy (the buffer is reused) and measure it."""
+        """The stream's thread: keep a copy (the buffer is reused) and measure it."""
         if self._frames >= MAX_SECONDS * self._rate:
             return
         with self._lock:

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from offyai_tui.voice import devices
+from offyai_tui.voice import alsa, devices
 from offyai_tui.voice.errors import NoInputDevice
 
 
@@ -36,6 +36,13 @@ def plain_session(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture
+def no_alsa(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libasound missing too (ALSA records where PortAudio is missing: tests/voice/test_alsa.py)."""
+    monkeypatch.setattr(alsa, "LIBRARY", "libasound-not-here.so.2")
+    monkeypatch.setattr(alsa, "_lib", None)
+
+
 def test_no_input_device(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "sounddevice", fake_sounddevice(None))
     with pytest.raises(NoInputDevice, match="^no microphone: no input device found$"):
@@ -55,7 +62,7 @@ def test_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
     assert devices.describe().endswith("(in CI)")
 
 
-def test_portaudio_library_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_portaudio_library_missing(monkeypatch: pytest.MonkeyPatch, no_alsa: None) -> None:
     real_import = builtins.__import__
 
     def no_portaudio(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -69,7 +76,7 @@ def test_portaudio_library_missing(monkeypatch: pytest.MonkeyPatch) -> None:
         devices.default_input()
 
 
-def test_sounddevice_not_installed(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sounddevice_not_installed(monkeypatch: pytest.MonkeyPatch, no_alsa: None) -> None:
     monkeypatch.setitem(sys.modules, "sounddevice", None)
     with pytest.raises(NoInputDevice, match=r"offyai-tui\[voice\]"):
         devices.default_input()
