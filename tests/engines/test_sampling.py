@@ -45,14 +45,20 @@ def test_modelfile_parameters_are_read_as_the_user_would_set_them() -> None:
     assert ollama_sampling("") == {k: (v, "default") for k, v in OLLAMA_DEFAULTS.items()}
 
 
-@pytest.fixture
-async def advised(ollama_server: str) -> AsyncIterator[OllamaEngine]:
-    """An Ollama model whose Modelfile sets temperature 0.6 and top_k 20."""
-    made = httpx.post(f"{ollama_server}/api/create", trust_env=False, timeout=10, json={
+def create_advised(url: str) -> None:
+    """Make ``ADVISED`` on the stand-in: SmolLM2 whose Modelfile sets temperature 0.6
+    and top_k 20 (``/api/create``, as ``ollama create`` does)."""
+    made = httpx.post(f"{url}/api/create", trust_env=False, timeout=10, json={
         "model": ADVISED, "from": "smollm2:135m",
         "parameters": {"temperature": 0.6, "top_k": 20}, "stream": False,
     })  # fmt: skip
     assert made.status_code == 200, made.text
+
+
+@pytest.fixture
+async def advised(ollama_server: str) -> AsyncIterator[OllamaEngine]:
+    """The Ollama engine, with ``ADVISED`` made for the test and deleted after it."""
+    create_advised(ollama_server)
     engine = OllamaEngine(ollama_settings(ollama_server))
     try:
         yield engine
