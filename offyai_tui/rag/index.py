@@ -315,7 +315,7 @@ class DocumentIndex:
 
     def search_lexical(
         self, match: str, k: int, weights: tuple[float, float] = (1.0, 1.0),
-        restrict: Sequence[int] | None = None,
+        restrict: Sequence[int] | None = None, counts: dict[str, int] | None = None,
     ) -> list[tuple[int, float]]:
         """BM25 (FTS5) scores, larger is better, for an FTS5 ``match`` expression.
 
@@ -324,6 +324,8 @@ class DocumentIndex:
             k: How many results.
             weights: Column weights of the header (title, headings) and the body.
             restrict: Only score these chunk ids.
+            counts: Rows per FTS5 phrase, shared with :meth:`document_frequencies`
+                within one query (``lexical.phrase_hits``).
         """
         if not match:
             return []
@@ -331,7 +333,7 @@ class DocumentIndex:
             with self._lock:
                 try:
                     quick = lexical.top_k(
-                        self._db, match, int(k), weights, lexical.fts_rows(self._db)
+                        self._db, match, int(k), weights, lexical.fts_rows(self._db), counts
                     )
                 except sqlite3.OperationalError:
                     quick = None
@@ -354,16 +356,18 @@ class DocumentIndex:
                 return []
         return [(int(r[0]), -float(r[1])) for r in rows]
 
-    def document_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many chunks contain each term (after the index's own stemming)."""
+    def document_frequencies(
+        self, terms: Sequence[str], counts: dict[str, int] | None = None
+    ) -> dict[str, int]:
+        """How many chunks contain each term (after the index's own stemming);
+        ``counts`` as in :meth:`search_lexical`."""
         out: dict[str, int] = {}
+        counts = {} if counts is None else counts
         with self._lock:
             for term in terms:
                 phrase = fts_text.phrase(term)
                 try:
-                    out[term] = self._db.execute(
-                        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)
-                    ).fetchone()[0]
+                    out[term] = lexical.phrase_hits(self._db, [phrase], counts)[phrase]
                 except sqlite3.OperationalError:
                     continue
         return out

@@ -161,14 +161,16 @@ class Retriever:
         if mode == "vector":
             return [Hit(i, s, dense=s) for i, s in self.index.search_vectors(vector, k)]
         ranked = self.index.search_vectors(vector, max(k, config.candidates))
-        lexical = self.index.search_lexical(fts_query(query), config.candidates, weights)
+        counts: dict[str, int] = {}  # each word's rows, counted once for both uses below
+        lexical = self.index.search_lexical(
+            fts_query(query), config.candidates, weights, counts=counts
+        )
         cosine = dict(ranked[: config.candidates])
         cosine.update(self.index.vector_scores(vector, [i for i, _ in lexical if i not in cosine]))
         terms = query_terms(query)
         texts = {i: c.indexed_text() for i, c in self.index.chunks(cosine).items()}
-        found = coverage(
-            terms, texts, self.index.document_frequencies(terms), self.index.vector_count()
-        )
+        frequencies = self.index.document_frequencies(terms, counts)
+        found = coverage(terms, texts, frequencies, self.index.vector_count())
         fused = fuse(lexical, cosine, [i for i, _ in ranked], found, config)
         hits = [Hit(i, s, found.get(i, 0.0), cosine.get(i, 0.0)) for i, s in fused]
         seen = {i for i, _ in fused}
