@@ -12,8 +12,8 @@ turn is refused first, in one line that says what to do:
   ``vision``/``multimodal``, LM Studio's ``type = "vlm"``, or ``image`` in
   ``input_modalities``).
 - **Embedded llama.cpp**: a multimodal projector (``mmproj*.gguf``) beside
-  the GGUF is what would make a model see; the engine does not load
-  projectors yet, so it says so and where to run that model instead.
+  the GGUF, which the engine loads with the model for requests with images
+  (:mod:`offyai_tui.engines.llamacpp_vision`).
 - **Plugins**: ``vision`` in the model's capabilities, or ``vision_models``
   in the plugin's ``[engines.NAME]`` table.
 """
@@ -22,12 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from offyai_tui.attach.errors import NoVision
 from offyai_tui.engines.base import Engine, Message, ModelInfo
 from offyai_tui.engines.errors import EngineError
+from offyai_tui.engines.llamacpp_vision import find_projector
 from offyai_tui.settings.config import Settings
 from offyai_tui.util.textsafe import visible
 
@@ -91,28 +91,6 @@ async def require_vision(engine: Engine, model: str, settings: Settings | None =
         raise NoVision(check.reason)
 
 
-def find_projector(gguf: str | Path) -> Path | None:
-    """The multimodal projector beside ``gguf`` (a file named ``*mmproj*.gguf``), if any.
-
-    Several projectors in one folder: the one sharing the longest name prefix
-    with the model wins (``gemma-3-4b-it-Q4_K_M.gguf`` takes
-    ``gemma-3-4b-it-mmproj-f16.gguf`` over ``mmproj-llava.gguf``; ``mmproj-`` itself is
-    not counted).
-    """
-    model = Path(gguf)
-    try:
-        found = sorted(
-            p for p in model.parent.iterdir()
-            if p.suffix.lower() == ".gguf" and "mmproj" in p.name.lower() and p != model
-        )  # fmt: skip
-    except OSError:
-        return None
-    if not found:
-        return None
-    stem = model.stem.lower()
-    return max(found, key=lambda p: len(_common_prefix(_without_mmproj(p.stem), stem)))
-
-
 def _embedded(shown: str, places: list[str]) -> VisionCheck:
     """``places``: the model as named (a path to a link is looked beside) and its real file."""
     found = (find_projector(p) for p in places if p.lower().endswith(".gguf"))
@@ -123,13 +101,7 @@ def _embedded(shown: str, places: list[str]) -> VisionCheck:
             f"{shown} has no vision in the embedded llama.cpp engine: no multimodal projector "
             "(mmproj*.gguf) beside its GGUF; nothing sent (use Ollama with a vision model)",
         )
-    return VisionCheck(
-        False,
-        f"the embedded llama.cpp engine does not load projectors yet ({visible(projector.name)} "
-        f"is beside {shown}); nothing sent (serve it with llama-server --mmproj as an "
-        "OpenAI-compatible engine, or use Ollama with a vision model)",
-        str(projector),
-    )
+    return VisionCheck(True, projector=str(projector))
 
 
 def _configured(settings: Settings | None, engine: Engine) -> list[str]:
@@ -159,14 +131,3 @@ def _declared(info: ModelInfo | None) -> bool:
         if isinstance(value, list):
             words |= {str(v).lower() for v in value}
     return bool(VISION_WORDS & words) or str(raw.get("type", "")).lower() == "vlm"
-
-
-def _without_mmproj(stem: str) -> str:
-    return stem.lower().replace("mmproj", "").lstrip("-_.")
-
-
-def _common_prefix(a: str, b: str) -> str:
-    n = 0
-    while n < min(len(a), len(b)) and a[n] == b[n]:
-        n += 1
-    return a[:n]

@@ -42,7 +42,7 @@ from offyai_tui.engines.base import (
     TextDelta,
     ThinkingDelta,
 )
-from offyai_tui.engines.chat_format import chat_format_for, unsupported_parts
+from offyai_tui.engines.chat_format import chat_format_for
 from offyai_tui.engines.errors import (
     BadModelFile,
     EngineError,
@@ -54,6 +54,7 @@ from offyai_tui.engines.llamacpp_answer import answer_stats
 from offyai_tui.engines.llamacpp_catalog import CatalogEntry, lookup, scan_models, usable_entry
 from offyai_tui.engines.llamacpp_client import Request, WorkerSlot, log_path
 from offyai_tui.engines.llamacpp_pool import EmbedPool, pool_size
+from offyai_tui.engines.llamacpp_vision import chat_payload
 from offyai_tui.engines.sampling import resolve
 from offyai_tui.engines.think_tags import ThinkSplitter
 from offyai_tui.engines.thinking import template_kwargs
@@ -244,11 +245,9 @@ class LlamaCppEngine(Engine):
         started = time.perf_counter()
         try:
             entry = await self._usable(options.model or await self.default_model(), "chat")
+            payload = await chat_payload(messages, options, entry.name, entry.path)
         except EngineError as err:
             yield ErrorEvent(err)
-            return
-        if refusal := unsupported_parts(messages, options, entry.name):
-            yield ErrorEvent(refusal)
             return
         assert entry.info is not None
         try:
@@ -261,7 +260,7 @@ class LlamaCppEngine(Engine):
             {
                 "op": "chat",
                 "model": spec,
-                "messages": [m.as_dict() for m in messages],  # the worker folds system text
+                **payload,  # messages (the worker folds system text), mmproj with images
                 "params": self._sampling(entry, options.sampling())[0],
                 "n_threads_batch": self.n_threads_batch,
                 "adapt_threads": not self.settings.llamacpp.n_threads_batch,  # 0: automatic

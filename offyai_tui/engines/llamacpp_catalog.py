@@ -17,6 +17,7 @@ from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ModelInfo
 from offyai_tui.engines.errors import BadModelFile, EngineError, ModelNotFound, Unsupported
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
+from offyai_tui.engines.llamacpp_vision import is_projector, with_vision
 from offyai_tui.engines.sampling import model_file_sampling
 from offyai_tui.settings import locations
 
@@ -74,7 +75,7 @@ class CatalogEntry:
             parameter_size=info.parameter_size if info else "",
             quantization=info.quantization if info else "",
             context_length=info.context_length if info else 0,
-            capabilities=self.capabilities,
+            capabilities=with_vision(self.capabilities, self.path),
             path=str(self.path),
             details=details,
         )
@@ -91,6 +92,8 @@ def scan_models() -> list[CatalogEntry]:
     folder = locations.models_dir()
     files = sorted(folder.glob("*.gguf")) if folder.is_dir() else []
     for path in files:
+        if is_projector(path):
+            continue  # a multimodal projector, not a model (llamacpp_vision)
         name = path.stem if path.stem not in taken else path.name
         taken.add(name)
         entries.append(_entry(name, path, False, True))

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from offyai_tui.engines.chat_format import unsupported_parts
+from offyai_tui.engines.errors import Unsupported
 
 if TYPE_CHECKING:
     from offyai_tui.engines.base import ChatOptions, Message
@@ -79,6 +80,16 @@ def find_projector(gguf: str | Path) -> Path | None:
     return max(found, key=lambda p: len(_common_prefix(_without_mmproj(p.stem), stem)))
 
 
+def with_vision(capabilities: tuple[str, ...], path: Path) -> tuple[str, ...]:
+    """``capabilities`` of the chat model at ``path``, with ``vision`` when a projector is
+    beside it (as named, or beside the file it links to)."""
+    if "chat" not in capabilities or CAPABILITY in capabilities:
+        return capabilities
+    if find_projector(path) or find_projector(path.resolve()):
+        return (*capabilities, CAPABILITY)
+    return capabilities
+
+
 async def chat_payload(
     messages: Sequence[Message], options: ChatOptions, model: str, path: Path
 ) -> dict[str, Any]:
@@ -101,6 +112,11 @@ async def chat_payload(
         projector = find_projector(path) or find_projector(path.resolve())
         if refusal := unsupported_parts(messages, options, model, projector is not None):
             raise refusal
+        if messages[-1].role == "assistant":  # growing an answer evaluates text only
+            raise Unsupported(
+                f"{model}: an answer about images cannot be continued in the embedded "
+                "llama.cpp engine; ask again instead"
+            )
         return {"messages": [_with_images(m) for m in messages], "mmproj": str(projector)}
 
     return await asyncio.to_thread(read)
@@ -130,10 +146,7 @@ def projector_handler(llm: Any, mmproj: str | None, chat_format: str | None) -> 
     starts from an empty cache too instead of reusing a prefix that is not there.
     """
     if not mmproj:
-        if getattr(llm, "_offyai_image_kv", False):
-            llm.reset()
-            llm._ctx.kv_cache_clear()
-            llm._offyai_image_kv = False
+        forget_images(llm)
         yield
         return
     handler = _handler(llm, mmproj, chat_format)
@@ -144,6 +157,19 @@ def projector_handler(llm: Any, mmproj: str | None, chat_format: str | None) -> 
         yield
     finally:
         llm.chat_handler = saved
+
+
+def forget_images(llm: Any) -> None:
+    """Empty ``llm``'s cache if the last request went through the projector.
+
+    Its token list holds stale ids where the image embeddings sit, so a prompt
+    that happened to match them would reuse embeddings it never had; every
+    request without images that evaluates through ``llm`` calls this first.
+    """
+    if getattr(llm, "_offyai_image_kv", False):
+        llm.reset()
+        llm._ctx.kv_cache_clear()
+        llm._offyai_image_kv = False
 
 
 def _handler(llm: Any, mmproj: str, chat_format: str | None) -> Any:

@@ -37,6 +37,7 @@ from offyai_tui.engines import llamacpp_setup as setup
 from offyai_tui.engines.chat_format import fold_system_messages
 from offyai_tui.engines.llamacpp_continue import CannotContinue, continue_prompt, is_continue
 from offyai_tui.engines.llamacpp_llama import CancelFlag, Cancelled, make_llama_class
+from offyai_tui.engines.llamacpp_vision import forget_images, projector_handler
 from offyai_tui.engines.sampling import llama_kwargs
 
 VOCAB_CACHE = 2
@@ -219,12 +220,14 @@ class Worker:
         llm.reset_counters()
         started = time.perf_counter()
         if continuing:  # llamacpp_continue: the prompt ends in the partial text
+            forget_images(llm)  # llamacpp_vision: an image turn's cache is not reused
             grow = continue_prompt(llm, messages, model.chat_format, variables)
             stream = llm.create_completion(grow.tokens, stream=True, **{
                 **params, "stop": [*params.get("stop", []), *grow.stop],
                 "stopping_criteria": grow.stopping_criteria})
-        else:
-            with setup.template_variables(llm, variables):
+        else:  # with images, through the projector beside the model (llamacpp_vision)
+            vision = projector_handler(llm, request.get("mmproj"), model.chat_format)
+            with vision, setup.template_variables(llm, variables):
                 stream = llm.create_chat_completion(messages=messages, stream=True, **params)
         finish = "stop"
         try:

@@ -119,7 +119,7 @@ async def test_openai_compatible_vision_comes_from_the_config_table() -> None:
     )
 
 
-async def test_the_embedded_engine_names_the_projector_it_cannot_load_yet(
+async def test_the_embedded_engine_sees_with_the_projector_beside_the_model(
     tmp_path: Path,
 ) -> None:
     from offyai_tui.engines.bundled import smollm2_path
@@ -137,10 +137,10 @@ async def test_the_embedded_engine_names_the_projector_it_cannot_load_yet(
         with_projector = await vision_support(engine, str(model))
     finally:
         await engine.aclose()
-    assert "no multimodal projector (mmproj*.gguf) beside its GGUF" in without.reason
-    assert not with_projector.ok
+    assert not without.ok
+    assert "no multimodal projector (mmproj*.gguf) beside its GGUF; nothing sent" in without.reason
+    assert with_projector.ok
     assert with_projector.projector == str(folder / "gemma-3-4b-it-mmproj-f16.gguf")
-    assert "does not load projectors yet (gemma-3-4b-it-mmproj-f16.gguf" in with_projector.reason
     assert find_projector(folder / "other.gguf") == folder / "mmproj-other.gguf"
 
 

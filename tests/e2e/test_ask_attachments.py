@@ -92,3 +92,23 @@ def test_not_an_image_and_too_big_are_one_line_each(
         assert result.returncode == 1, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert len(_chats(ollama_server)) == before
+
+
+def test_an_image_reaches_an_embedded_model_through_its_projector(
+    app_home, user_home, tmp_path
+) -> None:
+    from offyai_tui.engines import bundled
+    from offyai_tui.settings import locations
+    from offyai_tui.util import fileio
+    from tests.engines.mmproj import write_projector
+
+    folder = fileio.ensure_private_dir(locations.models_dir())
+    (folder / "gemma-vision.gguf").symlink_to(bundled.gemma3_path())
+    write_projector(folder / "gemma-vision.mmproj.gguf", bundled.gemma3_path())
+    photo = tmp_path / "chart.png"
+    Image.new("RGB", (64, 48), "green").save(photo)
+    result = run_offyai(["--engine", "llamacpp", "--model", "gemma-vision", "ask",
+                         "--max-tokens", "8", "--image", str(photo), "What is this?"],
+                        app_home, user_home, timeout=180)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip()

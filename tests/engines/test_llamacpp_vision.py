@@ -105,6 +105,9 @@ async def test_payload_names_the_projector_and_carries_the_exact_bytes(tmp_path:
     assert url.startswith("data:image/png;base64,")
     assert base64.b64decode(url.split(",", 1)[1]) == data
 
+    with pytest.raises(Unsupported, match="cannot be continued"):
+        await chat_payload([turn, Message("assistant", "A pic")], ChatOptions(), "m", model)
+
     (tmp_path / "shot.png").write_bytes(picture(41, 30))  # no longer the attached image
     with pytest.raises(AttachmentUnavailable):
         await chat_payload([turn], ChatOptions(), "m", model)
