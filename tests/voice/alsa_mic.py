@@ -51,6 +51,8 @@ class AlsaMicrophone:
         self.played = threading.Event()
         """Set once the whole fixture was written into the pipe (in the current opening)."""
         self.openings = 0
+        self.closed = threading.Event()
+        """Set when the reader closed the device (a write found no reader)."""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="alsa-mic", daemon=True)
 
@@ -71,8 +73,8 @@ class AlsaMicrophone:
             self.openings += 1
             try:
                 self._play(fd)
-            except BrokenPipeError:
-                pass  # the reader closed the device
+            except BrokenPipeError:  # the reader closed the device
+                self.closed.set()
             finally:
                 os.close(fd)
 

@@ -64,6 +64,23 @@ def test_the_default_device_records_the_fixture(
     assert list(tmp_path.iterdir()) == [mic.fifo, mic.config]  # nothing was written
 
 
+def test_cancel_closes_the_device_and_forgets_the_take(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with AlsaMicrophone(tmp_path, DATA / "capital.wav") as mic:
+        monkeypatch.setenv("ALSA_CONFIG_PATH", str(mic.config))
+        rec = Recorder()
+        rec.start()
+        deadline = time.monotonic() + 10
+        while rec.level < 0.1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert rec.level >= 0.1 and rec.elapsed > 0
+        rec.cancel()
+        assert not rec.recording and rec.take is None and rec.level == 0.0
+        assert mic.closed.wait(5)  # libasound let go of the device
+        assert not mic.played.is_set()  # cancelled mid-sentence
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "rate"), [("capital.wav", 0.0), ("meeting.wav", 0.2)])
 def test_the_take_is_transcribed(  # type: ignore[no-untyped-def]
