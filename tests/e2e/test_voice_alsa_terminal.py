@@ -4,7 +4,8 @@ The real ``offyai`` binary runs in tmux with ALSA's whole configuration replaced
 (``ALSA_CONFIG_PATH``): its ``default`` device is the ``file`` plugin hearing a speech
 fixture through a pipe (:mod:`tests.voice.alsa_mic`). Alt+V records, Enter stops; the
 real whisper.cpp child transcribes, the words land in the prompt box, and Enter sends
-them. Where sounddevice loads, the app records through PortAudio instead, and the test
+them. ``offyai doctor`` names the device, or says in one line that there is no card.
+Where sounddevice loads, the app records through PortAudio instead, and the test
 is skipped.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from offyai_tui.voice import alsa
-from tests.e2e.conftest import start_tui, wait_ready
+from tests.e2e.conftest import run_offyai, start_tui, wait_ready
 from tests.e2e.scripted_ollama import scripted_ollama
 from tests.voice.alsa_mic import AlsaMicrophone
 from tests.voice.conftest import DATA
@@ -24,9 +25,14 @@ from tests.voice.conftest import DATA
 pytestmark = pytest.mark.slow
 
 
-def test_push_to_talk_through_alsa_puts_the_words_in_the_prompt(
-    app_home: Path, user_home: Path, tmp_path: Path
-) -> None:
+def microphone(doctor: str) -> str:
+    """Doctor's microphone line, without the section column."""
+    (line,) = [line for line in doctor.splitlines() if " microphone: " in line]
+    return line.split(None, 1)[1]
+
+
+@pytest.fixture(autouse=True)
+def alsa_records() -> None:
     try:
         import sounddevice  # noqa: F401
 
@@ -37,6 +43,11 @@ def test_push_to_talk_through_alsa_puts_the_words_in_the_prompt(
         alsa.library()
     except alsa.AlsaMissing:
         pytest.skip("no libasound.so.2 on this machine")
+
+
+def test_push_to_talk_through_alsa_puts_the_words_in_the_prompt(
+    app_home: Path, user_home: Path, tmp_path: Path
+) -> None:
     with (
         AlsaMicrophone(tmp_path, DATA / "capital.wav") as mic,
         scripted_ollama(["Paris."]) as server,
@@ -58,3 +69,23 @@ def test_push_to_talk_through_alsa_puts_the_words_in_the_prompt(
         sent = server.chats[-1]["messages"][-1]
         assert sent["role"] == "user" and sent["content"] == "Quiz: What is the capital of France?"
     assert mic.openings == 1
+
+
+def test_doctor_names_the_alsa_device(app_home: Path, user_home: Path, tmp_path: Path) -> None:
+    with AlsaMicrophone(tmp_path, DATA / "capital.wav") as mic:
+        result = run_offyai(["doctor"], app_home, user_home, timeout=90, **mic.env)
+    assert microphone(result.stdout) == "microphone: ALSA default (16000 Hz)", result.stdout
+    assert "ALSA lib" not in result.stderr
+
+
+def test_without_a_sound_card_alsa_is_one_line(
+    app_home: Path, user_home: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "asound.conf"
+    config.write_text("pcm.!default { type hw; card 29 }\n")
+    result = run_offyai(["doctor"], app_home, user_home, timeout=90, ALSA_CONFIG_PATH=config)
+    assert microphone(result.stdout) == (
+        "microphone: no microphone: ALSA could not open 'default' for recording: "
+        "No such file or directory"
+    ), result.stdout
+    assert "ALSA lib" not in result.stderr  # libasound's own messages are silenced
