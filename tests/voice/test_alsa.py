@@ -101,9 +101,11 @@ def test_the_device_is_named_for_doctor(tmp_path: Path, monkeypatch: pytest.Monk
         assert devices.describe() == "ALSA default (16000 Hz)"
 
 
-def test_no_capture_device_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_capture_device_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "asound.conf"
-    config.write_text("pcm.!default { type hw; card 29 }\n")
+    config.write_text('pcm.!default { type plug; slave.pcm "nosuch" }\n')
     monkeypatch.setenv("ALSA_CONFIG_PATH", str(config))
     with pytest.raises(NoInputDevice) as raised:
         Recorder().start()
@@ -111,6 +113,7 @@ def test_no_capture_device_is_one_line(tmp_path: Path, monkeypatch: pytest.Monke
     assert line.startswith("no microphone: ALSA could not open 'default' for recording: ")
     assert "\n" not in line
     assert devices.describe() == line
+    assert capfd.readouterr().err == ""  # libasound's "ALSA lib pcm.c: Unknown PCM" is silenced
 
 
 def test_without_libasound_the_line_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
