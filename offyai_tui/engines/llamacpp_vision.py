@@ -13,7 +13,8 @@ the model and turns each image into embeddings in the prompt.
   does not list them.
 - **Parent side** (:func:`chat_payload`): refuses what cannot be sent (images
   without a projector, tools) before the worker is asked, reads each image once
-  (checked against its SHA-256) into a ``data:`` URL, and names the projector.
+  (checked against its SHA-256) into a ``data:`` URL (WebP as PNG: llama.cpp
+  decodes no WebP), and names the projector.
 - **Worker side** (:func:`projector_handler`): for a request with images the
   model's chat handler is swapped for llama-cpp-python's ``MTMDChatHandler``
   with that projector, made once per loaded model and freed with it. Text-only
@@ -23,16 +24,19 @@ the model and turns each image into embeddings in the prompt.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from offyai_tui.engines.chat_format import unsupported_parts
-from offyai_tui.engines.errors import Unsupported
+from offyai_tui.engines.errors import AttachmentUnavailable, Unsupported
 
 if TYPE_CHECKING:
     from offyai_tui.engines.base import ChatOptions, Message
+    from offyai_tui.engines.parts import ImageRef
 
 CAPABILITY = "vision"
 
@@ -127,11 +131,28 @@ def _with_images(message: Message) -> dict[str, Any]:
     if not message.images:
         return message.as_dict()
     parts: list[dict[str, Any]] = [
-        {"type": "image_url", "image_url": {"url": image.data_url()}} for image in message.images
+        {"type": "image_url", "image_url": {"url": _data_url(image)}} for image in message.images
     ]
     if message.content:
         parts.append({"type": "text", "text": message.content})
     return {"role": message.role, "content": parts}
+
+
+def _data_url(image: ImageRef) -> str:
+    """The image as a ``data:`` URL llama.cpp decodes: it reads PNG, JPEG and GIF but not
+    WebP, which goes as a PNG of the same pixels (lossless, so the model sees the same)."""
+    if image.mime != "image/webp":
+        return image.data_url()
+    from PIL import Image
+
+    data, out = image.read(), io.BytesIO()
+    try:
+        with Image.open(io.BytesIO(data)) as picture:
+            picture.save(out, "PNG")
+    except (OSError, ValueError) as exc:
+        name = image.name or Path(image.path).name
+        raise AttachmentUnavailable(f"the attached image {name} cannot be decoded: {exc}") from None
+    return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode("ascii")
 
 
 @contextlib.contextmanager

@@ -47,11 +47,11 @@ async def chat(engine: LlamaCppEngine, messages: Sequence[Message], model: str) 
     return [event async for event in engine.stream_chat(messages, options)]
 
 
-def shot(folder: Path) -> ImageRef:
-    data = picture(64, 48)
-    path = folder / "shot.png"
+def shot(folder: Path, fmt: str = "PNG") -> ImageRef:
+    data = picture(64, 48, fmt)
+    path = folder / f"shot.{fmt.lower()}"
     path.write_bytes(data)
-    return ImageRef(str(path), hashlib.sha256(data).hexdigest(), "image/png", "shot.png")
+    return ImageRef(str(path), hashlib.sha256(data).hexdigest(), f"image/{fmt.lower()}", path.name)
 
 
 async def test_the_model_with_a_projector_sees_the_image(
@@ -73,6 +73,16 @@ async def test_the_model_with_a_projector_sees_the_image(
     # The image's 16 embeddings and its two markers are what the prompt grew by.
     assert done.stats.prompt_tokens == plain.stats.prompt_tokens + IMAGE_TOKENS + WRAP_TOKENS
     assert done.stats.completion_tokens > 0
+
+
+async def test_webp_and_jpeg_are_seen_too(engine: LlamaCppEngine, tmp_path: Path) -> None:
+    """llama.cpp decodes no WebP: the engine sends it as a PNG of the same pixels."""
+    counts = []
+    for fmt in ("PNG", "WEBP", "JPEG"):
+        events = await chat(engine, [Message("user", "Hi.", images=(shot(tmp_path, fmt),))], MODEL)
+        assert isinstance(events[-1], Done), events[-1]
+        counts.append(events[-1].stats.prompt_tokens)
+    assert len(set(counts)) == 1, counts
 
 
 async def test_a_model_without_a_projector_refuses_in_one_line(
