@@ -74,6 +74,11 @@ class ReplyHandle:
         self._saved_thinking = len(message.thinking) if resumed else 0
         self._thinking_since: float | None = None
         self._done = False
+        self._before = ((message.status, message.error, dict(message.stats), message.model)
+                        if resumed else None)
+        self._start = (len(message.content), len(message.thinking))
+        """A continued answer's state before it reopened: a continue that fails before
+        adding anything puts it back (the answer stays continuable, the error is said)."""
 
     @property
     def message_id(self) -> str:
@@ -221,6 +226,10 @@ class ReplyHandle:
         """The answer failed: keep the longest partial text we have, note why."""
         if not self._done and len(partial_text) > len(self.message.content):
             self.message.content = partial_text
+        grew = (len(self.message.content), len(self.message.thinking)) != self._start
+        if self._before is not None and not grew and not self._done:
+            status, was_error, self.message.stats, self.message.model = self._before
+            return self._end(status, was_error)
         return self._end("error", " ".join(str(error).split()) or type(error).__name__)
 
     def _end(self, status: str, error: str) -> ChatMessage:

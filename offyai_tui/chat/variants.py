@@ -151,6 +151,24 @@ class Variants:
         self._write(*({"type": "deleted", "id": gone, "created": stamp} for gone in doomed))
         return doomed
 
+    def withdraw(self: Conversation, message_id: str, shown: str | None) -> None:
+        """Take back an answer that failed before its first word (a regenerate the engine
+        could not start) and show ``shown`` again, the answer it was to stand beside: an
+        empty error version would only hide it. Stored as ``deleted`` then ``shown``."""
+        self._idle()
+        failed = self._known(message_id)
+        stamp = now_iso()
+        self.tree.remove(failed.id)
+        events: list[dict[str, Any]] = [{"type": "deleted", "id": failed.id, "created": stamp}]
+        if shown is not None and shown in self.tree:
+            self._pointer = shown
+            self.messages = self.tree.branch(self.tree.select(shown))
+            events.append({"type": "shown", "id": shown, "created": stamp})
+        else:
+            self._pointer = failed.parent_id
+            self.messages = self.tree.branch(self.tree.follow(self._pointer))
+        self._write(*events)
+
     def continue_problem(self: Conversation, message_id: str) -> str:
         """Why this answer cannot be continued in place (one line), or ``""`` if it can:
         the last answer of the branch, stopped, interrupted or cut at the length limit."""

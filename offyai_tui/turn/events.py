@@ -119,6 +119,9 @@ class AnswerEnded:
     """The engine's or the stream's one-line error, empty when the answer completed."""
     more: bool = False
     """True when tool results follow and the model answers again in this turn."""
+    withdrawn: bool = False
+    """A regenerate failed before its first word: the failed answer was taken back and
+    the answer shown before it is shown again (``error`` says why, in one line)."""
 
 
 @dataclass

@@ -142,6 +142,7 @@ class TurnRunner:
                 raise EngineError(f"no engine is available ({self.reason})" if self.reason
                                   else "no engine is available")
             below = conversation.regenerate_target().id if regenerate else None
+            shown = conversation.messages[-1].id if below is not None else None
             if continuing is not None:
                 _can_continue(engine, conversation, continuing)
             model = await self.info.model_for(engine, conversation)
@@ -196,6 +197,12 @@ class TurnRunner:
                         yield event
             assert ended is not None
             message = ended.message
+            if round_ == 0 and shown is not None and _wordless_failure(message):
+                try:
+                    conversation.withdraw(message.id, shown)
+                except TranscriptError as exc:  # kept pending, like any write
+                    yield NotSaved(exc)
+                ended.withdrawn = True
             more = bool(message.status == "complete" and message.tool_calls and self.tools)
             ended.more = more
             yield ended
@@ -330,6 +337,12 @@ def _can_continue(engine: Engine, conversation: Conversation, message_id: str) -
                           "regenerate it instead")
     if problem := conversation.continue_problem(message_id):
         raise CannotContinue(problem)
+
+
+def _wordless_failure(message: Any) -> bool:
+    """An answer that failed before it said anything (no text, reasoning or tool call)."""
+    return (message.status == "error" and not message.content.strip()
+            and not message.thinking.strip() and not message.tool_calls)
 
 
 def _plan_note(handle: ReplyHandle) -> str:

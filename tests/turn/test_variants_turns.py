@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from bench.servers import free_port
 from offyai_tui.chat import ConversationStore
+from offyai_tui.engines import bundled
 from offyai_tui.engines.errors import Unsupported
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.ollama import OllamaEngine
@@ -78,6 +80,31 @@ async def test_regenerate_adds_a_variant_and_sends_only_up_to_the_prompt(
     assert shape(reloaded(store, conv.id)) == shape(conv)
     conv.cycle(second.id, -1)
     assert [m.id for m in conv.messages] == [prompt.id, first.id]
+    assert shape(reloaded(store, conv.id)) == shape(conv)
+
+
+async def test_a_regenerate_that_fails_before_its_first_word_leaves_the_answer_shown(
+    ollama_server: str, store: ConversationStore
+) -> None:
+    settings = ollama_settings(ollama_server)
+    engine = OllamaEngine(settings)
+    down_settings = ollama_settings(f"http://127.0.0.1:{free_port()}")  # nothing listens
+    down = OllamaEngine(down_settings)
+    try:
+        conv = store.create()
+        conv.add_user("Name a colour.")
+        await collect(TurnRunner(engine, settings).run(conv))
+        before = [m.id for m in conv.messages]
+        tree = shape(conv)[0]
+        events = await collect(TurnRunner(down, down_settings).run(conv, regenerate=True))
+    finally:
+        await engine.aclose()
+        await down.aclose()
+    ended = [e for e in events if isinstance(e, AnswerEnded)]
+    assert len(ended) == 1 and ended[0].withdrawn
+    assert "not running" in ended[0].error and "\n" not in ended[0].error
+    assert [m.id for m in conv.messages] == before  # the old answer, still shown
+    assert shape(conv)[0] == tree and conv.variants(before[-1]) == (0, 1)
     assert shape(reloaded(store, conv.id)) == shape(conv)
 
 
@@ -212,6 +239,31 @@ async def test_the_embedded_engine_continues_a_length_cut_answer(
     assert added and isinstance(events[-1], AnswerEnded) and not events[-1].error
     assert conv.messages[-1] is answer and answer.content == text + added
     assert len(conv.tree) == 2 and shape(reloaded(store, conv.id)) == shape(conv)
+
+
+async def test_a_continue_the_model_refuses_leaves_the_answer_as_it_was(
+    store: ConversationStore,
+) -> None:
+    settings = Settings()
+    settings.llamacpp.n_threads = 2
+    settings.chat.model = bundled.GEMMA3  # run in the named gemma format: no continue
+    engine = LlamaCppEngine(settings)
+    try:
+        conv = store.create()
+        conv.set_parameter("num_predict", 3)
+        conv.add_user("Name a colour.")
+        await collect(TurnRunner(engine, settings).run(conv))
+        answer = conv.messages[-1]
+        before = (answer.content, answer.status, dict(answer.stats))
+        assert answer.stats["done_reason"] == "length"
+        events = await collect(TurnRunner(engine, settings).run(conv, continuing=answer.id))
+    finally:
+        await engine.aclose()
+    ended = events[-1]
+    assert isinstance(ended, AnswerEnded) and "gemma chat format" in ended.error
+    assert (answer.content, answer.status, answer.stats) == before and not answer.error
+    assert conv.continue_problem(answer.id) == ""  # still one to continue elsewhere
+    assert shape(reloaded(store, conv.id)) == shape(conv)
 
 
 async def test_an_engine_that_cannot_continue_says_so_in_one_line(

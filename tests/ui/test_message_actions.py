@@ -6,6 +6,7 @@ A scripted engine answers: these are about the keys and the transcript, not a mo
 
 from __future__ import annotations
 
+from offyai_tui.engines.errors import EngineUnavailable
 from offyai_tui.ui.screens.dialogs import ConfirmScreen
 from tests.ui.conftest import chat, idle, screen_text, send, transcript_events, wait_for
 from tests.ui.fakes import Script, ScriptedEngine
@@ -118,6 +119,59 @@ async def test_deleting_an_edited_first_prompt_leaves_the_later_ones_without_ver
         assert "‹" not in screen_text(app) and len(conv.tree) == 2
         deleted = [e for e in transcript_events(conv.id) if e.get("type") == "deleted"]
         assert len(deleted) == 4
+
+
+async def test_a_regenerate_that_fails_before_its_first_word_keeps_the_answer_shown(
+    build, engine: ScriptedEngine
+) -> None:
+    down = "Ollama is not running at http://127.0.0.1:11434 (connection refused)"
+    engine.scripts = [Script(["first answer"]),
+                      Script([], error=EngineUnavailable(down), hold_after=0)]
+    app = build()
+    async with app.run_test() as pilot:
+        await send(pilot, "one")
+        await idle(app, pilot)
+        screen = chat(app)
+        conv = screen.conversation
+        shown = [m.id for m in conv.messages]
+        await pilot.press("ctrl+r")
+        await wait_for(engine.held.is_set, pilot)
+        engine.release()
+        await idle(app, pilot)
+        await pilot.pause()
+        assert [m.id for m in conv.messages] == shown and len(conv.tree) == 2
+        views = screen.messages.views
+        assert [(v.message.content, v.status) for v in views] == [
+            ("one", "complete"), ("first answer", "complete")]
+        assert "‹" not in screen_text(app) and down in notes(app)
+        events = [e.get("type") for e in transcript_events(conv.id)]
+        assert events[-2:] == ["deleted", "shown"]
+
+
+class Continues(ScriptedEngine):
+    IMPLEMENTS_CONTINUE = True
+
+
+async def test_a_continue_that_fails_before_its_first_word_leaves_the_answer_stopped(
+    build,
+) -> None:
+    down = "Ollama is not running at http://127.0.0.1:11434 (connection refused)"
+    engine = Continues(scripts=[Script(["partial ", "answer", " never sent"], hold_after=2),
+                                Script([], error=EngineUnavailable(down))])
+    app = build(engine=engine)
+    async with app.run_test() as pilot:
+        await send(pilot, "tell me")
+        await wait_for(engine.held.is_set, pilot)
+        await pilot.press("escape")
+        await idle(app, pilot)
+        answer = chat(app).conversation.messages[-1]
+        assert answer.status == "stopped"
+        await pilot.press("ctrl+g")
+        await idle(app, pilot)
+        assert engine.requests[-1].messages[-1].content == "partial answer"
+        assert answer.status == "stopped" and answer.content == "partial answer"
+        assert chat(app).messages.views[-1].status == "stopped" and down in notes(app)
+        assert chat(app).conversation.continue_problem(answer.id) == ""
 
 
 async def test_an_engine_that_cannot_continue_says_so_in_one_line(

@@ -75,6 +75,7 @@ class TurnView:
         self._sources = False
         self._finished: set[str] = set()
         self.continuing: str | None = None
+        self.regenerating = False
 
     async def play(self, runner: TurnRunner, *, regenerate: bool = False,
                    continuing: str | None = None) -> None:
@@ -84,6 +85,7 @@ class TurnView:
         is the answer's own, so a turn that fails before it starts leaves it as it was.
         """
         self.continuing = continuing
+        self.regenerating = regenerate
         timer = self.screen.set_interval(TICK_S, self._tick)
         gc.freeze()
         try:
@@ -150,7 +152,16 @@ class TurnView:
             await self._show_message(event.message)
         elif isinstance(event, AnswerEnded):
             screen.voice.answer_ended()
-            await self._reconcile(event.message)
+            if event.withdrawn:  # the regenerate never began: the old answer comes back
+                self._finished.add(event.message.id)
+                await self._restore_shown()
+            else:
+                await self._reconcile(event.message)
+            kept = event.withdrawn or (self.continuing is not None
+                                       and event.message.status != "error")
+            if event.error and kept and self.shown:  # the answer shown is the old one
+                title = "Not regenerated" if event.withdrawn else "Not continued"
+                screen.notify(event.error, title=title, severity="error", markup=False)
         elif isinstance(event, Notice):
             screen.notify(event.text, title="Tools", severity="warning", timeout=10,
                           markup=False)
@@ -200,14 +211,21 @@ class TurnView:
         """No answer could start (no model, engine down): the placeholder shows why."""
         text = str(exc) or type(exc).__name__
         view = self._view()
-        if view is None or self.continuing is not None:  # the answer stays as it was
-            if view is not None:
+        if view is None or self.continuing is not None or self.regenerating:
+            if self.regenerating:  # the answer it was to replace is shown again
+                await self._restore_shown()
+            elif view is not None:  # the answer stays as it was
                 await view.finish(view.message)
             self.screen.notify(text, title=title, severity="error", markup=False)
             return
         view.message.status = "error"
         view.message.error = f"{title}: {text}"
         await view.finish(view.message)
+
+    async def _restore_shown(self) -> None:
+        """Draw the branch the conversation shows (a regenerate that did not begin)."""
+        if self.shown:
+            await self.screen.variants.redraw()
 
     async def _placeholder_stopped(self) -> None:
         """Esc before the answer started (e.g. while searching documents)."""
