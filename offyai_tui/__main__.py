@@ -64,8 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--stats", action="store_true", help="print token statistics to stderr")
     ask.add_argument(
         "-c", "--continue", action="store_true", dest="continue_chat",
-        help="add this turn to the workspace's latest conversation, with its history; "
-             "flags given are stored in it as /set would",
+        help="continue the workspace's latest conversation (a new one if none): the "
+             "prompt is a new turn after the branch it shows, sent with that history "
+             "(not a cut answer grown in place: Ctrl+G in the app); flags given are "
+             "stored in it as /set would",
     )  # fmt: skip
     ask.add_argument(
         "--chat", metavar="ID",
