@@ -2,7 +2,8 @@
 
 The engine is the real Ollama client talking to the loopback stand-in with the
 bundled SmolLM2 behind it; what it was sent is read back from ``/_test/state`` and
-what was stored from the transcript on disk.
+what was stored from the transcript on disk. One continue runs on the embedded engine
+(the default) with the same bundled model.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from typing import Any
 
 import pytest
 
+from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.engines.ollama import OllamaEngine
+from offyai_tui.settings.config import Settings
 from offyai_tui.ui.app import OffyApp
 from tests.ollama_fixtures import ollama_settings
 from tests.ollama_server import CHAT_MODEL
@@ -194,6 +197,32 @@ async def test_continue_grows_a_length_cut_answer_in_its_own_view(
             assert saved_messages(conv.id)[answer.id]["content"] == answer.content
             shown = screen_text(app)
             assert " ".join(answer.content.split()[-2:]) in " ".join(shown.split())
+    finally:
+        await app.engine.aclose()
+
+
+async def test_continue_on_the_embedded_engine_grows_the_answer_in_its_view(build) -> None:
+    settings = Settings()
+    settings.llamacpp.n_threads = 2
+    app = build(settings=settings, engine=LlamaCppEngine(settings))
+    try:
+        async with app.run_test() as pilot:
+            await send(pilot, "/set parameter num_predict 6")
+            await send(pilot, "Tell me a long story about a cat.")
+            await answered(app, pilot)
+            screen = chat(app)
+            conv = screen.conversation
+            answer = conv.messages[-1]
+            cut = answer.content
+            assert answer.stats.get("done_reason") == "length" and cut
+            view = screen.messages.view_for(answer.id)
+            await pilot.press("ctrl+g")
+            await answered(app, pilot)
+            assert conv.messages[-1] is answer and len(conv.messages) == 2
+            assert answer.content.startswith(cut) and len(answer.content) > len(cut)
+            assert screen.messages.view_for(answer.id) is view and view.status == answer.status
+            assert saved_messages(conv.id)[answer.id]["content"] == answer.content
+            assert not [n for n in app._notifications if "continue" in str(n.message)]
     finally:
         await app.engine.aclose()
 
