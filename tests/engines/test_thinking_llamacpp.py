@@ -150,3 +150,19 @@ def test_template_switches_without_a_model() -> None:
     assert template_kwargs(None, False, "m") == {}
     with pytest.raises(Unsupported, match="cannot think"):
         template_kwargs(None, True, "m")
+
+
+async def test_continuing_after_an_open_think_block_closes_it_first(
+    engine: LlamaCppEngine, thinkers: dict[str, str]
+) -> None:
+    """The answer shown comes after the reasoning, so the continued prompt closes the block
+    the template opened before the partial text; the model writes answer, not reasoning."""
+    model = thinkers["r1"]
+    opened = done(await answer(engine, model)).stats.prompt_tokens
+    events = await answer(engine, model, [*HELLO, Message("assistant", "Hello")])
+    grown = done(events)
+    closer = await engine.count_tokens("</think>\n\n", model)
+    word = await engine.count_tokens("Hello", model)
+    assert closer is not None and word is not None
+    assert opened + word < grown.stats.prompt_tokens <= opened + closer + word
+    assert not any(isinstance(e, ThinkingDelta) for e in events)
