@@ -9,8 +9,10 @@ the model and turns each image into embeddings in the prompt.
   link in the models folder counts), a ``.gguf`` file with ``mmproj`` in its
   name: ``mmproj-model-f16.gguf``, ``model.mmproj.gguf``,
   ``gemma-3-4b-it-mmproj-f16.gguf``. Several: the one sharing the longest name
-  prefix with the model wins. Projector files are not models, so the catalog
-  does not list them.
+  prefix with the model wins, and on a tie one named for another model there is
+  passed over (:func:`pick_projector`). Projector files are not models: the
+  catalog does not list them, importing one alone is refused, and importing or
+  deleting a model brings or deletes its projector (``offyai_tui.manage``).
 - **Parent side** (:func:`chat_payload`): refuses what cannot be sent (images
   without a projector, tools) before the worker is asked, reads each image once
   (checked against its SHA-256) into a ``data:`` URL (WebP as PNG: llama.cpp
@@ -39,6 +41,8 @@ if TYPE_CHECKING:
     from offyai_tui.engines.parts import ImageRef
 
 CAPABILITY = "vision"
+PROJECTOR_ARCHITECTURE = "clip"
+"""``general.architecture`` of a projector GGUF, whatever its file is called."""
 
 _GEMMA_TEMPLATE = (
     "{{ bos_token }}{% for m in messages %}<start_of_turn>"
@@ -64,24 +68,64 @@ def is_projector(path: Path) -> bool:
 
 
 def find_projector(gguf: str | Path) -> Path | None:
-    """The multimodal projector beside ``gguf``, if any (see the module's naming rules).
-
-    Several projectors in one folder: the one sharing the longest name prefix
-    with the model wins (``gemma-3-4b-it-Q4_K_M.gguf`` takes
-    ``gemma-3-4b-it-mmproj-f16.gguf`` over ``mmproj-llava.gguf``; ``mmproj`` itself is
-    not counted).
-    """
+    """The multimodal projector beside ``gguf``, if any (see :func:`pick_projector`)."""
     model = Path(gguf)
     if is_projector(model):
         return None
+    projectors = projectors_in(model.parent)
+    if not projectors:
+        return None
+    return pick_projector(model, projectors, models_in(model.parent))
+
+
+def projector_of(gguf: str | Path) -> Path | None:
+    """The projector the engine sends images through for the model at ``gguf``: beside
+    the path as named, else beside the file it links to."""
+    path = Path(gguf)
+    return find_projector(path) or find_projector(path.resolve())
+
+
+def projectors_in(folder: Path) -> list[Path]:
+    """The projector files in ``folder``, sorted (the order breaks the last ties)."""
     try:
-        found = sorted(p for p in model.parent.iterdir() if is_projector(p) and p.is_file())
+        return sorted(p for p in folder.iterdir() if is_projector(p) and p.is_file())
     except OSError:
+        return []
+
+
+def models_in(folder: Path) -> list[Path]:
+    """The GGUF files in ``folder`` that are not projectors: the models that claim them."""
+    try:
+        return sorted(p for p in folder.glob("*.gguf") if not is_projector(p))
+    except OSError:
+        return []
+
+
+def pick_projector(
+    model: Path, candidates: Sequence[Path], models: Sequence[Path] = ()
+) -> Path | None:
+    """Which of ``candidates`` (sorted) goes with ``model``; pure, so an import can ask
+    what a new file would change.
+
+    The longest name prefix shared with the model wins (``gemma-3-4b-it-Q4_K_M.gguf``
+    takes ``gemma-3-4b-it-mmproj-f16.gguf`` over ``mmproj-llava.gguf``; ``mmproj``
+    itself is not counted). On a tie a projector another of ``models`` shares a longer
+    prefix with is passed over (``llava-7b.mmproj.gguf`` is llava's, not a
+    ``seer.gguf``'s), then the first in order wins.
+    """
+    if not candidates:
         return None
-    if not found:
-        return None
-    stem = model.stem.lower()
-    return max(found, key=lambda p: len(_common_prefix(_without_mmproj(p.stem), stem)))
+    others = [m for m in models if m.name != model.name]
+
+    def key(projector: Path) -> tuple[int, bool]:
+        score = _score(projector, model)
+        return score, not any(_score(projector, other) > score for other in others)
+
+    return max(candidates, key=key)
+
+
+def _score(projector: Path, model: Path) -> int:
+    return len(_common_prefix(_without_mmproj(projector.stem), model.stem.lower()))
 
 
 def with_vision(capabilities: tuple[str, ...], path: Path) -> tuple[str, ...]:
@@ -89,7 +133,7 @@ def with_vision(capabilities: tuple[str, ...], path: Path) -> tuple[str, ...]:
     beside it (as named, or beside the file it links to)."""
     if "chat" not in capabilities or CAPABILITY in capabilities:
         return capabilities
-    if find_projector(path) or find_projector(path.resolve()):
+    if projector_of(path):
         return (*capabilities, CAPABILITY)
     return capabilities
 
@@ -113,7 +157,7 @@ async def chat_payload(
         return {"messages": [m.as_dict() for m in messages]}
 
     def read() -> dict[str, Any]:
-        projector = find_projector(path) or find_projector(path.resolve())
+        projector = projector_of(path)
         if refusal := unsupported_parts(messages, options, model, projector is not None):
             raise refusal
         if messages[-1].role == "assistant":  # growing an answer evaluates text only

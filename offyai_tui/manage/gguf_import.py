@@ -18,7 +18,9 @@ from pathlib import Path
 
 from offyai_tui.engines.errors import BadModelFile, EngineError
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
+from offyai_tui.engines.llamacpp_vision import PROJECTOR_ARCHITECTURE, is_projector
 from offyai_tui.hw.hardware import format_bytes
+from offyai_tui.manage.projectors import ProjectorPlan, describe, plan_projector
 from offyai_tui.settings import locations
 from offyai_tui.util import fileio
 
@@ -39,6 +41,18 @@ class Imported:
     path: Path
     """Where the model now lives."""
     info: GGUFInfo
+    projector: ProjectorPlan | None = None
+    """What happened to the projector beside the source (None: there was none)."""
+
+    def summary(self) -> str:
+        """One line for the user: what was imported, where, and its projector."""
+        info = self.info
+        facts = ", ".join(
+            x for x in (info.architecture, info.parameter_size, info.quantization) if x
+        )
+        line = f"imported {self.path.name} ({facts}) into {self.path.parent}"
+        note = describe(self.projector)
+        return f"{line}; {note}" if note else line
 
 
 def target_name(source: Path) -> str:
@@ -79,6 +93,11 @@ def import_gguf(
             permissions stop the copy.
     """
     path, info = check_source(source)
+    if is_projector(path) or info.architecture == PROJECTOR_ARCHITECTURE:
+        raise ImportFailed(
+            f"{path.name} is a multimodal projector, not a chat model; import the model's "
+            "GGUF beside it and the projector comes along"
+        )
     folder = models_dir or locations.models_dir()
     target = folder / target_name(path)
     if target.exists():
@@ -93,13 +112,32 @@ def import_gguf(
         free = shutil.disk_usage(folder).free
     except OSError as exc:
         raise ImportFailed(f"cannot use {folder} ({exc.strerror or exc})") from None
-    if free < info.size_bytes:
+    plan = plan_projector(path, target, folder)
+    extra = plan.source.stat().st_size if plan is not None and plan.copy else 0
+    need = info.size_bytes + extra
+    if free < need:
         raise ImportFailed(
-            f"not enough disk space: {path.name} needs {format_bytes(info.size_bytes)},"
+            f"not enough disk space: {path.name} needs {format_bytes(need)},"
             f" {format_bytes(free)} free in {folder}"
         )
-    copied = _copy(path, folder, target, info.size_bytes, progress)
-    return Imported(copied, read_gguf_info(copied))
+    if plan is None or not plan.copy or plan.target is None:
+        copied = _copy(path, folder, target, need, progress)
+        return Imported(copied, read_gguf_info(copied), plan)
+    projector = _copy(plan.source, folder, plan.target, need, progress)
+    try:
+        copied = _copy(path, folder, target, need, _after(extra, progress))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            projector.unlink()  # no projector left behind for a model that is not there
+        raise
+    return Imported(copied, read_gguf_info(copied), plan)
+
+
+def _after(offset: int, progress: Progress | None) -> Progress | None:
+    """``progress`` counting on from ``offset`` bytes (the projector copied first)."""
+    if progress is None:
+        return None
+    return lambda done, total: progress(offset + done, total)
 
 
 def _copy(source: Path, folder: Path, target: Path, size: int, progress: Progress | None) -> Path:

@@ -455,13 +455,7 @@ class ModelsScreen(Screen[None]):
             return
         finally:
             self.app.call_from_thread(panel.set_running, False)
-        info = imported.info
-        facts = ", ".join(
-            x for x in (info.architecture, info.parameter_size, info.quantization) if x
-        )
-        self.app.call_from_thread(
-            panel.set_status, f"imported {imported.path.name} ({facts}) into {imported.path.parent}"
-        )
+        self.app.call_from_thread(panel.set_status, imported.summary())
         self.app.call_from_thread(self.refresh_models)
 
     # -- palette -----------------------------------------------------------------
