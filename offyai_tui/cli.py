@@ -235,15 +235,13 @@ async def rm(args: argparse.Namespace, settings: Settings, workspace: Workspace)
         if getattr(args, "engine", None):
             engines = [registry.engine(args.engine)]
         engine, info = await find_installed(engines, args.name)
-        unloaded = await delete_model(engine, info.name)
+        deleted = await delete_model(engine, info.name)
     finally:
         await registry.aclose()
-    line = f"deleted {info.name} from {engine.label}"
-    if unloaded:
-        line += " (unloaded first)"
+    freed = ""
     if info.size_bytes:
-        line += f"; freed {'' if info.path else 'up to '}{format_bytes(info.size_bytes)}"
-    print(visible(line))
+        freed = f"freed {'' if info.path else 'up to '}{format_bytes(info.size_bytes)}"
+    print(visible(deleted.line(info.name, engine.label, freed)))
     return 0
 
 

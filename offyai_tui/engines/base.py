@@ -283,7 +283,9 @@ class Engine(ABC):
     def pull(self, name: str) -> AsyncIterator[PullProgress]:
         raise Unsupported(f"{self.kind} cannot download models")
 
-    async def delete(self, name: str) -> None:
+    async def delete(self, name: str) -> str | None:
+        """Delete ``name``; returns a note on anything deleted or kept with it (the
+        embedded engine's projector file), or None/"" when there is nothing to add."""
         raise Unsupported(f"{self.kind} cannot delete models")
 
     async def aclose(self) -> None:

@@ -54,7 +54,7 @@ from offyai_tui.engines.llamacpp_answer import answer_stats
 from offyai_tui.engines.llamacpp_catalog import CatalogEntry, lookup, scan_models, usable_entry
 from offyai_tui.engines.llamacpp_client import Request, WorkerSlot, log_path
 from offyai_tui.engines.llamacpp_pool import EmbedPool, pool_size
-from offyai_tui.engines.llamacpp_vision import chat_payload
+from offyai_tui.engines.llamacpp_vision import chat_payload, drop_projector, projector_users
 from offyai_tui.engines.sampling import resolve
 from offyai_tui.engines.think_tags import ThinkSplitter
 from offyai_tui.engines.thinking import template_kwargs
@@ -445,8 +445,9 @@ class LlamaCppEngine(Engine):
                 finally:
                     request.release()
 
-    async def delete(self, name: str) -> None:
-        """Delete a user GGUF from the models dir; bundled models cannot be deleted."""
+    async def delete(self, name: str) -> str:
+        """Delete a user GGUF from the models dir, and its projector when no model left there
+        pairs with it (the note says which); bundled models cannot be deleted."""
         entry = await self._find(name)
         if entry.bundled:
             raise Unsupported(f"{entry.name} is bundled with OffyAI and cannot be deleted")
@@ -455,7 +456,9 @@ class LlamaCppEngine(Engine):
             raise Unsupported(f"{entry.path} is not in {folder}; only models there are deleted")
         with contextlib.suppress(EngineError):
             await self.unload(entry.name)
+        projector, users = await asyncio.to_thread(projector_users, entry.path)
         await asyncio.to_thread(entry.path.unlink, missing_ok=True)
+        return await asyncio.to_thread(drop_projector, projector, users)
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from offyai_tui.engines.chat_format import unsupported_parts
-from offyai_tui.engines.errors import AttachmentUnavailable, Unsupported
+from offyai_tui.engines.errors import AttachmentUnavailable, EngineError, Unsupported
 
 if TYPE_CHECKING:
     from offyai_tui.engines.base import ChatOptions, Message
@@ -126,6 +126,40 @@ def pick_projector(
 
 def _score(projector: Path, model: Path) -> int:
     return len(_common_prefix(_without_mmproj(projector.stem), model.stem.lower()))
+
+
+def projector_users(model: Path) -> tuple[Path | None, list[str]]:
+    """The projector beside ``model`` (in its folder only) and the other models there that
+    pair with it now: asked before the model is deleted, since its name still claims
+    projectors named for it (:func:`pick_projector`)."""
+    projector = find_projector(model)
+    if projector is None:
+        return None, []
+    others = (m for m in models_in(model.parent) if m.name != model.name)
+    return projector, [m.stem for m in others if projector_of(m) == projector]
+
+
+def drop_projector(projector: Path | None, users: list[str]) -> str:
+    """Delete ``projector`` after its model's file was deleted, unless ``users`` (other
+    models, e.g. another quantization of it) pair with it; returns what was done, in
+    words, for the line that reports the delete ("" without a projector).
+
+    Raises:
+        EngineError: the projector could not be deleted (the model already is).
+    """
+    if projector is None:
+        return ""
+    if users:
+        return f"kept its projector {projector.name} ({users[0]} uses it)"
+    try:
+        projector.unlink()
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise EngineError(
+            f"its projector {projector.name} could not be deleted ({exc.strerror or exc})"
+        ) from None
+    return f"also deleted its projector {projector.name}"
 
 
 def with_vision(capabilities: tuple[str, ...], path: Path) -> tuple[str, ...]:

@@ -62,8 +62,24 @@ async def load_model(engine: Engine, name: str) -> None:
     await engine.load(name)
 
 
-async def delete_model(engine: Engine, name: str, *, loaded: bool | None = None) -> bool:
-    """Delete ``name``; unload it first when it is loaded. Returns whether it was unloaded.
+@dataclass(frozen=True)
+class Deleted:
+    """What deleting a model did besides deleting it."""
+
+    unloaded: bool
+    """It was loaded and was unloaded first."""
+    note: str = ""
+    """The engine's words on files deleted or kept with it (a vision model's projector)."""
+
+    def line(self, name: str, label: str, freed: str = "") -> str:
+        """The one line that reports the delete (``freed``: e.g. ``freed 1.2 GB``)."""
+        parts = [f"deleted {name} from {label}" + (" (unloaded first)" if self.unloaded else "")]
+        parts += [x for x in (freed, self.note) if x]
+        return "; ".join(parts)
+
+
+async def delete_model(engine: Engine, name: str, *, loaded: bool | None = None) -> Deleted:
+    """Delete ``name``; unload it first when it is loaded.
 
     ``loaded=None`` asks the engine. A failed unload does not stop the delete: the
     engine frees the memory of a model it no longer has.
@@ -86,8 +102,8 @@ async def delete_model(engine: Engine, name: str, *, loaded: bool | None = None)
             unloaded = True
         except EngineError:
             unloaded = False
-    await engine.delete(name)
-    return unloaded
+    note = await engine.delete(name)  # a plugin's may return anything: words only
+    return Deleted(unloaded, note if isinstance(note, str) else "")
 
 
 def engine_setting(kind: str) -> str:

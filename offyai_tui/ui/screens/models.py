@@ -379,14 +379,13 @@ class ModelsScreen(Screen[None]):
         name = row.info.name
         self.say(f"deleting {name}…")
         try:
-            unloaded = await delete_model(row.engine, name)
+            deleted = await delete_model(row.engine, name)
         except Exception as exc:  # one line, whatever the engine raised
             self.say(f"could not delete {name}: {_reason(exc)}", error=True)
             self.refresh_models()
             return
-        freed = f"; freed up to {format_bytes(row.info.size_bytes)}" if row.info.size_bytes else ""
-        first = " (unloaded first)" if unloaded else ""
-        self.say(f"deleted {name} from {row.engine.label}{first}{freed}")
+        freed = f"freed up to {format_bytes(row.info.size_bytes)}" if row.info.size_bytes else ""
+        self.say(deleted.line(name, row.engine.label, freed))
         self.refresh_models()
 
     # -- pull --------------------------------------------------------------------
