@@ -23,7 +23,9 @@ others (bench/fusion_fit.py).
 Throughput: chunks per second for a fresh sample of documents indexed end to
 end (load, chunk, embed, commit) with no cache, for one thread, one worker with
 two threads and the default pool, in interleaved rounds; each as a ratio to the
-one-thread figure of its round.
+one-thread figure of its round. Each round also measures the CPU ceiling: the work
+two busy processes do against one at that moment (2.0 on two free cores; the shared
+machine often gives less), which bounds what any pool can show.
 
 Latency: p50/p95 of a hybrid query (BM25 + vector search + fusion, query
 embedding excluded) over synthetic indexes of 10k and 100k chunks, with vector
@@ -40,6 +42,8 @@ import argparse
 import asyncio
 import hashlib
 import json
+import multiprocessing
+import os
 import random
 import re
 import sqlite3
@@ -293,15 +297,47 @@ async def _index_sample(sample: list[dict], threads: tuple[int, int]) -> dict:
     return {"chunks": report.chunks, "wall_s": wall}
 
 
+def _spin(seconds: float, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """Count loop turns for ``seconds``: one busy core's worth of work."""
+    end, turns = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        turns += 1
+    out.put(turns)
+
+
+def cpu_ceiling(seconds: float = 1.0) -> float:
+    """Work two busy processes get done against one, right now: the most two
+    single-threaded workers can gain on this machine at this moment (2.0 on two idle
+    cores; less while other work holds a core). Indexing ratios are read against it."""
+    def work(processes: int) -> int:
+        out: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
+        procs = [multiprocessing.Process(target=_spin, args=(seconds, out))
+                 for _ in range(processes)]
+        for proc in procs:
+            proc.start()
+        total = sum(out.get() for _ in procs)
+        for proc in procs:
+            proc.join()
+        return total
+
+    one = work(1)
+    return work(2) / one if one else 0.0
+
+
 async def throughput(args: argparse.Namespace) -> dict:
     """Chunks/s indexing a fresh sample end to end, nothing cached, for each setup in
     :data:`THROUGHPUT_SETUPS`, rounds interleaved so a busy moment of the shared
-    machine hits every setup alike; the ratio to ``1 thread`` is per round."""
+    machine hits every setup alike; the ratio to ``1 thread`` is per round, and each
+    round measures the :func:`cpu_ceiling` those ratios are bounded by."""
     corpus, _, _ = load_beir(corpora(args.data)[0], None)
     sample = random.Random(7).sample(corpus, min(args.sample, len(corpus)))
     rates: dict[str, list[float]] = {name: [] for name in THROUGHPUT_SETUPS}
+    ceilings: list[float] = []
     chunks = 0
     for round_ in range(args.throughput_rounds):
+        ceilings.append(cpu_ceiling())
+        print(f"  throughput round {round_ + 1}, cpu ceiling x{ceilings[-1]:.2f}",
+              file=sys.stderr)
         for name, threads in THROUGHPUT_SETUPS.items():
             found = await _index_sample(sample, threads)
             chunks = found["chunks"]
@@ -324,6 +360,9 @@ async def throughput(args: argparse.Namespace) -> dict:
         "chunks": chunks,
         "rounds": args.throughput_rounds,
         "physical_cores": physical_cores(),
+        "usable_cpus": len(os.sched_getaffinity(0)),
+        "cpu_ceiling": round(float(np.median(ceilings)), 2),
+        "cpu_ceiling_range": [round(min(ceilings), 2), round(max(ceilings), 2)],
         "setups": setups,
         "chunks_per_s": setups["default"]["chunks_per_s"],
     }
@@ -416,7 +455,9 @@ def main(argv: list[str] | None = None) -> int:
         t = results["throughput"]
         print(f"indexing throughput, end to end, {t['chunks']} chunks from {t['documents']} "
               f"uncached documents, median of {t['rounds']} interleaved rounds "
-              f"({t['physical_cores']} physical cores):")
+              f"({t['physical_cores']} physical cores, {t['usable_cpus']} CPUs usable; two busy "
+              f"processes did x{t['cpu_ceiling']} the work of one, range "
+              "x{:.2f}-x{:.2f}: the most any setup could gain):".format(*t["cpu_ceiling_range"]))
         for name, found in t["setups"].items():
             print(f"  {name:20s} {found['chunks_per_s']:6.1f} chunks/s "
                   f"(range {found['range'][0]:.1f}-{found['range'][1]:.1f}), "

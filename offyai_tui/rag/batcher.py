@@ -4,13 +4,22 @@ Embedding is fastest in full batches, and a folder of notes is mostly files of
 a few chunks each, so chunks of consecutive files share batches; a file is
 stored once all its chunks have vectors. A run stopped mid-batch stores
 nothing of the files still waiting (they are indexed again next time).
+
+Up to :data:`IN_FLIGHT` batches are embedding at once, so the embedding workers
+never wait: while one batch embeds, the next files are read and chunked and the
+next batch is already queued at each worker. Awaiting each batch before reading
+on left every core idle while files were parsed, and (with one worker per core,
+each handed a part of the batch) left the worker that finished its part first
+idle until the other finished too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,6 +106,10 @@ def skip_kind(path: str) -> str:
     return kind_of(Path(path)) or suffix or "file"
 
 
+IN_FLIGHT = 2
+"""Batches embedding at once: one for the workers to finish, one queued behind it."""
+
+
 @dataclass
 class Pending:
     """A parsed file waiting for its vectors."""
@@ -106,11 +119,25 @@ class Pending:
     replaces: bool
     vectors: list[np.ndarray] = field(default_factory=list)
     embedded: int = 0
+    """Chunks with vectors (the first ones)."""
+    sent: int = 0
+    """Chunks handed to a batch, embedded or still embedding."""
 
     @property
     def bytes_left(self) -> float:
         """The file's size times the share of its chunks still without vectors."""
         return self.record.size * (1 - self.embedded / max(len(self.chunks), 1))
+
+
+@dataclass
+class _Flight:
+    """A batch sent to the embedder: which chunks of which files, and its vectors to be."""
+
+    parts: list[tuple[Pending, int, int]]
+    size: int
+    started: float
+    task: asyncio.Future[np.ndarray]
+    done_at: float = 0.0
 
 
 class Batcher:
@@ -119,6 +146,8 @@ class Batcher:
 
     A file waiting here is held whole (its chunks and vectors): only files up to
     ``bigfile.STREAM_MIN_BYTES`` come here, larger text files are streamed.
+    Files are stored only from :meth:`add` and :meth:`flush_all`, in the indexer's
+    own steps (never from a batch finishing meanwhile, while a commit may run).
     """
 
     def __init__(
@@ -131,47 +160,80 @@ class Batcher:
         self.report = report
         self.pending: list[Pending] = []
         self.embedded = 0
+        self.flights: deque[_Flight] = deque()
+        self._busy_until = 0.0
         self.tick: Callable[[], None] = lambda: None
         """Called after each batch (the indexer reports progress from it)."""
 
     def bytes_left(self) -> float:
         return sum(p.bytes_left for p in self.pending)
 
-    def _waiting(self) -> int:
-        return sum(len(p.chunks) - p.embedded for p in self.pending)
+    def _unsent(self) -> int:
+        return sum(len(p.chunks) - p.sent for p in self.pending)
 
     async def add(self, item: Pending) -> None:
         self.pending.append(item)
         size = self.indexer.embedder.batch_size
-        while self._waiting() >= size and not self.indexer.cancelled:
-            await self._flush(size)
+        while self._unsent() >= size and not self.indexer.cancelled:
+            await self._send(size)
+        while self.flights and self.flights[0].task.done():
+            await self._land()
         self._store_complete()
 
     async def flush_all(self) -> None:
-        while self.pending and not self.indexer.cancelled:
-            await self._flush(self.indexer.embedder.batch_size)
+        size = self.indexer.embedder.batch_size
+        while (self.flights or self._unsent()) and not self.indexer.cancelled:
+            if self._unsent():
+                await self._send(size)
+            else:
+                await self._land()
         self._store_complete()
 
-    async def _flush(self, size: int) -> None:
+    async def _send(self, size: int) -> None:
+        """Start embedding the next ``size`` chunks (after the oldest batch lands,
+        if :data:`IN_FLIGHT` are out)."""
+        while len(self.flights) >= IN_FLIGHT:
+            await self._land()
         parts: list[tuple[Pending, int, int]] = []
         texts: list[str] = []
         for item in self.pending:
             if len(texts) >= size:
                 break
-            start = item.embedded
+            start = item.sent
             end = min(len(item.chunks), start + size - len(texts))
             if end > start:
                 parts.append((item, start, end))
                 texts.extend(c.indexed_text() for c in item.chunks[start:end])
-        clock = time.monotonic()
-        vectors = await self.indexer.until_cancelled(self.indexer.embedder.embed(texts))
-        self.report.embed_seconds += time.monotonic() - clock
+                item.sent = end
+        task = asyncio.ensure_future(
+            self.indexer.until_cancelled(self.indexer.embedder.embed(texts))
+        )
+        flight = _Flight(parts, len(texts), time.monotonic(), task)
+        task.add_done_callback(lambda _: setattr(flight, "done_at", time.monotonic()))
+        task.add_done_callback(_retrieved)  # a stopped run leaves some unawaited
+        self.flights.append(flight)
+
+    async def _land(self) -> None:
+        """Await the oldest batch and give its vectors to their files."""
+        flight = self.flights[0]
+        try:
+            vectors = await flight.task
+        except BaseException:  # the run ends here: the batches behind it are not wanted
+            for later in self.flights:
+                later.task.cancel()
+            self.flights.clear()
+            raise
+        self.flights.popleft()
+        # Embedding time is the time any batch was out, overlaps counted once.
+        start = max(flight.started, self._busy_until)
+        self.report.embed_seconds += max(flight.done_at - start, 0.0)
+        self._busy_until = max(self._busy_until, flight.done_at)
         offset = 0
-        for item, start, end in parts:
-            item.vectors.append(vectors[offset : offset + end - start])
+        for item, begin, end in flight.parts:
+            item.vectors.append(vectors[offset : offset + end - begin])
             item.embedded = end
-            offset += end - start
-        self.embedded += len(texts)
+            offset += end - begin
+        self.embedded += flight.size
         self._store_complete()
         self.tick()
 
@@ -183,3 +245,9 @@ class Batcher:
             self.writer.put_document(item.record, item.chunks, vectors, self.identity)
             (self.report.updated if item.replaces else self.report.added).append(item.record.path)
             self.report.chunks += len(item.chunks)
+
+
+def _retrieved(task: asyncio.Future[np.ndarray]) -> None:
+    """Mark a batch's error as seen (it is raised again where the batch is awaited)."""
+    if not task.cancelled():
+        task.exception()

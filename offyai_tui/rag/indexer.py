@@ -319,9 +319,10 @@ class Indexer:
             byte_rate = done / elapsed if elapsed > 0 and done else 0.0
             eta = (total_bytes - done) / byte_rate if byte_rate else None
             estimate = round(chunks * total_bytes / done) if done and chunks else 0
+            stored = i - len(batcher.pending)  # files still embedding are not done yet
             return IndexProgress(
-                "indexing", i, len(files), chunks, rate, eta, current, len(report.skipped),
-                estimate, int(done), total_bytes,
+                "indexing", stored, len(files), chunks, rate, eta, current,
+                len(report.skipped), estimate, int(done), total_bytes,
             )
 
         def tick() -> None:
@@ -358,10 +359,8 @@ class Indexer:
             await batcher.flush_all()
         except Stopped:
             pass
-        if self.cancelled:
-            # Files still waiting for vectors were not stored: count only those kept.
-            waiting = sum(1 for p in batcher.pending if p.embedded < len(p.chunks))
-            finished = max(finished - waiting, 0)
+        # Files still waiting for vectors were not stored: the snapshot counts only
+        # those kept.
         self._emit(snapshot(finished, ""))
         if not self.cancelled:
             skipped_now = {s.path for s in report.skipped}

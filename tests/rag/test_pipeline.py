@@ -232,6 +232,40 @@ async def test_cancel_keeps_finished_files_and_a_consistent_index(
         docs.close()
 
 
+async def test_batches_embed_while_files_are_read_and_each_chunk_keeps_its_vector(
+    engine: LlamaCppEngine, corpus: Path, workspace: Workspace
+) -> None:
+    """Two batches are out at once (the workers never wait for the parent to read the
+    next files), and a batch landing late still gives each chunk its own vector."""
+    docs = Documents(workspace, engine, _settings())
+    try:
+        embedder = await docs.embedder()
+        embedder.batch_size = 2
+        out = most = 0
+        embed = embedder.embed
+
+        async def counted(texts, progress=None):  # type: ignore[no-untyped-def]
+            nonlocal out, most
+            out += 1
+            most = max(most, out)
+            try:
+                return await embed(texts, progress)
+            finally:
+                out -= 1
+
+        embedder.embed = counted  # type: ignore[method-assign]
+        report = await docs.add([corpus])
+        assert len(report.added) == len(CORPUS) and most == 2
+        index = await docs.index()
+        chunks = [c for batch in index.iter_chunks() for c in batch]
+        assert len(chunks) == report.chunks == index.vector_count()
+        own = await embed([c.indexed_text() for c in chunks])
+        for chunk, vector in zip(chunks, own):
+            assert index.vector_scores(vector, [chunk.id])[chunk.id] == pytest.approx(1, abs=1e-4)
+    finally:
+        docs.close()
+
+
 async def test_changing_the_embedding_model_reembeds(
     engine: LlamaCppEngine, corpus: Path, workspace: Workspace
 ) -> None:
