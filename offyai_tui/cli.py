@@ -343,7 +343,10 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
             print(visible(f"plugin     {entry.line()}"))
         try:
             model = settings.chat.model or await selection.engine.default_model()
-            print(visible(f"model      {model}"))
+            from offyai_tui.manage.projectors import vision_note
+
+            note = await vision_note(selection.engine, model)
+            print(visible(f"model      {model}" + (f" ({note})" if note else "")))
         except EngineError as exc:
             print(visible(f"model      none ({exc})"))
     finally:

@@ -40,6 +40,7 @@ def model_json(row: ModelRow) -> dict[str, Any]:
         "size_bytes": info.size_bytes,
         "context_length": info.context_length,
         "capabilities": list(row.capabilities),
+        "projector": row.details.get("projector") or None,  # the embedded engine's vision
         "loaded": row.loaded,
         "fit": VERDICTS.get(judged.fit.kind, "unknown"),  # the words `offyai fit` uses
         "fit_label": judged.fit.label,

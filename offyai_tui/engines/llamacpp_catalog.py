@@ -17,7 +17,12 @@ from offyai_tui.engines import bundled
 from offyai_tui.engines.base import ModelInfo
 from offyai_tui.engines.errors import BadModelFile, EngineError, ModelNotFound, Unsupported
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
-from offyai_tui.engines.llamacpp_vision import is_projector, with_vision
+from offyai_tui.engines.llamacpp_vision import (
+    CAPABILITY,
+    is_projector,
+    projector_of,
+    with_vision,
+)
 from offyai_tui.engines.sampling import model_file_sampling
 from offyai_tui.settings import locations
 
@@ -66,6 +71,9 @@ class CatalogEntry:
                 lines.append("(recommended by the model file: used unless config, the mode "
                              "or /set parameter say otherwise)")
                 details["parameters"] = "\n".join(lines)
+        capabilities = with_vision(self.capabilities, self.path)
+        if CAPABILITY in capabilities and (projector := projector_of(self.path)):
+            details["projector"] = str(projector)  # why images work: shown in Models details
         size = info.size_bytes if info is not None else _size(self.path)
         return ModelInfo(
             name=self.name,
@@ -75,7 +83,7 @@ class CatalogEntry:
             parameter_size=info.parameter_size if info else "",
             quantization=info.quantization if info else "",
             context_length=info.context_length if info else 0,
-            capabilities=with_vision(self.capabilities, self.path),
+            capabilities=capabilities,
             path=str(self.path),
             details=details,
         )

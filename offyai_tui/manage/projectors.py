@@ -15,7 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from offyai_tui.engines.errors import BadModelFile
+from offyai_tui.engines.base import Engine
+from offyai_tui.engines.errors import BadModelFile, EngineError
 from offyai_tui.engines.gguf_info import read_gguf_info
 from offyai_tui.engines.llamacpp_vision import (
     models_in,
@@ -106,3 +107,20 @@ def describe(plan: ProjectorPlan | None) -> str:
     if plan.copy:
         return f"with its projector {plan.target.name} (vision)"
     return f"its projector {plan.target.name} was already there and is shared (vision)"
+
+
+async def vision_note(engine: Engine, model: str) -> str:
+    """For ``offyai doctor``'s model line: whether the embedded engine's ``model`` sees
+    images and why (the projector paired with it, or none beside its file); "" for other
+    engines (the server knows its models' vision) and for a model it cannot describe."""
+    if engine.kind != "llamacpp":
+        return ""
+    try:
+        info = await engine.model_info(model)
+    except EngineError:
+        return ""
+    if projector := info.details.get("projector"):
+        return f"vision through its projector {Path(str(projector)).name}"
+    if "chat" in info.capabilities:
+        return "no vision: no projector (mmproj*.gguf) beside its file"
+    return ""

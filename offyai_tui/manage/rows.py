@@ -140,7 +140,10 @@ async def _from_gguf(info: ModelInfo) -> tuple[ModelInfo, ModelShape | None, dic
         why = ""
     except ShapeError as exc:
         shape, why = None, str(exc)
-    return merged, shape, _gguf_details(gguf), why
+    details = _gguf_details(gguf)
+    if projector := info.details.get("projector"):  # the embedded engine's vision comes from it
+        details["projector"] = projector
+    return merged, shape, details, why
 
 
 async def _from_show(

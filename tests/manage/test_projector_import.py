@@ -6,12 +6,14 @@ Real files: a copy of the bundled SmolLM2 as the model and a projector written b
 
 from __future__ import annotations
 
+import json
 import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
+from offyai_tui.__main__ import main
 from offyai_tui.engines import bundled
 from offyai_tui.engines.llamacpp_catalog import scan_models
 from offyai_tui.engines.llamacpp_vision import projector_of
@@ -97,3 +99,21 @@ def test_on_a_tie_a_projector_named_for_another_model_is_passed_over(tmp_path: P
         shutil.copyfile(bundled.smollm2_path(), tmp_path / name)  # names are what count
     assert projector_of(tmp_path / "seer.gguf") == tmp_path / "mmproj-F16.gguf"
     assert projector_of(tmp_path / "llava-7b.gguf") == tmp_path / "llava-7b.mmproj.gguf"
+
+
+def test_doctor_and_models_json_name_the_projector(
+    downloads: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import_gguf(downloads / "seer-Q4_1.gguf")
+    main(["--engine", "llamacpp", "--model", "seer-Q4_1", "doctor"])
+    out = capsys.readouterr().out.splitlines()
+    assert "model      seer-Q4_1 (vision through its projector mmproj-F16.gguf)" in out
+    main(["--engine", "llamacpp", "--model", "smollm2-135m-instruct", "doctor"])
+    out = capsys.readouterr().out.splitlines()
+    no = "no vision: no projector (mmproj*.gguf) beside its file"
+    assert f"model      smollm2-135m-instruct ({no})" in out
+
+    assert main(["--engine", "llamacpp", "models", "--json"]) == 0
+    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["models"]}
+    assert rows["seer-Q4_1"]["projector"] == str(locations.models_dir() / "mmproj-F16.gguf")
+    assert rows["smollm2-135m-instruct"]["projector"] is None

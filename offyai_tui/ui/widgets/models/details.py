@@ -6,6 +6,7 @@ Long values (vocabularies, licenses) are cut so the dialog opens instantly.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
@@ -49,6 +50,7 @@ def overview(row: ModelRow) -> Text:
         ("size on disk", format_bytes(info.size_bytes) if info.size_bytes else ""),
         ("context", f"{info.context_length:,} tokens" if info.context_length else ""),
         ("capabilities", ", ".join(row.capabilities)),
+        ("vision", _vision(row)),
         ("loaded", "yes" if row.loaded else "no"),
         ("file", info.path or str(row.details.get("path", ""))),
     ]
@@ -60,6 +62,17 @@ def overview(row: ModelRow) -> Text:
     text.append(f"{'fit':<13}", style="bold")
     text.append(visible(row.assessment.summary()))
     return text
+
+
+def _vision(row: ModelRow) -> str:
+    """Where the embedded engine's vision comes from, so a user sees why images work or
+    not: the projector file paired with the model, or that there is none."""
+    projector = str(row.details.get("projector") or "")
+    if projector:
+        return f"through the projector {Path(projector).name} beside it"
+    if row.engine.kind == "llamacpp" and row.can_chat:
+        return "none: no projector (mmproj*.gguf) beside its file"
+    return ""
 
 
 class ModelDetailsScreen(ModalScreen[None]):
