@@ -81,7 +81,7 @@ async def doctor_json(settings: Settings, workspace: Workspace) -> int:
     document["engines"] = [entry.as_dict() for entry in listed]
     from offyai_tui.commands.voice import doctor_facts
 
-    document["voice"] = doctor_facts()
+    document["voice"] = doctor_facts(settings.voice)
     print_json(document)
     return 0 if getattr(selection, "answering", True) else 1
 

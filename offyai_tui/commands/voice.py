@@ -6,6 +6,7 @@ through :class:`UserError`; the transcript goes to stdout, notes to stderr.
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from offyai_tui.voice.errors import VoiceError
 if TYPE_CHECKING:
     import argparse
 
-    from offyai_tui.settings.config import Settings
+    from offyai_tui.settings.config import Settings, VoiceSettings
 
 
 def transcribe(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,15 +52,16 @@ def transcribe(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def say(args: argparse.Namespace) -> int:
-    """Speak the text into a WAV file."""
+def say(args: argparse.Namespace, settings: Settings | None = None) -> int:
+    """Speak the text into a WAV file, or aloud through what ``voice.output`` chooses
+    (``settings``, else config.toml's)."""
     from offyai_tui.voice.speech import find_speaker, synthesize
 
     text = " ".join(args.text).strip()
     if not text and not sys.stdin.isatty():
         text = sys.stdin.read().strip()
     if not args.output:
-        return read_aloud(text, args.voice_engine)
+        return read_aloud(text, args.voice_engine, _voice(settings).output)
     out = Path(args.output).expanduser()
     if not out.parent.is_dir():
         raise UserError(f"{out.parent}: no such folder")
@@ -71,36 +73,46 @@ def say(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_aloud(text: str, engine: str | None) -> int:
+def read_aloud(text: str, engine: str | None, output: str = "auto") -> int:
     """Play ``text`` on the speakers, sentence by sentence; Ctrl+C stops at once."""
-    from offyai_tui.voice.playback import Reader, SentenceFeeder
+    from offyai_tui.voice.playback import Reader, SentenceFeeder, speakers
     from offyai_tui.voice.speech import find_speaker
 
     if not text.strip():
         raise UserError("nothing to say: the text is empty")
     try:
-        reader = Reader(find_speaker(engine))
+        reader = Reader(find_speaker(engine), play=speakers(output))
     except VoiceError as err:
         raise UserError(str(err)) from None
     feeder = SentenceFeeder(reader.say)
-    feeder.feed(text)
-    feeder.finish()
+    # asyncio.run (the commands' runner) answers a first Ctrl+C by cancelling its task,
+    # which this blocking wait never lets happen: the sentence would play to its end.
+    # Python's own handler interrupts the wait at once instead.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        feeder.feed(text)
+        feeder.finish()
         while reader.reading:
             reader.wait(0.2)
     except KeyboardInterrupt:
         reader.stop()
+        reader.wait(2)  # the device is let go of (ALSA: dropped and closed) before exit
         raise
+    finally:
+        signal.signal(signal.SIGINT, previous)
     if reader.error is not None:
         raise UserError(str(reader.error))
     return 0
 
 
-def doctor_facts() -> dict[str, dict[str, object]]:
-    """Speech to text, text to speech and the microphone: what is there, or the problem."""
+def doctor_facts(voice: VoiceSettings | None = None) -> dict[str, dict[str, object]]:
+    """Speech to text, text to speech, the microphone and the speakers: what is there,
+    or the problem; with the sound library ``voice.input`` / ``voice.output`` chose."""
+    from offyai_tui.settings.config import VoiceSettings
     from offyai_tui.voice import devices, whisper_model
     from offyai_tui.voice.speech import find_speaker
 
+    voice = voice or VoiceSettings()
     facts: dict[str, dict[str, object]] = {}
     try:
         model = whisper_model.find(prepare=False)
@@ -114,18 +126,23 @@ def doctor_facts() -> dict[str, dict[str, object]]:
                                    "path": str(speaker.path)}
     except VoiceError as err:
         facts["text_to_speech"] = {"problem": str(err)}
-    try:
-        device = devices.default_input()
-        facts["microphone"] = {"device": device.name, "rate": device.rate}
-    except VoiceError as err:
-        facts["microphone"] = {"problem": str(err)}
+    for key, choice, find in (("microphone", voice.input, devices.default_input),
+                              ("speakers", voice.output, devices.default_output)):
+        try:
+            device = find(choice)
+            facts[key] = {"device": device.name, "rate": device.rate,
+                          "backend": device.backend, "setting": choice}
+        except VoiceError as err:
+            facts[key] = {"problem": str(err), "setting": choice}
     return facts
 
 
-def doctor_lines(facts: dict[str, dict[str, object]] | None = None) -> list[str]:
+def doctor_lines(
+    facts: dict[str, dict[str, object]] | None = None, voice: VoiceSettings | None = None
+) -> list[str]:
     """``offyai doctor``'s voice lines, from :func:`doctor_facts`."""
-    facts = facts or doctor_facts()
-    stt, tts, mic = facts["speech_to_text"], facts["text_to_speech"], facts["microphone"]
+    facts = facts or doctor_facts(voice or _voice(None))
+    stt, tts = facts["speech_to_text"], facts["text_to_speech"]
     if "problem" in stt:
         stt_line = f"speech to text: {stt['problem']}"
     else:
@@ -133,9 +150,28 @@ def doctor_lines(facts: dict[str, dict[str, object]] | None = None) -> list[str]
         stt_line = f"speech to text: {stt['model']} ({stt['origin']}{state}) {stt['path']}"
     tts_line = f"text to speech: {tts['problem']}" if "problem" in tts else (
         f"text to speech: {tts['engine']} ({tts['voice']}) {tts['path']}")
-    mic_line = f"microphone: {mic['problem']}" if "problem" in mic else (
-        f"microphone: {mic['device']} ({mic['rate']} Hz)")
-    return [stt_line, tts_line, mic_line]
+    return [stt_line, tts_line, *(_device_line(key, facts[key]) for key in
+                                  ("microphone", "speakers") if key in facts)]
+
+
+def _device_line(key: str, fact: dict[str, object]) -> str:
+    """``microphone: ALSA default (16000 Hz) through ALSA (voice.input = auto)``."""
+    from offyai_tui.voice.devices import NAMES
+
+    name = "input" if key == "microphone" else "output"
+    setting = f"voice.{name} = {fact.get('setting', 'auto')}"
+    if "problem" in fact:
+        return f"{key}: {fact['problem']} ({setting})"
+    library = NAMES.get(str(fact.get("backend")), fact.get("backend"))
+    rate = f" ({fact['rate']} Hz)" if fact.get("rate") else ""
+    return f"{key}: {fact['device']}{rate} through {library} ({setting})"
+
+
+def _voice(settings: Settings | None) -> VoiceSettings:
+    """The ``[voice]`` settings given, else config.toml's (the command line passes none)."""
+    from offyai_tui.settings.config import load_settings
+
+    return (settings or load_settings()).voice
 
 
 def prepare_model() -> str:

@@ -148,6 +148,10 @@ class VoiceSettings:
     """A whisper.cpp ggml model file; empty: the models directory's, else the bundled one."""
     read_answers: bool = False
     """Read every answer aloud, sentence by sentence, while it streams (Esc stops)."""
+    input: str = "auto"
+    """What records: ``auto`` (PortAudio where it loads, else ALSA), ``portaudio`` or ``alsa``."""
+    output: str = "auto"
+    """What plays read-aloud speech: ``auto``, ``portaudio`` or ``alsa``, as for ``input``."""
 
 
 @dataclass

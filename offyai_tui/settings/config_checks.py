@@ -19,6 +19,9 @@ from typing import Any
 ENGINE_KINDS = ("auto", "ollama", "llamacpp", "openai")
 SHOW_THINKING = ("fold", "open")
 """``chat.show_thinking``: reasoning folds when the answer begins, or stays open."""
+AUDIO_LIBRARIES = ("auto", "portaudio", "alsa")
+"""``voice.input`` / ``voice.output``: PortAudio where it loads, else ALSA; or one only
+(see :func:`offyai_tui.voice.devices.backend`)."""
 MAX_THREADS_PER_CPU = 1
 """llama.cpp gains nothing from more threads than logical CPUs, and far more
 (100,000) crash its worker."""
@@ -96,6 +99,11 @@ def check_values(settings: Any, report: Report, warn: Callable[[str], None]) -> 
         report(f"chat.show_thinking must be {' or '.join(SHOW_THINKING)}, "
                f"got {settings.chat.show_thinking!r}", defaults.chat.show_thinking)
         settings.chat.show_thinking = defaults.chat.show_thinking
+    for key in ("input", "output"):
+        value = getattr(settings.voice, key)
+        if value not in AUDIO_LIBRARIES:
+            report(f"voice.{key} must be auto, portaudio or alsa, got {value!r}", "auto")
+            setattr(settings.voice, key, getattr(defaults.voice, key))
     _clamp_threads(settings, warn)
 
 

@@ -1,10 +1,11 @@
-"""Is there a microphone? PortAudio (through ``sounddevice``) is asked, lazily, else ALSA.
+"""Is there a microphone, or speakers? PortAudio (``sounddevice``) is asked, lazily, else ALSA.
 
 Where sounddevice or the PortAudio library is missing, ALSA's libasound (on almost every
-Linux machine, and what PortAudio itself uses there) records instead
-(:mod:`offyai_tui.voice.alsa`). The answer is a device or one line saying why there is
-none: neither library installed, no input device, or a session where a microphone
-cannot be (over SSH the microphone is on the other machine; CI has none).
+Linux machine, and what PortAudio itself uses there) records and plays instead
+(:mod:`offyai_tui.voice.alsa`); ``voice.input`` and ``voice.output`` can insist on one
+of the two. The answer is a device or one line saying why there is none: the library
+not installed, no device, or a session where a microphone cannot be (over SSH the
+microphone is on the other machine; CI has none).
 """
 
 from __future__ import annotations
@@ -12,49 +13,69 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from offyai_tui.voice.errors import INSTALL_HINT, NoInputDevice
+from offyai_tui.voice.errors import INSTALL_HINT, NoInputDevice, NoOutputDevice, VoiceError
+
+NAMES = {"portaudio": "PortAudio", "alsa": "ALSA"}
+"""How each backend is written in a line for the user."""
 
 
 @dataclass(frozen=True)
-class InputDevice:
-    """The default input device and the rate it records at natively."""
+class Device:
+    """The default input (or output) device and the rate it works at natively."""
 
     name: str
     index: int
     rate: int
+    """Samples per second; 0 for ALSA's output, which is opened at each voice's own rate."""
     backend: str = "portaudio"
     """``portaudio`` (sounddevice) or ``alsa`` (libasound through ctypes)."""
 
 
-def backend() -> str:
-    """``portaudio`` when sounddevice loads, else ``alsa`` when libasound does; nothing is opened.
+InputDevice = Device
+
+
+def backend(choice: str = "auto", *, output: bool = False) -> str:
+    """``portaudio`` or ``alsa``, as ``choice`` asks; nothing is opened.
+
+    ``auto`` is PortAudio when sounddevice loads, else ALSA when libasound does; a
+    named one must load itself, so a setting that insists is never quietly ignored.
 
     Raises:
-        NoInputDevice: neither loads (the message says what to install).
+        NoInputDevice: (``output`` false) the library asked for, or for ``auto`` both, is
+            missing; the message says what to install. NoOutputDevice for ``output``.
     """
-    try:
-        import sounddevice  # noqa: F401
-    except (ImportError, OSError) as err:  # no package, or the package without the library
-        from offyai_tui.voice import alsa
-
+    missing: Exception | None = None
+    if choice != "alsa":
         try:
-            alsa.library()
-        except alsa.AlsaMissing:
-            raise _nothing_records(err) from None
-        return "alsa"
-    return "portaudio"
+            import sounddevice  # noqa: F401
+        except (ImportError, OSError) as err:  # no package, or the package without the library
+            missing = err
+        else:
+            return "portaudio"
+    from offyai_tui.voice import alsa
+
+    if choice == "portaudio" and missing is not None:
+        raise _no_portaudio(missing, output)
+    try:
+        alsa.library()
+    except alsa.AlsaMissing as err:
+        if missing is not None:
+            raise _no_portaudio(missing, output) from None
+        setting = "voice.output" if output else "voice.input"
+        raise _error(output)(f"{_none(output)}: {err} ({setting} is alsa)") from None
+    return "alsa"
 
 
-def default_input() -> InputDevice:
+def default_input(choice: str = "auto") -> Device:
     """The default input device (ALSA's is opened and closed to learn that it records).
 
     Raises:
         NoInputDevice: there is none; the message says why in one line.
     """
-    if backend() == "alsa":
+    if backend(choice) == "alsa":
         from offyai_tui.voice import alsa
 
-        return InputDevice(name=alsa.probe(), index=-1, rate=alsa.RATE, backend="alsa")
+        return Device(name=alsa.probe(), index=-1, rate=alsa.RATE, backend="alsa")
     import sounddevice
 
     try:
@@ -63,27 +84,61 @@ def default_input() -> InputDevice:
         raise NoInputDevice(f"no microphone: no input device found{where()}") from None
     if int(info.get("max_input_channels", 0)) < 1:
         raise NoInputDevice(f"no microphone: {info.get('name')} records nothing{where()}")
-    return InputDevice(
+    return Device(
         name=str(info.get("name", "input")),
         index=int(info.get("index", -1)),
         rate=int(info.get("default_samplerate") or 16000),
     )
 
 
-def _nothing_records(missing: Exception) -> NoInputDevice:
-    """The line for a machine with neither sounddevice/PortAudio nor ALSA."""
+def default_output(choice: str = "auto") -> Device:
+    """The default output device, for ``offyai doctor`` (ALSA's is opened and closed).
+
+    Raises:
+        NoOutputDevice: there is none; the message says why in one line.
+    """
+    if backend(choice, output=True) == "alsa":
+        from offyai_tui.voice import alsa
+
+        return Device(alsa.probe(playback=True), -1, 0, backend="alsa")  # 0: the voice's rate
+    import sounddevice
+
+    speakers = where(speakers=True)
+    try:
+        info = sounddevice.query_devices(kind="output")
+    except (sounddevice.PortAudioError, ValueError):
+        raise NoOutputDevice(f"no speakers: no output device found{speakers}") from None
+    if int(info.get("max_output_channels", 0)) < 1:
+        raise NoOutputDevice(f"no speakers: {info.get('name')} plays nothing{speakers}")
+    return Device(
+        str(info.get("name", "output")), int(info.get("index", -1)),
+        int(info.get("default_samplerate") or 48000),
+    )  # fmt: skip
+
+
+def _error(output: bool) -> type[VoiceError]:
+    return NoOutputDevice if output else NoInputDevice
+
+
+def _none(output: bool) -> str:
+    return "no speakers" if output else "no microphone"
+
+
+def _no_portaudio(missing: Exception, output: bool) -> VoiceError:
+    """The line for a machine without sounddevice or its PortAudio library."""
     if isinstance(missing, ImportError):
-        return NoInputDevice(f"recording needs sounddevice: {INSTALL_HINT}")
-    return NoInputDevice(
-        "no microphone: the PortAudio library is not installed "
-        f"(apt install libportaudio2, brew install portaudio){where()}"
+        needs = "playing sound" if output else "recording"
+        return _error(output)(f"{needs} needs sounddevice: {INSTALL_HINT}")
+    return _error(output)(
+        f"{_none(output)}: the PortAudio library is not installed "
+        f"(apt install libportaudio2, brew install portaudio){where(speakers=output)}"
     )
 
 
-def describe() -> str:
-    """The device's name, or the reason there is none (for ``offyai doctor``)."""
+def describe(choice: str = "auto") -> str:
+    """The input device's name, or the reason there is none."""
     try:
-        device = default_input()
+        device = default_input(choice)
     except NoInputDevice as err:
         return str(err)
     return f"{device.name} ({device.rate} Hz)"

@@ -22,5 +22,9 @@ class NoInputDevice(VoiceError):
     """No microphone can be opened (none, over SSH, in CI, neither PortAudio nor ALSA)."""
 
 
+class NoOutputDevice(VoiceError):
+    """Nothing can play sound here (no speakers, over SSH, neither PortAudio nor ALSA)."""
+
+
 class SpeechUnavailable(VoiceError):
     """No text-to-speech engine is installed."""

@@ -3,12 +3,15 @@
 Nothing is written to disk: piper's chunks and espeak-ng's standard output are kept as
 samples. Text can be fed as it streams (:class:`SentenceFeeder` hands over each
 sentence once it ends), so an answer is read sentence by sentence while it is being
-written. The output stream is opened through an opener, so tests use a fake speaker;
-with no output device (over SSH, in CI, no PortAudio) the line says so.
+written. Sound goes out through PortAudio (sounddevice) where it loads, else through
+ALSA's libasound (:func:`offyai_tui.voice.alsa.play`), or the one ``voice.output``
+names. The player is handed in, so tests use a fake speaker; with no output device
+(over SSH, in CI, neither library) the line says so.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 import subprocess
@@ -17,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from offyai_tui.voice import devices
-from offyai_tui.voice.errors import INSTALL_HINT, VoiceError
+from offyai_tui.voice.errors import NoOutputDevice, VoiceError
 from offyai_tui.voice.speech import PIPER, Speaker, find_speaker
 
 if TYPE_CHECKING:
@@ -27,10 +30,6 @@ Play = Callable[["np.ndarray", int, threading.Event], None]
 """Plays samples at a rate until done or until the event is set."""
 
 _SENTENCE_END = re.compile(r"(?<=[.!?:;])[\"')\]]*\s+|\n{2,}")
-
-
-class NoOutputDevice(VoiceError):
-    """Nothing can play sound here."""
 
 
 def samples_for(text: str, speaker: Speaker | None = None) -> tuple[np.ndarray, int]:
@@ -65,21 +64,24 @@ def samples_for(text: str, speaker: Speaker | None = None) -> tuple[np.ndarray, 
     return np.frombuffer(body, "<i2").astype(np.float32) / 32768, int(rate)
 
 
-def play_on_speakers(samples: np.ndarray, rate: int, stop: threading.Event) -> None:
+def play_on_speakers(
+    samples: np.ndarray, rate: int, stop: threading.Event, choice: str = "auto"
+) -> None:
     """Play on the default output device until done or ``stop`` is set.
+
+    ``choice`` is ``voice.output``: PortAudio where it loads, else ALSA (``auto``), or
+    one of them only.
 
     Raises:
         NoOutputDevice: nothing can play sound here (the line says why).
     """
-    try:
-        import sounddevice
-    except ImportError:
-        raise NoOutputDevice(f"playing sound needs sounddevice: {INSTALL_HINT}") from None
-    except OSError:
-        raise NoOutputDevice(
-            "no speakers: the PortAudio library is not installed "
-            f"(apt install libportaudio2, brew install portaudio){devices.where(speakers=True)}"
-        ) from None
+    if devices.backend(choice, output=True) == "alsa":
+        from offyai_tui.voice import alsa
+
+        alsa.play(samples, rate, stop)
+        return
+    import sounddevice
+
     try:
         sounddevice.play(samples, rate)
     except (sounddevice.PortAudioError, ValueError):
@@ -92,6 +94,11 @@ def play_on_speakers(samples: np.ndarray, rate: int, stop: threading.Event) -> N
             waited += 0.05
     finally:
         sounddevice.stop()
+
+
+def speakers(choice: str = "auto") -> Play:
+    """:func:`play_on_speakers` through what ``voice.output`` asks for."""
+    return functools.partial(play_on_speakers, choice=choice)
 
 
 class Reader:

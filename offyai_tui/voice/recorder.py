@@ -40,20 +40,21 @@ StreamOpener = Callable[[BlockSink], tuple[InputStream, int]]
 """Opens a stream feeding a sink; returns it and its sample rate."""
 
 
-def open_microphone(sink: BlockSink) -> tuple[InputStream, int]:
+def open_microphone(sink: BlockSink, choice: str = "auto") -> tuple[InputStream, int]:
     """The default input device as a mono float32 stream at its native rate.
 
     PortAudio's (through sounddevice) where it is installed, else ALSA's ``default``
-    (opened once, here: a probe first would open the device twice).
+    (opened once, here: a probe first would open the device twice); ``choice``
+    (``voice.input``) can insist on one of them.
 
     Raises:
         NoInputDevice: there is no microphone (the message says why).
     """
-    if devices.backend() == "alsa":
+    if devices.backend(choice) == "alsa":
         from offyai_tui.voice import alsa
 
         return alsa.AlsaStream(sink), alsa.RATE
-    device = devices.default_input()
+    device = devices.default_input(choice)
     import sounddevice
 
     def callback(indata: Any, _frames: int, _time: Any, _status: Any) -> None:

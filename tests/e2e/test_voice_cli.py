@@ -79,14 +79,18 @@ def test_say_into_a_missing_folder_is_one_line(app_home: Path, user_home: Path) 
 def test_doctor_reports_the_voice_parts(app_home: Path, user_home: Path) -> None:
     result = run_offyai(["doctor"], app_home, user_home, timeout=90)
     lines = [line for line in result.stdout.splitlines() if line.startswith("voice")]
-    assert len(lines) == 3, result.stdout
+    assert len(lines) == 4, result.stdout
     assert "speech to text: whisper-tiny.en (bundled" in lines[0]
     assert "text to speech: piper" in lines[1]
-    assert "microphone: " in lines[2]
+    assert "microphone: " in lines[2] and lines[2].endswith("(voice.input = auto)")
+    assert "speakers: " in lines[3] and lines[3].endswith("(voice.output = auto)")
     as_json = json.loads(run_offyai(["doctor", "--json"], app_home, user_home, timeout=90).stdout)
     assert as_json["voice"]["speech_to_text"]["model"] == "whisper-tiny.en"
     assert as_json["voice"]["text_to_speech"]["engine"] == "piper"
-    assert set(as_json["voice"]["microphone"]) in ({"problem"}, {"device", "rate"})
+    for part in ("microphone", "speakers"):
+        assert set(as_json["voice"][part]) in (
+            {"problem", "setting"}, {"device", "rate", "backend", "setting"}
+        ), as_json["voice"]
 
 
 def test_a_voice_session_sends_nothing_and_leaves_nothing_behind(

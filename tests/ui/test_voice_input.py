@@ -76,7 +76,7 @@ async def test_no_microphone_is_one_line_and_no_dialog(
 ) -> None:
     line = "no microphone: no input device found (over SSH the microphone is on the machine"
 
-    def none(sink: recorder.BlockSink) -> tuple[recorder.InputStream, int]:
+    def none(sink: recorder.BlockSink, choice: str = "auto") -> tuple[recorder.InputStream, int]:
         raise NoInputDevice(line)
 
     monkeypatch.setattr(recorder, "open_microphone", none)

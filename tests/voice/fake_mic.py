@@ -29,7 +29,7 @@ class FakeMicrophone:
         self.opened = 0
         self.finished = threading.Event()
 
-    def __call__(self, sink: BlockSink) -> tuple[FakeStream, int]:
+    def __call__(self, sink: BlockSink, choice: str = "auto") -> tuple[FakeStream, int]:
         self.opened += 1
         return FakeStream(self, sink), self.rate
 

@@ -75,6 +75,7 @@ def test_no_engine_is_the_readers_error(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def test_no_portaudio_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asked for PortAudio (``voice.output = "portaudio"``), its absence is the line."""
     real_import = builtins.__import__
 
     def no_portaudio(name: str, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -86,7 +87,7 @@ def test_no_portaudio_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(builtins, "__import__", no_portaudio)
     monkeypatch.setenv("SSH_TTY", "/dev/pts/1")
     with pytest.raises(NoOutputDevice) as caught:
-        playback.play_on_speakers(np.zeros(10, np.float32), 16000, threading.Event())
+        playback.play_on_speakers(np.zeros(10, np.float32), 16000, threading.Event(), "portaudio")
     assert "libportaudio2" in str(caught.value) and "write a file with -o" in str(caught.value)
 
 

@@ -45,7 +45,7 @@ class ChatVoice:
         from offyai_tui.voice import playback
         from offyai_tui.voice.speakable import speakable
 
-        reader = playback.Reader(play=self.play or playback.play_on_speakers)
+        reader = playback.Reader(play=self._player())
         feeder = playback.SentenceFeeder(reader.say)
         feeder.feed(speakable(text))
         feeder.finish()
@@ -59,7 +59,7 @@ class ChatVoice:
             from offyai_tui.voice import playback
 
             self.stop_reading()
-            self._start(playback.Reader(play=self.play or playback.play_on_speakers))
+            self._start(playback.Reader(play=self._player()))
             self._feeder = playback.SentenceFeeder(self._say)
         self._feeder.feed(text)
 
@@ -77,6 +77,12 @@ class ChatVoice:
             return False
         reader.stop()
         return True
+
+    def _player(self) -> Any:
+        """The fake handed in, else the speakers ``voice.output`` chooses."""
+        from offyai_tui.voice import playback
+
+        return self.play or playback.speakers(offy(self.screen.app).settings.voice.output)
 
     def _start(self, reader: Any) -> None:
         self.reader = reader

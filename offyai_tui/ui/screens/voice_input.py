@@ -10,6 +10,7 @@ dialog.
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,15 @@ class VoiceInputScreen(ModalScreen[str | None]):
     """
     BINDINGS = bindings("voice_input")
 
-    def __init__(self, opener: Any = None, whisper_model: str = "") -> None:
+    def __init__(self, opener: Any = None, whisper_model: str = "", device: str = "auto") -> None:
+        """``device`` is ``voice.input`` (PortAudio, ALSA or auto), for the default opener."""
         super().__init__()
         self._whisper_model = whisper_model
         from offyai_tui.voice import recorder
 
-        self.recorder = recorder.Recorder(opener or recorder.open_microphone)
+        self.recorder = recorder.Recorder(
+            opener or functools.partial(recorder.open_microphone, choice=device)
+        )
         self._cancelled = threading.Event()
         self.transcribing = False
 
@@ -119,7 +123,7 @@ def speak_into(screen: Screen[Any], prompt: TextArea, opener: Any = None) -> Non
     With ``voice.send_at_once`` the prompt is sent as soon as the words are in.
     """
     settings = offy(screen.app).settings.voice
-    dialog = VoiceInputScreen(opener, settings.whisper_model)
+    dialog = VoiceInputScreen(opener, settings.whisper_model, settings.input)
     try:
         dialog.start()
     except VoiceError as err:
