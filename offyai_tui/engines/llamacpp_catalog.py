@@ -19,6 +19,7 @@ from offyai_tui.engines.errors import BadModelFile, EngineError, ModelNotFound, 
 from offyai_tui.engines.gguf_info import GGUFInfo, read_gguf_info
 from offyai_tui.engines.llamacpp_vision import (
     CAPABILITY,
+    PROJECTOR_ARCHITECTURE,
     is_projector,
     projector_of,
     with_vision,
@@ -117,6 +118,12 @@ def _entry(
         info = read_gguf_info(path)
     except BadModelFile as err:
         return CatalogEntry(name, path, is_bundled, True, kind, description, error=str(err))
+    if info.architecture == PROJECTOR_ARCHITECTURE:  # named as a model: pairs with none
+        error = (
+            f"{path.name} is a multimodal projector, not a model: give it a name with mmproj "
+            "in it (e.g. MODEL.mmproj.gguf) so the model beside it uses it"
+        )
+        return CatalogEntry(name, path, is_bundled, True, kind, description, error=error)
     return CatalogEntry(name, path, is_bundled, True, kind, description, info)
 
 

@@ -117,3 +117,39 @@ def test_doctor_and_models_json_name_the_projector(
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["models"]}
     assert rows["seer-Q4_1"]["projector"] == str(locations.models_dir() / "mmproj-F16.gguf")
     assert rows["smollm2-135m-instruct"]["projector"] is None
+
+
+def test_a_projector_that_cannot_be_placed_or_read_is_left_and_said(
+    downloads: Path, tmp_path: Path
+) -> None:
+    folder = locations.models_dir()
+    folder.mkdir(parents=True)
+    shutil.copyfile(bundled.smollm2_path(), folder / "seer.gguf")  # seer's own projector
+    write_projector(folder / "mmproj-F16.gguf", bundled.gemma3_path(), seed=2)
+    imported = import_gguf(downloads / "seer-Q4_1.gguf")  # its own would be seer's too
+    assert imported.summary().endswith(
+        f"; its projector mmproj-F16.gguf was not brought: in {folder} it would be mixed up "
+        "with another model's (copy it there under a name that starts like the model's)"
+    )
+    assert models() == ["mmproj-F16.gguf", "seer-Q4_1.gguf", "seer.gguf"]
+
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    shutil.copyfile(bundled.smollm2_path(), broken / "owl.gguf")
+    good = (downloads / "mmproj-F16.gguf").read_bytes()
+    (broken / "owl.mmproj.gguf").write_bytes(good[: len(good) // 2])
+    summary = import_gguf(broken / "owl.gguf").summary()
+    assert "; its projector is not usable: owl.mmproj.gguf is truncated: " in summary
+    assert "owl.mmproj.gguf" not in models()
+
+
+def test_a_projector_not_named_as_one_is_listed_with_an_error(downloads: Path) -> None:
+    folder = locations.models_dir()
+    folder.mkdir(parents=True)
+    shutil.copyfile(downloads / "mmproj-F16.gguf", folder / "vision-tower.gguf")
+    (entry,) = [e for e in scan_models() if e.name == "vision-tower"]
+    assert entry.error == (
+        "vision-tower.gguf is a multimodal projector, not a model: give it a name with "
+        "mmproj in it (e.g. MODEL.mmproj.gguf) so the model beside it uses it"
+    )
+    assert entry.capabilities == ()
