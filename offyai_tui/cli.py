@@ -361,7 +361,7 @@ async def doctor(args: argparse.Namespace, settings: Settings, workspace: Worksp
         print(visible(f"memory     {line}"))
     from offyai_tui.commands.voice import doctor_lines
 
-    for line in doctor_lines():
+    for line in doctor_lines(voice=settings.voice):
         print(visible(f"voice      {line}"))
     print(visible(f"workspace  {workspace.name} ({workspace.root})"))
     locate()
@@ -389,7 +389,7 @@ async def transcribe(args: argparse.Namespace, settings: Settings, workspace: Wo
 async def say(args: argparse.Namespace, settings: Settings, workspace: Workspace) -> int:
     from offyai_tui.commands.voice import say as run
 
-    return run(args)
+    return run(args, settings)
 
 
 HANDLERS: dict[str, Callable[..., Awaitable[int]]] = {

@@ -52,16 +52,15 @@ def transcribe(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def say(args: argparse.Namespace, settings: Settings | None = None) -> int:
-    """Speak the text into a WAV file, or aloud through what ``voice.output`` chooses
-    (``settings``, else config.toml's)."""
+def say(args: argparse.Namespace, settings: Settings) -> int:
+    """Speak the text into a WAV file, or aloud through what ``voice.output`` chooses."""
     from offyai_tui.voice.speech import find_speaker, synthesize
 
     text = " ".join(args.text).strip()
     if not text and not sys.stdin.isatty():
         text = sys.stdin.read().strip()
     if not args.output:
-        return read_aloud(text, args.voice_engine, _voice(settings).output)
+        return read_aloud(text, args.voice_engine, settings.voice.output)
     out = Path(args.output).expanduser()
     if not out.parent.is_dir():
         raise UserError(f"{out.parent}: no such folder")
@@ -141,7 +140,7 @@ def doctor_lines(
     facts: dict[str, dict[str, object]] | None = None, voice: VoiceSettings | None = None
 ) -> list[str]:
     """``offyai doctor``'s voice lines, from :func:`doctor_facts`."""
-    facts = facts or doctor_facts(voice or _voice(None))
+    facts = facts or doctor_facts(voice)
     stt, tts = facts["speech_to_text"], facts["text_to_speech"]
     if "problem" in stt:
         stt_line = f"speech to text: {stt['problem']}"
@@ -165,13 +164,6 @@ def _device_line(key: str, fact: dict[str, object]) -> str:
     library = NAMES.get(str(fact.get("backend")), fact.get("backend"))
     rate = f" ({fact['rate']} Hz)" if fact.get("rate") else ""
     return f"{key}: {fact['device']}{rate} through {library} ({setting})"
-
-
-def _voice(settings: Settings | None) -> VoiceSettings:
-    """The ``[voice]`` settings given, else config.toml's (the command line passes none)."""
-    from offyai_tui.settings.config import load_settings
-
-    return (settings or load_settings()).voice
 
 
 def prepare_model() -> str:
