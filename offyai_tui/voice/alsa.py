@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ctypes
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -249,11 +250,16 @@ def play(samples: np.ndarray, rate: int, stop: threading.Event, device: str = DE
 
 
 def _drain(lib: ctypes.CDLL, pcm: ctypes.c_void_p, stop: threading.Event) -> None:
-    """Let the buffered end play out, watching ``stop`` (a blocking drain would not)."""
+    """Let the buffered end play out, watching ``stop`` (a blocking drain would not).
+
+    Everything was handed to ALSA by now, so a drain that fails (an underrun in the last
+    buffer) is the end of the sentence, not an error; a device that stops consuming is
+    waited for no longer than its buffer takes to play, twice over.
+    """
     lib.snd_pcm_nonblock(pcm, 1)
-    code = lib.snd_pcm_drain(pcm)
-    if code == -_EAGAIN:
-        while lib.snd_pcm_state(pcm) == _DRAINING and not stop.wait(0.01):
-            pass
-    elif code < 0:
-        raise NoOutputDevice(f"playing stopped: {strerror(code)}")
+    if lib.snd_pcm_drain(pcm) != -_EAGAIN:
+        return
+    deadline = time.monotonic() + 2 * PLAY_LATENCY_US / 1e6 + 0.5
+    while lib.snd_pcm_state(pcm) == _DRAINING and time.monotonic() < deadline:
+        if stop.wait(0.01):
+            return
