@@ -15,15 +15,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from offyai_tui.engines.base import Engine
+from offyai_tui.engines.base import Engine, ModelInfo
 from offyai_tui.engines.errors import BadModelFile, EngineError
 from offyai_tui.engines.gguf_info import read_gguf_info
 from offyai_tui.engines.llamacpp_vision import (
     models_in,
     pick_projector,
     projector_of,
+    projector_users,
     projectors_in,
 )
+from offyai_tui.hw.hardware import format_bytes
 
 CHUNK = 1024 * 1024
 
@@ -124,3 +126,21 @@ async def vision_note(engine: Engine, model: str) -> str:
     if "chat" in info.capabilities:
         return "no vision: no projector (mmproj*.gguf) beside its file"
     return ""
+
+
+def delete_preview(info: ModelInfo) -> str:
+    """For the delete question: what deleting ``info`` does to its projector, so the
+    user knows before saying yes ("" when it has none). Lists its folder: call it in a
+    thread."""
+    if not info.details.get("projector") or not info.path:
+        return ""
+    projector, users = projector_users(Path(info.path))
+    if projector is None:
+        return ""
+    if users:
+        return f"Its projector {projector.name} stays: {users[0]} uses it."
+    try:
+        size = format_bytes(projector.stat().st_size)
+    except OSError:
+        return ""
+    return f"Its projector {projector.name} ({size}) is deleted too."

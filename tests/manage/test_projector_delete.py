@@ -17,6 +17,7 @@ from offyai_tui.engines import bundled
 from offyai_tui.engines.llamacpp import LlamaCppEngine
 from offyai_tui.manage.actions import delete_model
 from offyai_tui.manage.gguf_import import import_gguf
+from offyai_tui.manage.projectors import delete_preview
 from offyai_tui.settings import locations
 from offyai_tui.settings.config import Settings
 from tests.engines.mmproj import write_projector
@@ -72,6 +73,11 @@ async def test_another_models_projector_stays(two_quants: Path, tmp_path: Path) 
     import_gguf(other / "llava-7b.gguf")
     engine = LlamaCppEngine(Settings())
     try:
+        listed = {m.name: m for m in await engine.list_models()}
+        assert delete_preview(listed["seer-Q8_0"]) == (
+            "Its projector mmproj-F16.gguf stays: seer-Q4_1 uses it."
+        )
+        assert delete_preview(listed["smollm2-135m-instruct"]) == ""
         deleted = await delete_model(engine, "llava-7b")
         assert deleted.note == "also deleted its projector llava-7b.mmproj.gguf"
         deleted = await delete_model(engine, "seer-Q8_0")

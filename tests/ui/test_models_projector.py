@@ -14,7 +14,7 @@ from textual.widgets import Input
 
 from offyai_tui.engines import bundled
 from offyai_tui.engines.llamacpp import LlamaCppEngine
-from offyai_tui.hw.hardware import Hardware
+from offyai_tui.hw.hardware import Hardware, format_bytes
 from offyai_tui.settings import locations
 from offyai_tui.settings.config import Settings
 from offyai_tui.ui.screens.dialogs import ConfirmScreen
@@ -95,8 +95,12 @@ async def test_import_details_and_delete_of_a_vision_model(tmp_path: Path) -> No
             screen.table.focus()
             await pilot.pause()
             await pilot.press("d")
+            await settle(app)
             await pilot.pause()
             assert isinstance(app.screen, ConfirmScreen)
+            question = str(app.screen.query_one(".question").content)
+            size = format_bytes((tmp_path / "mmproj-F16.gguf").stat().st_size)
+            assert question.endswith(f" Its projector mmproj-F16.gguf ({size}) is deleted too.")
             await pilot.press("y")
             await settle(app)
             assert screen.status_text.startswith("deleted seer-Q4_1 from llama.cpp; freed ")

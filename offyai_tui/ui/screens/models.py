@@ -40,6 +40,7 @@ from offyai_tui.manage.actions import (
     load_model,
 )
 from offyai_tui.manage.gguf_import import import_gguf
+from offyai_tui.manage.projectors import delete_preview
 from offyai_tui.manage.pull_track import PullTracker
 from offyai_tui.manage.rows import COLUMNS, Inventory, ModelRow, collect
 from offyai_tui.settings.config import Settings
@@ -367,7 +368,19 @@ class ModelsScreen(Screen[None]):
         question = f"Delete {row.info.name} from {row.engine.label}? This {frees} {size}."
         if row.loaded:
             question += " It is loaded now and will be unloaded first."
+        if row.info.details.get("projector"):
+            self._ask_with_projector(row, question)
+        else:
+            self._ask_delete(row, question)
 
+    @work(exclusive=True, group="delete")
+    async def _ask_with_projector(self, row: ModelRow, question: str) -> None:
+        """The question says whether the projector goes too (its folder is listed in a
+        thread: a models folder on a slow disk never freezes the screen)."""
+        note = await asyncio.to_thread(delete_preview, row.info)
+        self._ask_delete(row, f"{question} {note}" if note else question)
+
+    def _ask_delete(self, row: ModelRow, question: str) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
                 self._delete(row)
