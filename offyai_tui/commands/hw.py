@@ -69,8 +69,12 @@ async def doctor_json(settings: Settings, workspace: Workspace) -> int:
     registry = EngineRegistry(settings)
     try:
         selection = await registry.detect()
+        vision = ""
         try:
             model = settings.chat.model or await selection.engine.default_model()
+            from offyai_tui.manage.projectors import vision_note
+
+            vision = await vision_note(selection.engine, model)
         except EngineError as exc:
             model = f"none ({exc})"
         listed = await registry.listing()
@@ -79,6 +83,7 @@ async def doctor_json(settings: Settings, workspace: Workspace) -> int:
     hw = await asyncio.to_thread(detect)
     document = doctor_document(selection, model, describe(hw, engines=True), hw, workspace)
     document["engines"] = [entry.as_dict() for entry in listed]
+    document["model_vision"] = vision  # the embedded engine: its projector, or why none
     from offyai_tui.commands.voice import doctor_facts
 
     document["voice"] = doctor_facts(settings.voice)

@@ -113,6 +113,11 @@ def test_doctor_and_models_json_name_the_projector(
     no = "no vision: no projector (mmproj*.gguf) beside its file"
     assert f"model      smollm2-135m-instruct ({no})" in out
 
+    main(["--engine", "llamacpp", "--model", "seer-Q4_1", "doctor", "--json"])
+    doctor = json.loads(capsys.readouterr().out)
+    assert doctor["model"] == "seer-Q4_1"
+    assert doctor["model_vision"] == "vision through its projector mmproj-F16.gguf"
+
     assert main(["--engine", "llamacpp", "models", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)["models"]}
     assert rows["seer-Q4_1"]["projector"] == str(locations.models_dir() / "mmproj-F16.gguf")
