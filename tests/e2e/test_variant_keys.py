@@ -98,7 +98,8 @@ def test_edit_regenerate_and_cycle_keys_in_bursts(app_home, user_home) -> None:
         assert len(server.chats) == 5
 
         # Select "uno" (answer 3, three, answer, uno), copy it, delete its turn: asked
-        # first, then "three" moves up to the start of the conversation.
+        # first; the turn goes with every version of the prompt ("one", which "uno"
+        # edited) and their answers, and "three" moves up to the start.
         tui.send_bytes((ALT_UP + UP * 3 + "c").encode())
         tui.wait_for("Copied your message", timeout=10)
         assert tui.buffer() == "uno"
@@ -106,7 +107,8 @@ def test_edit_regenerate_and_cycle_keys_in_bursts(app_home, user_home) -> None:
         tui.wait_until(lambda screen: "uno" not in screen, "the turn deleted", 10)
         deleted = {e["id"] for e in events(transcripts(app_home)[-1])
                    if e.get("type") == "deleted"}
-        assert deleted == {uno["id"], *(v["id"] for v in versions)}
+        one = next(m for m in stored if m.get("content") == "one")
+        assert deleted == {uno["id"], *(v["id"] for v in versions), one["id"], first_answer["id"]}
         assert "Back to prompt" in tui.screen()  # the list still has focus
         tui.send_bytes(b"\x1b")  # Esc alone (ESC and a letter in one write is Alt+letter)
         tui.wait_until(lambda screen: "Back to prompt" not in screen, "the prompt focused", 10)
