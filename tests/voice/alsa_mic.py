@@ -18,11 +18,13 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import sys
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from offyai_tui.voice import alsa, audio
 
@@ -34,6 +36,18 @@ CONFIG = """pcm.!default {{
     format "raw"
 }}
 """
+
+
+def without_portaudio(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ALSA is the fallback: make sounddevice missing even where it is installed (and
+    skip where libasound itself is missing); no SSH or CI variables change the lines."""
+    try:
+        alsa.library()
+    except alsa.AlsaMissing:
+        pytest.skip("no libasound.so.2 on this machine")
+    monkeypatch.setitem(sys.modules, "sounddevice", None)
+    for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "CI"):
+        monkeypatch.delenv(name, raising=False)
 
 
 class AlsaMicrophone:

@@ -7,7 +7,6 @@ in it, and the one-line errors when there is no device or no libasound.
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -18,20 +17,13 @@ from offyai_tui.voice import alsa, devices
 from offyai_tui.voice.errors import NoInputDevice
 from offyai_tui.voice.recorder import Recorder
 from offyai_tui.voice.wer import word_error_rate, words
-from tests.voice.alsa_mic import AlsaMicrophone
+from tests.voice.alsa_mic import AlsaMicrophone, without_portaudio
 from tests.voice.conftest import DATA, REFERENCES
 
 
 @pytest.fixture(autouse=True)
-def without_portaudio(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ALSA is the fallback: make sounddevice missing here even where it is installed."""
-    try:
-        alsa.library()
-    except alsa.AlsaMissing:
-        pytest.skip("no libasound.so.2 on this machine")
-    monkeypatch.setitem(sys.modules, "sounddevice", None)
-    for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "CI"):
-        monkeypatch.delenv(name, raising=False)
+def _alsa_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    without_portaudio(monkeypatch)
 
 
 def record(mic: AlsaMicrophone, monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, float]:

@@ -8,7 +8,6 @@ error, and every way of having no speakers is one line with libasound kept quiet
 from __future__ import annotations
 
 import shutil
-import sys
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from offyai_tui.voice import alsa, audio, devices
 from offyai_tui.voice.errors import NoOutputDevice
 from offyai_tui.voice.playback import Reader, play_on_speakers, samples_for, speakers
 from offyai_tui.voice.speech import find_speaker
+from tests.voice.alsa_mic import without_portaudio
 from tests.voice.alsa_speakers import PacedSpeakers, speakers_config
 from tests.voice.conftest import DATA
 
@@ -29,15 +29,8 @@ needs_espeak = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def without_portaudio(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ALSA is the fallback: make sounddevice missing here even where it is installed."""
-    try:
-        alsa.library()
-    except alsa.AlsaMissing:
-        pytest.skip("no libasound.so.2 on this machine")
-    monkeypatch.setitem(sys.modules, "sounddevice", None)
-    for name in ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "CI"):
-        monkeypatch.delenv(name, raising=False)
+def _alsa_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    without_portaudio(monkeypatch)
 
 
 def pcm16(samples: np.ndarray) -> np.ndarray:
