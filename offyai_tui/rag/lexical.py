@@ -22,8 +22,12 @@ This is MaxScore, done with FTS5's own scoring:
    frequent words (BM25 saturates there). If the k-th score found reaches that
    bound, the result is the full query's. If not, the least frequent of the
    frequent words join the rare ones until the bound is under that k-th score
-   (which only grows as more rows are scored), and step 3 runs again; with no
-   frequent word left, the caller runs the full query.
+   (which only grows as more rows are scored), and step 3 runs again for the rows
+   holding one of those words and no rare word (``... NOT (r1 OR r2)``): the rows
+   with a rare word are scored already, exactly, and keep their place (scoring them
+   again, as before, cost bench/rag.py's 100,000-chunk index, interleaved per query,
+   90 queries x 8 rounds: keyword mean 8.7 -> 7.9 ms, p95 21.4 -> 20.2 ms; same rows,
+   same scores). With no frequent word left, the caller runs the full query.
 """
 
 from __future__ import annotations
@@ -106,20 +110,29 @@ def top_k(
             kept.append(phrase)
         if not kept:
             return None
-        rare += [p for p in common if p not in kept]
-        found = _candidates(db, sql, rare, kept, k)
+        demoted = [p for p in common if p not in kept]
+        # The rows holding a rare word are scored already (exactly, and they stay in
+        # ``found``); only those holding a demoted word and no rare one are new.
+        found += _candidates(db, sql, demoted, kept, k, without=rare)
+        found.sort()
     return [(r, s) for s, r in found[:k]]
 
 
 def _candidates(
-    db: sqlite3.Connection, sql: str, rare: list[str], common: list[str], k: int
+    db: sqlite3.Connection, sql: str, rare: list[str], common: list[str], k: int,
+    without: list[str] | None = None,
 ) -> list[tuple[float, int]]:
-    """The best ``k`` rows holding a rare word, exactly scored, best (smallest) first.
+    """The best ``k`` rows holding a rare word (and none of ``without``), exactly
+    scored, best (smallest) first.
 
     The rows with some frequent word and those with none are disjoint and together
     every row with a rare word; in both expressions a frequent word a row lacks adds
-    nothing to its score, as in the full query."""
+    nothing to its score, as in the full query. ``without`` words are in the
+    expression too (behind NOT), so each of the query's words is in it exactly once
+    and ``bm25()`` still gives the full query's score."""
     any_rare = "(" + " OR ".join(rare) + ")"
+    if without:
+        any_rare = f"({any_rare} NOT (" + " OR ".join(without) + "))"
     any_common = "(" + " OR ".join(common) + ")"
     found: list[tuple[float, int]] = []
     for expression in (f"{any_rare} AND {any_common}", f"{any_rare} NOT {any_common}"):

@@ -107,3 +107,40 @@ def test_a_frequent_word_is_not_scored_in_every_row(
     want, full = _counted(index, lambda: _full(index, match, 10))
     assert got == pytest.approx(want)
     assert quick * 5 < full, (quick, full)
+
+
+def test_the_second_step_scores_only_rows_the_first_did_not(
+    index: DocumentIndex, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the first step's k-th score is under the frequent words' bound, the
+    demoted words' rows that hold a rare word were scored already: the second step
+    excludes them and the merged result is still the full query's."""
+    monkeypatch.setattr(lexical, "MIN_COMMON", 100)
+    real = lexical._candidates
+    seconds: list[tuple[list[str], list[str]]] = []
+
+    def spy(db, sql, rare, common, k, without=None):  # type: ignore[no-untyped-def]
+        if without:
+            seconds.append((rare, without))
+        return real(db, sql, rare, common, k, without)
+
+    monkeypatch.setattr(lexical, "_candidates", spy)
+    for text in _queries():
+        match = fts_query(text)
+        before = len(seconds)
+        got = index.search_lexical(match, 10, WEIGHTS)
+        want = _full(index, match, 10)
+        assert [i for i, _ in got] == [i for i, _ in want], text
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=1e-9), text
+        for demoted, rare in seconds[before:]:
+            assert not set(demoted) & set(rare)
+            excluded = index._db.execute(
+                "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                (f"({' OR '.join(demoted)}) NOT ({' OR '.join(rare)})",),
+            ).fetchone()[0]
+            overlap = index._db.execute(
+                "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                (f"({' OR '.join(demoted)}) AND ({' OR '.join(rare)})",),
+            ).fetchone()[0]
+            assert excluded and overlap  # rows were left out, and some are still new
+    assert seconds  # the second step ran
