@@ -74,5 +74,12 @@ class Pending:
         self._items.clear()
         return images, files
 
+    def put_back(self, items: list[Attachment]) -> None:
+        """``items`` (taken for a message that did not go) before the chips added since;
+        one whose content is pending already is there once."""
+        back = [a for i, a in enumerate(items)
+                if all(b.sha256 != a.sha256 for b in [*items[:i], *self._items])]
+        self._items[:0] = back
+
     def clear(self) -> None:
         self._items.clear()

@@ -52,6 +52,13 @@ def test_taking_splits_for_the_message_and_empties(items: list) -> None:
         pending.remove(1)
 
 
+def test_chips_put_back_go_before_the_ones_added_since_and_stay_once(items: list) -> None:
+    pending = Pending()
+    pending.add(items[2])  # attached for the next prompt while the first one waited
+    pending.put_back([items[0], items[1], items[2]])  # the first prompt's, not sent
+    assert [a.name for a in pending] == ["a.png", "b.txt", "c.txt"]
+
+
 def test_earlier_images_still_need_vision(items: list, tmp_path: Path) -> None:
     ref = items[0].ref(tmp_path / "ws")
     history = [Message("user", "what is it?", images=(ref,)), Message("assistant", "a chart"),

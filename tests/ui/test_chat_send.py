@@ -189,7 +189,7 @@ async def test_sending_during_an_answer_is_queued_then_sent(build, engine: Scrip
         await send(pilot, "two")
         await pilot.pause()
         screen = chat(app)
-        assert [text for _, text in screen.queue] == ["two"]
+        assert [queued.text for queued in screen.queue] == ["two"]
         assert "1 prompt queued" in screen_text(app)
         assert len(engine.requests) == 1
         engine.release()

@@ -1,17 +1,19 @@
 """The chat screen: the path of one message, and the parts that own the rest.
 
 The path of one message is a straight line: ``PromptInput.Submitted`` →
-:meth:`ChatScreen._send` (user message and placeholder shown at once) →
-the ``generate`` worker → :class:`offyai_tui.turn.TurnRunner` (documents, context
-plan, engine stream, transcript, tools: the same runner ``offyai ask`` drives) →
-its events drawn by :class:`offyai_tui.ui.screens.chat_turn.TurnView`.
+:class:`~offyai_tui.ui.screens.chat_send.SendQueue` (now, or when the answer
+being written ends) → :meth:`ChatScreen.send_message` (user message and
+placeholder shown at once) → the ``generate`` worker →
+:class:`offyai_tui.turn.TurnRunner` (documents, context plan, engine stream,
+transcript, tools: the same runner ``offyai ask`` drives) → its events drawn by
+:class:`offyai_tui.ui.screens.chat_turn.TurnView`.
 
-One answer is generated at a time. A prompt sent meanwhile is queued and sent
-when the answer ends; Esc stops the answer and returns queued prompts to the
-prompt box. Every answer is bound to its conversation through its
-``ReplyHandle``: if the user switches away, the answer keeps being written to
-its own transcript and is shown again (still streaming) on return, but it is
-never drawn into another conversation.
+One answer is generated at a time. A prompt sent meanwhile, with its
+attachments, is queued and sent when the answer ends; Esc stops the answer and
+returns queued prompts, and their chips, to the prompt box. Every answer is
+bound to its conversation through its ``ReplyHandle``: if the user switches
+away, the answer keeps being written to its own transcript and is shown again
+(still streaming) on return, but it is never drawn into another conversation.
 
 What is not sending has an owner the screen holds: whole conversations
 (:class:`~offyai_tui.ui.screens.chat_conversations.ConversationActions`),
@@ -50,6 +52,7 @@ from offyai_tui.ui.host import offy
 from offyai_tui.ui.screens.chat_attach import ChatAttachments, bar_wiring
 from offyai_tui.ui.screens.chat_conversations import ConversationActions
 from offyai_tui.ui.screens.chat_palette import ChatPalette, PaletteEntry
+from offyai_tui.ui.screens.chat_send import Queued, SendQueue
 from offyai_tui.ui.screens.chat_slash import SlashCommands
 from offyai_tui.ui.screens.chat_variants import VariantActions, variant_label
 from offyai_tui.ui.screens.chat_voice import ChatVoice
@@ -100,17 +103,22 @@ class ChatScreen(KeysFirstScreen[None]):
         self.variants = VariantActions(self)
         self.attachments = ChatAttachments(self)
         self.voice = ChatVoice(self)
+        self.sending = SendQueue(self)
         self.conversation: Conversation = self.conversations.create()
         self.reply: ReplyHandle | None = None
         """The answer being generated (possibly in another conversation)."""
         self.generating = False
-        self.queue: list[tuple[Conversation, str]] = []
         self._info: EngineInfo | None = None
         self._ready = False
         self.keys_ready = False
         """True once the prompt has focus: the app holds keys typed before that."""
 
     # ---------------------------------------------------------------- layout
+
+    @property
+    def queue(self) -> list[Queued]:
+        """The prompts waiting for the answer being written, oldest first."""
+        return self.sending.items
 
     @property
     def settings(self) -> Settings:
@@ -233,7 +241,7 @@ class ChatScreen(KeysFirstScreen[None]):
             if self.queue:  # nothing will send them: back into the prompt, not queued forever
                 self.action_stop()
         self.update_context()
-        self.call_later(self._drain_queue)
+        self.call_later(self.sending.drain)
 
     async def _refresh_empty_hint(self) -> None:
         """An empty chat's privacy line follows the engine: never "stays" for a remote one."""
@@ -282,26 +290,14 @@ class ChatScreen(KeysFirstScreen[None]):
         if not isinstance(command, slash.Prompt):
             await self.slash_commands.run(command)
             return
-        if self.attachments.involved(self.conversation, command.text):
+        if self.attachments.involved(command.text):
             await self.attachments.send(self.conversation, command.text)
             return
         await self.submit(self.conversation, command.text)
 
     async def submit(self, conversation: Conversation, text: str) -> None:
-        """Send now, or queue if an answer is being written or no engine is ready."""
-        detecting = self.engine is None and not offy(self.app).engine_reason
-        if self.generating or detecting or self.queue:
-            # Behind prompts already queued, even if the answer just ended and
-            # their drain is still on its way: prompts go out in the order typed.
-            self.queue.append((conversation, text))
-            self._update_busy()
-            if not (self.generating or detecting):
-                self.call_later(self._drain_queue)
-            return
-        await self._send(conversation, text)
-
-    async def _send(self, conversation: Conversation, text: str) -> None:
-        await self.send_message(conversation, text)
+        """Send ``text`` now, or queue it if an answer is being written or no engine is ready."""
+        await self.sending.submit(Queued(conversation, text))
 
     async def send_message(self, conversation: Conversation, text: str,
                            images: Sequence[Attachment] = (),
@@ -349,32 +345,11 @@ class ChatScreen(KeysFirstScreen[None]):
                 self._update_busy()
                 self.conversations.refresh()
                 self.update_context()
-                self.call_later(self._drain_queue)
-
-    async def _drain_queue(self) -> None:
-        if self.queue and not self.generating and self.engine is not None:
-            conversation, text = self.queue.pop(0)
-            self._update_busy()
-            await self._send(conversation, text)
+                self.call_later(self.sending.drain)
 
     def _update_busy(self) -> None:
-        if not self._ready:
-            return
-        parts = []
-        if self.generating:
-            other = self.reply is not None and self.reply.conversation is not self.conversation
-            parts.append("answering in another chat" if other else "answering")
-        if self.queue:
-            parts.append(f"{len(self.queue)} queued")
-        self.status.busy = " · ".join(parts)
-        note = self.query_one("#queue-note", Static)
-        if self.queue:
-            waiting = "the engine is ready" if self.engine is None else "the current answer ends"
-            count = len(self.queue)
-            note.update(Content(
-                f"⏳ {count} prompt{'s' if count != 1 else ''} queued: sent when {waiting}. "
-                "Esc puts queued prompts back in the prompt."))
-        note.set_class(bool(self.queue), "-shown")
+        if self._ready:
+            self.sending.update_busy()
 
     def save_failed(self, exc: TranscriptError) -> None:
         """Tell the user a change was not saved (once per change; quiet when read-only)."""
@@ -385,20 +360,14 @@ class ChatScreen(KeysFirstScreen[None]):
     # ------------------------------------------------------------- stopping
 
     def action_stop(self) -> None:
-        """Esc: stop the answer (partial text kept) and return queued prompts."""
+        """Esc: stop the answer (partial text kept) and return queued prompts with chips."""
         if self.voice.stop_reading() and not self.generating:
             return
         if self.generating:
             self.workers.cancel_group(self, "generate")
         elif self.variants.cancel_edit():
             return
-        if self.queue:
-            texts = [text for _, text in self.queue]
-            self.queue.clear()
-            current = self.prompt.text
-            self.prompt.load_text("\n\n".join([*texts, current] if current else texts))
-            self.prompt.move_cursor(self.prompt.document.end)
-            self._update_busy()
+        self.sending.put_back()
         self.prompt.focus()
 
     # ------------------------------------------- keys, each handed to its owner

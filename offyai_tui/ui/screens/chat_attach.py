@@ -5,9 +5,9 @@ Everything that decides is headless (:mod:`offyai_tui.attach`: ``prepare``,
 screen. Preparing reads, decodes and stores files, so it runs in a thread and
 the prompt stays live. Every refusal is one line under the messages and
 loses nothing: a file that cannot be attached leaves the chips as they were,
-and a message that cannot go (an image for a model without vision, an
-``@path`` that leads out of the folder) is put back in the prompt with its
-chips still pending.
+and a message that cannot go (an ``@path`` that leads out of the folder at
+Enter; an image for a model without vision when it is sent, perhaps after
+waiting in the queue) is put back in the prompt with its chips pending again.
 
 ``offyai_tui.attach`` loads Pillow and the documents loaders, so it is
 imported on first use, never when the chat screen is.
@@ -72,8 +72,8 @@ class ChatAttachments:
         screen = self.screen
         root = screen.conversation.attachments_root
         if screen.store.read_only or root is None:
-            await self._say("This workspace is read-only here (open in another OffyAI "
-                            "instance): attachments cannot be stored; nothing attached")
+            await self.say("This workspace is read-only here (open in another OffyAI "
+                           "instance): attachments cannot be stored; nothing attached")
             return False
         engine, settings = screen.engine, screen.settings
         limits = image_limits(engine.kind if engine is not None else "",
@@ -88,12 +88,12 @@ class ChatAttachments:
             item = await asyncio.to_thread(prepare, root, path, want=want,  # type: ignore[arg-type]
                                            limits=limits, budget=budget)
         except AttachmentError as exc:
-            await self._say(str(exc))
+            await self.say(str(exc))
             return False
         finally:
             self.busy -= 1
         if not self.pending.add(item):
-            await self._say(f"{item.name} is already attached")
+            await self.say(f"{item.name} is already attached")
             return True
         self.refresh()
         return True
@@ -195,32 +195,38 @@ class ChatAttachments:
 
     # --------------------------------------------------------------- sending
 
-    def involved(self, conversation: Conversation, text: str) -> bool:
-        """Whether this prompt needs the attachments path (chips, ``@``, earlier images)."""
-        return (self.waiting or "@" in text
-                or any(m.images for m in conversation.messages if m.in_context))
+    def involved(self, text: str) -> bool:
+        """Whether Enter must take attachments with this prompt (chips, ``@path``)."""
+        return self.waiting or "@" in text
 
     async def send(self, conversation: Conversation, text: str) -> None:
-        """Take ``@path`` files, check vision, and send the message with the chips.
+        """Take the ``@path`` files and the chips with the prompt, then send or queue it.
 
-        Refused: one line, and the prompt goes back with its chips still there.
+        They are taken at Enter, so the next prompt can be typed with new chips
+        while this one waits; the vision check comes when it goes
+        (:meth:`SendQueue.submit <offyai_tui.ui.screens.chat_send.SendQueue.submit>`).
+        Refused here (a file still being attached, an ``@path`` that cannot be
+        attached): one line, and the prompt goes back with its chips still there.
         """
-        screen = self.screen
-        if screen.generating or screen.queue or screen.engine is None or self.busy:
-            why = ("a file is still being attached" if self.busy else
-                   "no engine is ready yet" if screen.engine is None else
-                   "an answer is being written")
-            await self._refuse(text, f"{why}: the message and its attachments wait in "
-                                     "the prompt; press Enter again when it is done")
+        from offyai_tui.ui.screens.chat_send import Queued
+
+        if self.busy:
+            await self._refuse(text, "a file is still being attached: the message and its "
+                                     "attachments wait in the prompt; press Enter again "
+                                     "when it is done")
             return
         text = await self._at_paths(text)
         if text is None:
             return
-        if not await self._vision_ok(conversation, text):
-            return
         images, files = self.pending.take()
         self.refresh()
-        await screen.send_message(conversation, text, images, files)
+        await self.screen.sending.submit(Queued(conversation, text, images, files))
+
+    def put_back(self, items: list[Attachment]) -> None:
+        """The chips of prompts that did not go, back before the ones added since."""
+        if items:
+            self.pending.put_back(items)
+            self.refresh()
 
     async def _at_paths(self, text: str) -> str | None:
         """``text`` without its ``@path`` tokens, their files now chips; ``None`` if refused."""
@@ -238,29 +244,35 @@ class ChatAttachments:
                 return None
         return found.text
 
-    async def _vision_ok(self, conversation: Conversation, text: str) -> bool:
+    async def refusal(self, conversation: Conversation,
+                      images: Sequence[Attachment]) -> str | None:
+        """Why a message with ``images`` cannot go to the model now (``None``: it can).
+
+        Earlier images of the conversation are sent again, so they count too. A
+        conversation that never had one is answered without importing the
+        attachments code (it loads Pillow): most prompts are words only.
+        """
+        if not images and not any(m.images for m in conversation.messages if m.in_context):
+            return None
         from offyai_tui.attach import carries_images, vision_support
 
         screen = self.screen
+        earlier = carries_images(conversation.history())
+        if not (images or earlier):
+            return None
         engine = screen.engine
         if engine is None:
-            return False
-        earlier = carries_images(conversation.history())
-        if not (self.pending.has_images or earlier):
-            return True
+            return "no engine is ready to look at the images; nothing sent"
         try:
             model = await screen.info.model_for(engine, conversation)
         except Exception as exc:
-            await self._refuse(text, f"no model to send to ({exc}); nothing sent")
-            return False
+            return f"no model to send to ({exc}); nothing sent"
         check = await vision_support(engine, model, screen.settings)
         if check.ok:
-            return True
-        reason = check.reason
-        if earlier and not self.pending.has_images:
-            reason = f"earlier messages of this conversation carry images: {reason}"
-        await self._refuse(text, reason)
-        return False
+            return None
+        if earlier and not images:
+            return f"earlier messages of this conversation carry images: {check.reason}"
+        return check.reason
 
     async def _refuse(self, text: str, line: str) -> None:
         """Say ``line`` and put ``text`` back in the prompt (before anything typed since)."""
@@ -269,9 +281,10 @@ class ChatAttachments:
         prompt.load_text(f"{text}\n{typed}" if typed.strip() else text)
         prompt.move_cursor(prompt.document.end)
         if line:
-            await self._say(line)
+            await self.say(line)
 
-    async def _say(self, line: str) -> None:
+    async def say(self, line: str) -> None:
+        """One line under the messages (a refusal, a file that cannot be attached)."""
         await self.screen.messages.add_note(line, warning=True)
         self.screen.messages.follow()
 
