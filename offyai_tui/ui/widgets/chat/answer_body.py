@@ -315,7 +315,7 @@ class AnswerBody(Vertical):
             (a for a in self.ancestors if isinstance(a, ScrollableContainer)), None
         )
         if scroller is None or scroller.scroll_y < scroller.max_scroll_y - 1:
-            self._show_hidden()
+            self.show_hidden()
             return
         keep = KEEP_SCREENS * max(self.screen.size.height, 1)
         below = self._live.outer_size.height if self._live is not None else 0
@@ -331,12 +331,11 @@ class AnswerBody(Vertical):
                 self._spacer.styles.height = sum(self._hidden.values())
                 self._spacer.display = True
 
-    def show_hidden(self) -> None:
-        """Bring hidden chunks back folded (the user scrolled up while the stream paused)."""
-        self._show_hidden()
+    def show_hidden(self, folded: bool = True) -> None:
+        """Bring hidden chunks back: folded at their height, or whole (their height may change).
 
-    def _show_hidden(self, folded: bool = True) -> None:
-        """Bring hidden chunks back: folded at their height, or whole (their height may change)."""
+        Also called by the message list when the user scrolls up while the stream pauses.
+        """
         if not self._hidden:
             return
         for chunk, height in self._hidden.items():
@@ -353,7 +352,7 @@ class AnswerBody(Vertical):
         if event.size.width != self._width:
             self._width = event.size.width
             self._unpin()
-            self._show_hidden(folded=False)
+            self.show_hidden(folded=False)
             for chunk in self.children:
                 unfold(chunk)
 
@@ -373,7 +372,7 @@ class AnswerBody(Vertical):
             self._open = False
             if not self.is_attached:
                 return
-            self._show_hidden()
+            self.show_hidden()
             self._settling.clear()
             if self._live is None or "".join(self._shown) != final:
                 self._pinned.clear()

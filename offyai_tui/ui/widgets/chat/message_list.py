@@ -30,7 +30,6 @@ from textual.widgets import Static
 
 from offyai_tui.chat.records import ChatMessage, new_message_id
 from offyai_tui.ui.host import offy
-from offyai_tui.ui.widgets.chat.answer_body import AnswerBody
 from offyai_tui.ui.widgets.chat.message_cursor import MessageCursor
 from offyai_tui.ui.widgets.chat.message_fold import refold, unfold
 from offyai_tui.ui.widgets.chat.message_view import MessageView
@@ -371,9 +370,9 @@ class MessageList(MessageCursor, can_focus=True):
         find blank lines of their height until it spoke again.
         """
         views = self.query_children(MessageView)
-        if views:
-            for body in views.last().query(AnswerBody):
-                body.show_hidden()
+        if views:  # by type name: the Markdown parser loads with the first answer, not here
+            for body in views.last().query("AnswerBody"):
+                body.show_hidden()  # type: ignore[attr-defined]
 
     def _want_more(self) -> None:
         """Mount a few more messages when the viewport nears either end of the window.
