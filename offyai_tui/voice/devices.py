@@ -76,19 +76,7 @@ def default_input(choice: str = "auto") -> Device:
         from offyai_tui.voice import alsa
 
         return Device(name=alsa.probe(), index=-1, rate=alsa.RATE, backend="alsa")
-    import sounddevice
-
-    try:
-        info = sounddevice.query_devices(kind="input")
-    except (sounddevice.PortAudioError, ValueError):
-        raise NoInputDevice(f"no microphone: no input device found{where()}") from None
-    if int(info.get("max_input_channels", 0)) < 1:
-        raise NoInputDevice(f"no microphone: {info.get('name')} records nothing{where()}")
-    return Device(
-        name=str(info.get("name", "input")),
-        index=int(info.get("index", -1)),
-        rate=int(info.get("default_samplerate") or 16000),
-    )
+    return _portaudio_default(output=False)
 
 
 def default_output(choice: str = "auto") -> Device:
@@ -101,19 +89,27 @@ def default_output(choice: str = "auto") -> Device:
         from offyai_tui.voice import alsa
 
         return Device(alsa.probe(playback=True), -1, 0, backend="alsa")  # 0: the voice's rate
+    return _portaudio_default(output=True)
+
+
+def _portaudio_default(output: bool) -> Device:
+    """PortAudio's default input or output device, or one line saying why there is none."""
     import sounddevice
 
-    speakers = where(speakers=True)
+    kind = "output" if output else "input"
+    session = where(speakers=output)
     try:
-        info = sounddevice.query_devices(kind="output")
+        info = sounddevice.query_devices(kind=kind)
     except (sounddevice.PortAudioError, ValueError):
-        raise NoOutputDevice(f"no speakers: no output device found{speakers}") from None
-    if int(info.get("max_output_channels", 0)) < 1:
-        raise NoOutputDevice(f"no speakers: {info.get('name')} plays nothing{speakers}")
+        raise _error(output)(f"{_none(output)}: no {kind} device found{session}") from None
+    if int(info.get(f"max_{kind}_channels", 0)) < 1:
+        does = "plays" if output else "records"
+        raise _error(output)(f"{_none(output)}: {info.get('name')} {does} nothing{session}")
     return Device(
-        str(info.get("name", "output")), int(info.get("index", -1)),
-        int(info.get("default_samplerate") or 48000),
-    )  # fmt: skip
+        name=str(info.get("name", kind)),
+        index=int(info.get("index", -1)),
+        rate=int(info.get("default_samplerate") or (48000 if output else 16000)),
+    )
 
 
 def _error(output: bool) -> type[VoiceError]:
