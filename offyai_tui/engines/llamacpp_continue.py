@@ -23,6 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from offyai_tui.engines.llamacpp_setup import file_formatter, one_line
+
 THINK_OPENERS = ("<think>", "<thinking>")
 
 
@@ -66,18 +68,11 @@ def continue_prompt(
             f"this model runs in the {chat_format or 'built-in'} chat format, which cannot "
             "continue an answer in place; regenerate it instead"
         )
-    from llama_cpp import llama_chat_format
-
-    eos_id, bos_id = llm.token_eos(), llm.token_bos()
-    eos = llm._model.token_get_text(eos_id) if eos_id != -1 else ""
-    bos = llm._model.token_get_text(bos_id) if bos_id != -1 else ""
-    formatter = llama_chat_format.Jinja2ChatFormatter(
-        template, eos, bos, stop_token_ids=[eos_id] if eos_id != -1 else None
-    )
+    formatter = file_formatter(llm, template, stop_at_eos=True)
     try:
         result = formatter(messages=messages[:-1], **variables)
     except Exception as exc:
-        raise CannotContinue(f"the model's chat template failed: {_one_line(exc)}") from None
+        raise CannotContinue(f"the model's chat template failed: {one_line(exc)}") from None
     head = result.prompt
     if head.rstrip().endswith(THINK_OPENERS):  # the answer goes after the reasoning
         head = head.rstrip() + "\n" + _closer(head.rstrip()) + "\n\n"
@@ -91,6 +86,3 @@ def continue_prompt(
 def _closer(head: str) -> str:
     return "</thinking>" if head.endswith("<thinking>") else "</think>"
 
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())[:120] or type(exc).__name__

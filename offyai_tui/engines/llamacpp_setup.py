@@ -118,7 +118,7 @@ def settle_chat_format(
         except Exception as exc:
             name = named_format(llm, architecture)
             _force_format(llm, name)
-            return name, f"{name} (the model file's template failed: {_one_line(exc)})"
+            return name, f"{name} (the model file's template failed: {one_line(exc)})"
         return None, "the model file's template"
     name = named_format(llm, architecture, requested)
     _force_format(llm, name)
@@ -135,13 +135,21 @@ def named_format(llm: Any, architecture: str, requested: str | None = None) -> s
 
 
 def _render(llm: Any, template: str, llama_cpp: Any) -> None:
+    del llama_cpp  # imported by file_formatter; the parameter keeps the call uniform
+    file_formatter(llm, template)(messages=[dict(m) for m in _PROBE_MESSAGES])
+
+
+def file_formatter(llm: Any, template: str, *, stop_at_eos: bool = False) -> Any:
+    """llama-cpp-python's formatter for the model file's ``template``, with the file's own
+    end and start token texts (as ``Llama`` builds it); ``stop_at_eos`` also stops on the
+    end token's id, for a completion that is not a chat completion."""
     from llama_cpp import llama_chat_format
 
-    del llama_cpp  # the module is imported above; the parameter keeps the call uniform
-    eos = llm._model.token_get_text(llm.token_eos()) if llm.token_eos() != -1 else ""
-    bos = llm._model.token_get_text(llm.token_bos()) if llm.token_bos() != -1 else ""
-    formatter = llama_chat_format.Jinja2ChatFormatter(template, eos, bos)
-    formatter(messages=[dict(m) for m in _PROBE_MESSAGES])
+    eos_id, bos_id = llm.token_eos(), llm.token_bos()
+    eos = llm._model.token_get_text(eos_id) if eos_id != -1 else ""
+    bos = llm._model.token_get_text(bos_id) if bos_id != -1 else ""
+    stop_ids = [eos_id] if stop_at_eos and eos_id != -1 else None
+    return llama_chat_format.Jinja2ChatFormatter(template, eos, bos, stop_token_ids=stop_ids)
 
 
 def opens_thinking(llm: Any, messages: list[dict[str, Any]], variables: dict[str, Any]) -> bool:
@@ -294,5 +302,6 @@ def quiet_barriers(environ: MutableMapping[str, str] | None = None) -> str:
     return env.get("GOMP_SPINCOUNT") or f"OMP_WAIT_POLICY={env.get('OMP_WAIT_POLICY')}"
 
 
-def _one_line(exc: BaseException) -> str:
+def one_line(exc: BaseException) -> str:
+    """An exception as one short line for the user."""
     return " ".join(str(exc).split())[:120] or type(exc).__name__
