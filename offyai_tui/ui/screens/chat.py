@@ -341,11 +341,14 @@ class ChatScreen(KeysFirstScreen[None]):
         finally:
             self.reply = None
             self.generating = False
-            if self.is_attached:  # else the app is closing: nothing left to update
-                self._update_busy()
-                self.conversations.refresh()
-                self.update_context()
-                self.call_later(self.sending.drain)
+            try:
+                if self.is_attached:  # else the app is closing: nothing left to update
+                    self._update_busy()
+                    self.conversations.refresh()
+                    self.update_context()
+                    self.call_later(self.sending.drain)
+            except NoMatches:  # closing: its widgets went before the screen was detached
+                pass
 
     def _update_busy(self) -> None:
         if self._ready:
