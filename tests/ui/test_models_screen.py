@@ -46,6 +46,7 @@ from offyai_tui.ui.screens.models_palette import StaticEngines
 from offyai_tui.ui.widgets.models.details import ModelDetailsScreen
 from offyai_tui.ui.widgets.models.layer import LayerBar
 from tests.ollama_fixtures import ollama_settings
+from tests.ui.conftest import wait_for
 
 GiB = 1024**3
 LAPTOP = Hardware(
@@ -560,11 +561,11 @@ async def test_sorting_by_header_click_and_keys(
         assert names == sorted(names)
         x = sum(c.get_render_width(table) for c in table.ordered_columns[:5]) + 2
         await pilot.click("#models-table", offset=(x, 0))  # the Size header
-        await pilot.pause()
+        await wait_for(lambda: table.sort_column != "name", pilot)  # a header click is a message
         sizes = [row.info.size_bytes for row in table.rows_shown]
         assert table.sort_column == "size" and sizes == sorted(sizes)
         await pilot.click("#models-table", offset=(x, 0))
-        await pilot.pause()
+        await wait_for(lambda: table.sort_reverse, pilot)
         assert [row.info.size_bytes for row in table.rows_shown] == sorted(sizes, reverse=True)
         await pilot.press("s")  # next column: context
         contexts = [row.info.context_length for row in table.rows_shown]

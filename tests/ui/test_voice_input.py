@@ -52,6 +52,8 @@ async def test_the_spoken_prompt_lands_in_the_prompt_for_review(
         await pilot.press("enter")
         await wait_for(lambda: not isinstance(app.screen, VoiceInputScreen), pilot, timeout=60)
         prompt = chat(app).prompt
+        # the dialog's result reaches the chat screen as a message after the dialog closes
+        await wait_for(lambda: prompt.text != "Quiz:" or bool(notices(app)), pilot)
         assert prompt.text == "Quiz: What is the capital of France?", (prompt.text, notices(app))
         assert prompt.has_focus
         assert not chat(app).generating  # for review: nothing was sent
