@@ -80,17 +80,24 @@ def test_report_shows_but_never_judges_on_a_corrected_published_set_and_shows_th
             "hybrid_vs_best": {"mean_diff": 0.01, "ci95": [-0.01, 0.03]},
         }
 
-    setups = {
-        "1 thread": {"chunks_per_s": 20.0, "vs_1_thread": 1.0, "vs_1_thread_range": [1, 1]},
-        "default": {"chunks_per_s": 30.0, "vs_1_thread": 1.5, "vs_1_thread_range": [1.4, 1.6]},
-    }
+    def setup(rate: float, filed: float, one: float) -> dict:
+        return {"chunks_per_s": rate, "vs_filed": filed, "vs_filed_range": [filed, filed],
+                "vs_1_thread": one, "vs_1_thread_range": [one - 0.1, one + 0.1]}
+
+    setups = {"as filed": setup(14.0, 1.0, 0.7), "1 thread": setup(20.0, 1.43, 1.0),
+              "default": setup(30.0, 1.9, 1.5)}
     rows = report._rag_rows({
         "corpora": {"reports (published judgments)": quality(0.1), "reports": quality(0.7)},
-        "throughput": {"chunks_per_s": 30.0, "setups": setups},
+        "throughput": {"chunks_per_s": 30.0, "setups": setups, "cpu_ceiling": 1.8},
     })
     ratios = [row for row in rows if row[0].startswith("RAG nDCG@10")]
     assert "published judgments" in ratios[0][0] and ratios[0][3] == ""  # shown, not judged
     assert ratios[1][3] == report._mark(True)
     assert any("+0.010 [-0.010, +0.030]" in row[1] for row in rows)
     default = next(row for row in rows if row[0].strip().startswith("default"))
-    assert "x1.50" in default[1] and default[3] == report._mark(False)
+    assert "x1.90" in default[1] and "x1.50" in default[1] and default[3] == report._mark(False)
+    assert "cpu ceiling x1.8" in default[2]
+    setups["default"] = setup(42.0, 2.1, 1.5)  # judged against indexing as filed
+    rows = report._rag_rows({"throughput": {"chunks_per_s": 42.0, "setups": setups}})
+    default = next(row for row in rows if row[0].strip().startswith("default"))
+    assert default[3] == report._mark(True)
