@@ -11,9 +11,11 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -44,14 +46,37 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def git_commit() -> str:
+    """The checkout's short commit ("" outside git)."""
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=Path(__file__).resolve().parent.parent,
+            capture_output=True, text=True, timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
 def record(section: str, data: dict[str, object]) -> None:
-    """Merge ``data`` under ``section`` in bench/results.json."""
+    """Merge ``data`` under ``section`` in bench/results.json.
+
+    The file's machine facts from the last whole run (commit, date, load, models)
+    stay; the section says when, at which commit and under what load it was
+    measured, since it no longer shares the run's.
+    """
     try:
         results = json.loads(RESULTS.read_text())
     except (OSError, ValueError):
         results = {}
-    results["machine"] = machine()
-    results[section] = data
+    results["machine"] = {**(results.get("machine") or {}), **machine()}
+    results[section] = {
+        **data,
+        "measured": {
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "commit": git_commit(),
+            "load_avg": [round(x, 2) for x in os.getloadavg()],
+        },
+    }
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 

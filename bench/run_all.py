@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import REPO, RESULTS, machine
+from bench.common import REPO, RESULTS, git_commit, machine
 from bench.report import table
 
 BENCH = REPO / "bench"
@@ -156,16 +156,6 @@ def facts(started: float, load_before: tuple[float, ...]) -> dict[str, Any]:
             versions[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             versions[package] = None
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=REPO,
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        commit = ""
     return {
         **machine(),
         "load_avg_before": [round(x, 2) for x in load_before],
@@ -173,7 +163,7 @@ def facts(started: float, load_before: tuple[float, ...]) -> dict[str, Any]:
         "chat_model": f"{bundled.SMOLLM2} ({bundled.smollm2_path().name})",
         "embedding_model": bundled.MINILM,
         "versions": versions,
-        "commit": commit,
+        "commit": git_commit(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "wall_s": round(time.perf_counter() - started, 1),
     }
