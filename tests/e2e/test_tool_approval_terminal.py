@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import events, start_tui, transcripts, wait_ready, write_config
 from tests.e2e.keys import ENTER
-from tests.tools.helpers import stdio_block, time_server
+from tests.tools.helpers import own_server_block, stdio_block, time_server
 
 pytestmark = pytest.mark.slow
 
@@ -56,3 +56,38 @@ def test_a_call_waits_for_a_key_enter_denies_and_a_allows(
         result = _tool_results(app_home)[-1]
         assert json.loads(result["content"])["timezone"] == "Asia/Tokyo"
         tui.wait_for("Tool result · time__get_current_time")
+
+
+def test_a_long_result_shows_cut_and_enter_on_it_shows_it_whole(
+    app_home, user_home, ollama_server: str
+) -> None:
+    """An allowed server's long result: its first lines, then Enter on the selected
+    result shows every line, and Enter again cuts it; nothing is sent or edited."""
+    write_config(app_home, '[tools.policy]\ntest = "allow"\n\n' + own_server_block())
+    call = 'calls: [{"name": "test__lines", "arguments": {"count": 14}}]'
+    with start_tui(app_home, user_home, "--model", "tools-model",
+                   OLLAMA_HOST=ollama_server) as tui:
+        wait_ready(tui, model="tools-model")
+        tui.send_bytes((call + ENTER).encode())
+        tui.wait_for("Tool result · test__lines", timeout=90)
+
+        def answered(_: str) -> bool:
+            saved = [e for e in events(transcripts(app_home)[-1]) if e.get("type") == "message"]
+            return [e["role"] for e in saved][-2:] == ["tool", "assistant"] and all(
+                e["status"] == "complete" for e in saved)
+
+        tui.wait_until(answered, "the answer after the result", 90)
+        screen = tui.wait_for("6 more lines (Enter on it shows all)")
+        assert "line 8 of 14" in screen and "line 9 of 14" not in screen
+        sent = len(events(transcripts(app_home)[-1]))
+        tui.send("M-Up")  # select the last message (the answer), then the one before it
+        time.sleep(0.3)
+        tui.send("Up")
+        time.sleep(0.3)
+        tui.send("Enter")
+        screen = tui.wait_for("line 14 of 14")
+        assert "more lines" not in screen
+        tui.send("Enter")
+        tui.wait_for("6 more lines (Enter on it shows all)")
+        assert "line 14 of 14" not in tui.screen()
+        assert len(events(transcripts(app_home)[-1])) == sent  # nothing was sent or edited

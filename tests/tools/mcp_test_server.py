@@ -57,6 +57,12 @@ def big() -> str:
 
 
 @server.tool()
+def lines(count: int) -> str:
+    """``count`` numbered lines (a long result, shown cut until asked for)."""
+    return "\n".join(f"line {i} of {count}" for i in range(1, count + 1))
+
+
+@server.tool()
 def markup() -> str:
     """Output with Rich markup and terminal escapes in it."""
     return "[bold red]not bold[/] \x1b]0;pwned\x07 \x1b[2J done"
