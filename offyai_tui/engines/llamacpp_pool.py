@@ -9,8 +9,13 @@ thread, 3-5 chunks/s on two. Separate processes with one thread each share
 nothing and meet nowhere, so each runs at full speed on a free core and simply
 slows down, never stalls, on a busy one.
 
-So a batch of texts is cut into contiguous parts of about equal length, one per
-worker, embedded at once and put back in order. The pool has one worker per
+So a batch of texts is cut into small contiguous pieces that the workers take
+in turn as each becomes free, and the vectors are put back in order. Handing
+each worker one fixed half left the faster one idle while the other finished
+(a worker on a core another program uses is the slow one; even on two free
+cores, 6% of a 100-chunk run). Each worker finishes the pieces of one batch
+before it takes those of the next (batches land in the order they were sent,
+as the indexer stores them). The pool has one worker per
 physical core (at most :data:`MAX_WORKERS`) for models up to
 :data:`MAX_MODEL_BYTES`; a larger embedding model (each worker holds its own
 copy) or an explicit ``llamacpp.n_threads_batch`` keeps the single worker with
@@ -22,9 +27,11 @@ from __future__ import annotations
 import asyncio
 import bisect
 import itertools
+import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from offyai_tui.engines.llamacpp_client import WorkerSlot
 
@@ -61,17 +68,38 @@ def split(texts: Sequence[str], parts: int) -> list[list[str]]:
     return out
 
 
+PIECES_PER_WORKER = 4
+"""A batch is cut into about this many pieces per worker: small enough that the
+workers end a batch together, large enough that a request's own cost (a round
+trip, the vectors as JSON) stays small beside the embedding."""
+
+
+def pieces(texts: Sequence[str], workers: int) -> list[list[str]]:
+    """The pieces of one batch for ``workers`` workers (one piece for one worker)."""
+    if workers <= 1:
+        return split(texts, 1)
+    return split(texts, workers * PIECES_PER_WORKER)
+
+
 class EmbedPool:
     """The embedding worker slots: the engine's own first, more started on demand."""
 
     def __init__(self, first: WorkerSlot, factory: Callable[[], WorkerSlot] = WorkerSlot) -> None:
         self._slots = [first]
         self._factory = factory
+        self._turns: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, asyncio.Lock]]
+        self._turns = weakref.WeakKeyDictionary()
 
     def slots(self, count: int) -> list[WorkerSlot]:
         while len(self._slots) < count:
             self._slots.append(self._factory())
         return self._slots[:count]
+
+    def _turn(self, slot: WorkerSlot) -> asyncio.Lock:
+        """The slot's turn: held by one batch while it has pieces left (FIFO). One per
+        event loop, since a lock belongs to the loop it was first contended in."""
+        turns = self._turns.setdefault(asyncio.get_running_loop(), {})
+        return turns.setdefault(id(slot), asyncio.Lock())
 
     async def map(
         self,
@@ -79,21 +107,34 @@ class EmbedPool:
         workers: int,
         call: Callable[[WorkerSlot, list[str]], Awaitable[list[T]]],
     ) -> list[T]:
-        """``call(slot, part)`` for each part of ``texts`` at once, results in order.
+        """``call(slot, piece)`` for the pieces of ``texts``, each slot taking the next
+        piece when its last is done; the results in the order of the texts.
 
-        If one part fails, the others are cancelled (their workers are told to
-        stop by ``call``'s own clean-up) and the error is raised."""
-        parts = split(texts, workers)
-        tasks = [asyncio.ensure_future(call(slot, part))
-                 for slot, part in zip(self.slots(len(parts)), parts)]
+        If one piece fails, the slots' other pieces are cancelled (their workers are
+        told to stop by ``call``'s own clean-up) and the error is raised."""
+        cut = pieces(texts, workers)
+        if not cut:
+            return []
+        results: list[list[T] | None] = [None] * len(cut)
+        waiting = deque(range(len(cut)))
+
+        async def feed(slot: WorkerSlot) -> None:
+            async with self._turn(slot):
+                while waiting:
+                    index = waiting.popleft()
+                    results[index] = await call(slot, cut[index])
+
+        tasks = [asyncio.ensure_future(feed(slot))
+                 for slot in self.slots(min(max(1, workers), len(cut)))]
         try:
-            results: list[Any] = await asyncio.gather(*tasks)
+            await asyncio.gather(*tasks)
         except BaseException:
+            waiting.clear()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        return [value for part in results for value in part]
+        return [value for part in results if part is not None for value in part]
 
     def close_extra(self) -> None:
         """Stop every worker but the first (which the engine manages itself)."""

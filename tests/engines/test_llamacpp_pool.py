@@ -6,6 +6,7 @@ the texts, from separate single-threaded processes that stop with the engine.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,15 @@ import pytest
 
 from offyai_tui.engines import llamacpp
 from offyai_tui.engines.llamacpp import LlamaCppEngine
-from offyai_tui.engines.llamacpp_pool import MAX_MODEL_BYTES, MAX_WORKERS, pool_size, split
+from offyai_tui.engines.llamacpp_pool import (
+    MAX_MODEL_BYTES,
+    MAX_WORKERS,
+    PIECES_PER_WORKER,
+    EmbedPool,
+    pieces,
+    pool_size,
+    split,
+)
 from offyai_tui.settings.config import Settings
 
 
@@ -75,3 +84,102 @@ async def test_pooled_workers_embed_exactly_as_one_worker_does(monkeypatch) -> N
         single.close()
         pooled.close()
     assert all(slot.current() is None for slot in pooled._pool.slots(2))
+
+
+# -- who embeds what: slots stand in for workers, each with its own speed --------------
+
+
+class Slot:
+    """A stand-in worker slot: ``delay`` seconds per text."""
+
+    def __init__(self, name: str, delay: float) -> None:
+        self.name, self.delay = name, delay
+
+
+def make_pool(*slots: Slot) -> EmbedPool:
+    rest = iter(slots[1:])
+    return EmbedPool(slots[0], factory=lambda: next(rest))  # type: ignore[arg-type]
+
+
+def test_a_batch_is_cut_into_pieces_for_each_worker_and_whole_for_one() -> None:
+    texts = [f"text {i}" for i in range(32)]
+    assert pieces(texts, 1) == [texts]
+    cut = pieces(texts, 2)
+    assert len(cut) == 2 * PIECES_PER_WORKER and all(cut)
+    assert [t for piece in cut for t in piece] == texts
+    assert pieces(texts[:3], 4) == [[t] for t in texts[:3]]
+    assert pieces([], 2) == []
+
+
+async def test_a_free_worker_takes_the_next_piece_so_a_slow_one_does_less() -> None:
+    fast, slow = Slot("fast", 0.002), Slot("slow", 0.02)
+    pool = make_pool(slow, fast)
+    done: dict[str, int] = {"fast": 0, "slow": 0}
+
+    async def call(slot: Slot, piece: list[str]) -> list[str]:  # type: ignore[override]
+        await asyncio.sleep(slot.delay * len(piece))
+        done[slot.name] += len(piece)
+        return [text.upper() for text in piece]
+
+    texts = [f"t{i}" for i in range(32)]
+    assert await pool.map(texts, 2, call) == [t.upper() for t in texts]  # type: ignore[arg-type]
+    assert done["fast"] + done["slow"] == 32 and done["fast"] > 2 * done["slow"]
+
+
+async def test_each_worker_ends_one_batch_before_it_starts_the_next() -> None:
+    pool = make_pool(Slot("a", 0.003), Slot("b", 0.004))
+    order: list[tuple[str, str]] = []
+
+    async def call(slot: Slot, piece: list[str]) -> list[str]:  # type: ignore[override]
+        order.append((slot.name, piece[0][0]))
+        await asyncio.sleep(slot.delay * len(piece))
+        return piece
+
+    first = [f"1-{i}" for i in range(16)]
+    second = [f"2-{i}" for i in range(16)]
+    got = await asyncio.gather(pool.map(first, 2, call), pool.map(second, 2, call))  # type: ignore[arg-type]
+    assert got == [first, second]
+    for name in ("a", "b"):
+        batches = [batch for slot, batch in order if slot == name]
+        assert batches == sorted(batches) and batches[0] == "1", (name, batches)
+
+
+async def test_a_failed_piece_stops_the_batch_and_raises() -> None:
+    pool = make_pool(Slot("a", 0.001), Slot("b", 0.001))
+    started: list[list[str]] = []
+    cancelled: list[list[str]] = []
+
+    async def call(slot: Slot, piece: list[str]) -> list[str]:  # type: ignore[override]
+        started.append(piece)
+        if "t5" in piece:
+            await asyncio.sleep(0.01)
+            raise RuntimeError("worker died")
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            cancelled.append(piece)
+            raise
+        return piece
+
+    texts = [f"t{i}" for i in range(32)]
+    with pytest.raises(RuntimeError, match="worker died"):
+        await pool.map(texts, 2, call)  # type: ignore[arg-type]
+    assert len(started) == 2 and any("t5" in piece for piece in started)
+    assert cancelled == [piece for piece in started if "t5" not in piece]  # the other's piece
+    await asyncio.sleep(0.1)
+    assert len(started) == 2  # no piece started after the failure
+
+
+def test_the_pool_serves_one_event_loop_after_another() -> None:
+    pool = make_pool(Slot("a", 0.001), Slot("b", 0.001))
+
+    async def call(slot: Slot, piece: list[str]) -> list[str]:  # type: ignore[override]
+        await asyncio.sleep(slot.delay)
+        return piece
+
+    async def twice() -> list[list[str]]:
+        texts = [f"t{i}" for i in range(12)]
+        return await asyncio.gather(pool.map(texts, 2, call), pool.map(texts, 2, call))  # type: ignore[arg-type]
+
+    for _ in range(2):  # the slots' turns of the first loop must not be used by the second
+        assert asyncio.run(twice()) == [[f"t{i}" for i in range(12)]] * 2
