@@ -169,6 +169,27 @@ def facts(started: float, load_before: tuple[float, ...]) -> dict[str, Any]:
     }
 
 
+def kept_sections(ran: dict[str, Any]) -> dict[str, Any]:
+    """The sections of bench/results.json that an ``--only`` run did not measure,
+    each stamped with when it was (the machine facts of its own run), so that a
+    partial run neither drops them nor passes them off as its own."""
+    try:
+        previous = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        return {}
+    before = previous.get("machine") or {}
+    stamp = {"date": before.get("date"), "commit": before.get("commit"),
+             "load_avg": before.get("load_avg_before")}
+    kept = {}
+    for name, section in previous.items():
+        if name in ("machine", "quick", "table") or name in ran:
+            continue
+        if isinstance(section, dict) and "measured" not in section:
+            section = {**section, "measured": stamp}
+        kept[name] = section
+    return kept
+
+
 def _clean(value: Any) -> Any:
     """NaN is not JSON: write it as null."""
     if isinstance(value, float) and math.isnan(value):
@@ -206,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
                 result = _rag_section(result, command)
             failed = failed or "error" in result
             results[section] = result
-    results = {"machine": facts(started, load_before), "quick": args.quick, **results}
+    results = {"machine": facts(started, load_before), "quick": args.quick,
+               **(kept_sections(results) if args.only else {}), **results}
     lines = table(results)
     results["table"] = lines
     partial = RESULTS.with_name(RESULTS.name + ".tmp")

@@ -40,3 +40,24 @@ def test_a_missing_or_broken_file_starts_afresh(
     common.record("ttft", {"ratio": 0.6})
     saved = json.loads(results.read_text())
     assert saved["ttft"]["ratio"] == 0.6 and saved["machine"] == common.machine()
+
+
+def test_a_partial_run_keeps_the_other_sections_stamped_with_their_own_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import run_all
+
+    results = tmp_path / "results.json"
+    run = {"commit": "e70b2e9", "date": "2026-12-03T08:41:56+00:00", "load_avg_before": [0.8]}
+    results.write_text(json.dumps({
+        "machine": run, "quick": False, "table": ["old"], "rag": {"old": True},
+        "ttft": {"x": 1}, "startup": {"y": 2, "measured": {"commit": "abc"}},
+    }))
+    monkeypatch.setattr(run_all, "RESULTS", results)
+    kept = run_all.kept_sections({"rag": {"new": True}})
+    assert set(kept) == {"ttft", "startup"}
+    assert kept["ttft"] == {"x": 1, "measured": {
+        "date": run["date"], "commit": "e70b2e9", "load_avg": [0.8]}}
+    assert kept["startup"]["measured"] == {"commit": "abc"}  # stamped once, when measured
+    results.unlink()
+    assert run_all.kept_sections({}) == {}
