@@ -13,6 +13,9 @@ from typing import Any
 
 Row = tuple[str, str, str, str]
 
+SETUP_ORDER = ("as filed", "1 thread", "1 worker, 2 threads", "default")
+"""Indexing setups in the order bench/rag.py measures them (the JSON sorts keys)."""
+
 
 def _get(data: dict[str, Any], *path: str) -> Any:
     for key in path:
@@ -272,7 +275,9 @@ def _rag_rows(data: dict[str, Any]) -> list[Row]:
             )
         )
         ceiling = throughput.get("cpu_ceiling")
-        for name, setup in (throughput.get("setups") or {}).items():
+        found = throughput.get("setups") or {}
+        order = [n for n in SETUP_ORDER if n in found] + [n for n in found if n not in SETUP_ORDER]
+        for name, setup in ((n, found[n]) for n in order):
             filed = setup.get("vs_filed")
             versus = (
                 f"x{filed:.2f} (x{setup['vs_filed_range'][0]:.2f}-"
