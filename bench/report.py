@@ -13,7 +13,7 @@ from typing import Any
 
 Row = tuple[str, str, str, str]
 
-SETUP_ORDER = ("as filed", "1 thread", "1 worker, 2 threads", "default")
+SETUP_ORDER = ("serial", "1 thread", "1 worker, 2 threads", "default")
 """Indexing setups in the order bench/rag.py measures them (the JSON sorts keys)."""
 
 
@@ -278,17 +278,17 @@ def _rag_rows(data: dict[str, Any]) -> list[Row]:
         found = throughput.get("setups") or {}
         order = [n for n in SETUP_ORDER if n in found] + [n for n in found if n not in SETUP_ORDER]
         for name, setup in ((n, found[n]) for n in order):
-            filed = setup.get("vs_filed")
+            serial = setup.get("vs_serial")
             versus = (
-                f"x{filed:.2f} (x{setup['vs_filed_range'][0]:.2f}-"
-                f"x{setup['vs_filed_range'][1]:.2f}) as filed, " if filed is not None else ""
+                f"x{serial:.2f} (x{setup['vs_serial_range'][0]:.2f}-"
+                f"x{setup['vs_serial_range'][1]:.2f}) serial, " if serial is not None else ""
             )
             rows.append(
                 (
-                    f"  {name}: chunks/s, x the as-filed and 1-thread figures of the same round",
+                    f"  {name}: chunks/s, x the serial and 1-thread figures of the same round",
                     f"{setup['chunks_per_s']} {versus}x{setup['vs_1_thread']:.2f} 1 thread",
-                    f">= x2 as filed (cpu ceiling x{ceiling})" if name == "default" else "",
-                    _mark((filed or 0) >= 2) if name == "default" else "",
+                    f">= x2 serial (cpu ceiling x{ceiling})" if name == "default" else "",
+                    _mark((serial or 0) >= 2) if name == "default" else "",
                 )
             )
     for title, fitted in (data.get("fusion_fit") or {}).items():

@@ -80,11 +80,11 @@ def test_report_shows_but_never_judges_on_a_corrected_published_set_and_shows_th
             "hybrid_vs_best": {"mean_diff": 0.01, "ci95": [-0.01, 0.03]},
         }
 
-    def setup(rate: float, filed: float, one: float) -> dict:
-        return {"chunks_per_s": rate, "vs_filed": filed, "vs_filed_range": [filed, filed],
+    def setup(rate: float, serial: float, one: float) -> dict:
+        return {"chunks_per_s": rate, "vs_serial": serial, "vs_serial_range": [serial, serial],
                 "vs_1_thread": one, "vs_1_thread_range": [one - 0.1, one + 0.1]}
 
-    setups = {"as filed": setup(14.0, 1.0, 0.7), "1 thread": setup(20.0, 1.43, 1.0),
+    setups = {"serial": setup(14.0, 1.0, 0.7), "1 thread": setup(20.0, 1.43, 1.0),
               "default": setup(30.0, 1.9, 1.5)}
     rows = report._rag_rows({
         "corpora": {"reports (published judgments)": quality(0.1), "reports": quality(0.7)},
@@ -97,7 +97,7 @@ def test_report_shows_but_never_judges_on_a_corrected_published_set_and_shows_th
     default = next(row for row in rows if row[0].strip().startswith("default"))
     assert "x1.90" in default[1] and "x1.50" in default[1] and default[3] == report._mark(False)
     assert "cpu ceiling x1.8" in default[2]
-    setups["default"] = setup(42.0, 2.1, 1.5)  # judged against indexing as filed
+    setups["default"] = setup(42.0, 2.1, 1.5)  # judged against serial indexing
     rows = report._rag_rows({"throughput": {"chunks_per_s": 42.0, "setups": setups}})
     default = next(row for row in rows if row[0].strip().startswith("default"))
     assert default[3] == report._mark(True)
