@@ -95,7 +95,9 @@ async def load_one(
         path=name, kind=doc.kind, size=doc.size, sha256=digest, lines=doc.lines,
         pages=doc.pages, title=doc.title, notes=list(doc.notes), indexed_at=time.time(),
     )
-    return Pending(record, chunks, known is not None)
+    kept = indexer.index.vectors_of(name) if known is not None else {}
+    return Pending(record, chunks, known is not None,
+                   [kept.get(chunk.indexed_text()) for chunk in chunks])
 
 
 def skip_kind(path: str) -> str:
@@ -117,16 +119,28 @@ class Pending:
     record: DocumentRecord
     chunks: list[Chunk]
     replaces: bool
-    vectors: list[np.ndarray] = field(default_factory=list)
+    vectors: list[np.ndarray | None]
+    """Each chunk's vector: kept from the file's last version where the chunk's text
+    is unchanged (an edited file embeds only what changed), else set once embedded."""
+    todo: list[int] = field(init=False)
+    """The chunks to embed (their positions), in order."""
     embedded: int = 0
-    """Chunks with vectors (the first ones)."""
+    """Chunks of :attr:`todo` with vectors (the first ones)."""
     sent: int = 0
-    """Chunks handed to a batch, embedded or still embedding."""
+    """Chunks of :attr:`todo` handed to a batch, embedded or still embedding."""
+
+    def __post_init__(self) -> None:
+        self.todo = [i for i, vector in enumerate(self.vectors) if vector is None]
+
+    @property
+    def kept(self) -> int:
+        return len(self.chunks) - len(self.todo)
 
     @property
     def bytes_left(self) -> float:
         """The file's size times the share of its chunks still without vectors."""
-        return self.record.size * (1 - self.embedded / max(len(self.chunks), 1))
+        left = len(self.todo) - self.embedded
+        return self.record.size * left / max(len(self.chunks), 1)
 
 
 @dataclass
@@ -169,7 +183,7 @@ class Batcher:
         return sum(p.bytes_left for p in self.pending)
 
     def _unsent(self) -> int:
-        return sum(len(p.chunks) - p.sent for p in self.pending)
+        return sum(len(p.todo) - p.sent for p in self.pending)
 
     async def add(self, item: Pending) -> None:
         self.pending.append(item)
@@ -200,10 +214,10 @@ class Batcher:
             if len(texts) >= size:
                 break
             start = item.sent
-            end = min(len(item.chunks), start + size - len(texts))
+            end = min(len(item.todo), start + size - len(texts))
             if end > start:
                 parts.append((item, start, end))
-                texts.extend(c.indexed_text() for c in item.chunks[start:end])
+                texts.extend(item.chunks[i].indexed_text() for i in item.todo[start:end])
                 item.sent = end
         task = asyncio.ensure_future(
             self.indexer.until_cancelled(self.indexer.embedder.embed(texts))
@@ -230,7 +244,8 @@ class Batcher:
         self._busy_until = max(self._busy_until, flight.done_at)
         offset = 0
         for item, begin, end in flight.parts:
-            item.vectors.append(vectors[offset : offset + end - begin])
+            for position, row in zip(item.todo[begin:end], vectors[offset : offset + end - begin]):
+                item.vectors[position] = row
             item.embedded = end
             offset += end - begin
         self.embedded += flight.size
@@ -238,13 +253,15 @@ class Batcher:
         self.tick()
 
     def _store_complete(self) -> None:
-        while self.pending and self.pending[0].embedded >= len(self.pending[0].chunks):
+        while self.pending and self.pending[0].embedded >= len(self.pending[0].todo):
             item = self.pending.pop(0)
             dim = self.identity.dim
-            vectors = np.vstack(item.vectors) if item.vectors else np.zeros((0, dim), np.float32)
+            vectors = (np.vstack(item.vectors) if item.vectors  # type: ignore[arg-type]
+                       else np.zeros((0, dim), np.float32))
             self.writer.put_document(item.record, item.chunks, vectors, self.identity)
             (self.report.updated if item.replaces else self.report.added).append(item.record.path)
-            self.report.chunks += len(item.chunks)
+            self.report.chunks += len(item.todo)
+            self.report.kept += item.kept
 
 
 def _retrieved(task: asyncio.Future[np.ndarray]) -> None:

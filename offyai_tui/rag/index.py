@@ -294,6 +294,17 @@ class DocumentIndex:
             last = rows[-1][0]
             yield [row_to_chunk(row) for row in rows]
 
+    def vectors_of(self, path: str) -> dict[str, np.ndarray]:
+        """The committed vectors of a document's chunks, by the text each embedded, so
+        that an edited file's unchanged chunks keep theirs instead of being embedded
+        again (copies: the view may be replaced by a commit)."""
+        vectors = self._vectors
+        if vectors is None or self.problem:
+            return {}
+        chunks = {chunk.id: chunk for chunk in self.chunks_of(path)}
+        return {chunks[i].indexed_text(): np.array(vectors.matrix[row], dtype=np.float32)
+                for i, row in vectors.rows_of(chunks).items()}
+
     def search_vectors(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Ids and cosine similarities of the ``k`` nearest chunks."""
         if self.problem:

@@ -65,6 +65,8 @@ class IndexReport:
     the next run goes on from there (see ``bigfile``)."""
     chunks: int = 0
     """Chunks embedded in this run (re-embedded ones included)."""
+    kept: int = 0
+    """Chunks of edited files whose text was unchanged: their vectors were kept."""
     reembedded: int = 0
     seconds: float = 0.0
     embed_seconds: float = 0.0
@@ -80,6 +82,8 @@ class IndexReport:
             f"{len(self.unchanged)} unchanged", f"{len(self.removed)} removed",
             f"{len(self.skipped)} skipped", f"{self.chunks} chunks embedded",
         ]
+        if self.kept:
+            parts.append(f"{self.kept} unchanged chunks kept")
         if self.reembedded:
             parts.append(f"{self.reembedded} re-embedded for a new model")
         if self.partial:
