@@ -80,16 +80,20 @@ class IndexReport:
         parts = [
             f"{len(self.added)} added", f"{len(self.updated)} updated",
             f"{len(self.unchanged)} unchanged", f"{len(self.removed)} removed",
-            f"{len(self.skipped)} skipped", f"{self.chunks} chunks embedded",
+            f"{len(self.skipped)} skipped", _count(self.chunks, "chunk") + " embedded",
         ]
         if self.kept:
-            parts.append(f"{self.kept} unchanged chunks kept")
+            parts.append(_count(self.kept, "unchanged chunk") + " kept")
         if self.reembedded:
             parts.append(f"{self.reembedded} re-embedded for a new model")
         if self.partial:
             parts.append(f"{len(self.partial)} partly indexed (index again to go on)")
         line = ", ".join(parts) + f" in {self.seconds:.1f} s"
         return ("cancelled: " if self.cancelled else "") + line
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 ProgressCallback = Callable[[IndexProgress], None]
