@@ -6,16 +6,20 @@ import asyncio
 import html
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from offyai_tui.engines.base import Engine
+from offyai_tui.engines.llamacpp import LlamaCppEngine
+from offyai_tui.engines.ollama import OllamaEngine
 from offyai_tui.settings.config import Settings
 from offyai_tui.settings.workspace import Workspace
 from offyai_tui.ui.app import OffyApp, make_app
 from offyai_tui.ui.screens.chat import ChatScreen
+from tests.ollama_fixtures import ollama_settings
 from tests.ui.fakes import ScriptedEngine
 
 SIZE = (110, 32)
@@ -132,3 +136,16 @@ def notices(app: OffyApp, severity: str | None = None) -> list[str]:
 
 def workspace_dir() -> Path:
     return Workspace.open("default").root
+
+
+@pytest.fixture
+def settings(ollama_server: str) -> Settings:
+    return ollama_settings(ollama_server)
+
+
+@pytest.fixture
+async def real_engines(settings: Settings) -> AsyncIterator[list[Engine]]:
+    engines: list[Engine] = [OllamaEngine(settings), LlamaCppEngine(settings)]
+    yield engines
+    for engine in engines:
+        await engine.aclose()
