@@ -1,6 +1,6 @@
 """A large file on the Documents screen: progress inside the file, Esc at once, partial
 row, F5 goes on. Driven with Pilot; a real 1.2 MB file streams through the real
-pipeline, embedded by the hash engine of ``test_documents_screen`` so a run can
+pipeline, embedded by the hash engine of ``documents_host`` so a run can
 be held at an exact batch."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from offyai_tui.settings.config import Settings
 from offyai_tui.ui.screens.documents import DocumentsScreen
 from offyai_tui.ui.screens.documents_job import documents_job
-from tests.ui.test_documents_screen import (
+from tests.ui.documents_host import (
     HashEmbedder,
     Host,
     add_path,

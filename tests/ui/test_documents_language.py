@@ -14,7 +14,7 @@ from offyai_tui.engines.registry import EngineRegistry
 from offyai_tui.settings.config import Settings
 from offyai_tui.ui.screens.documents_job import documents_job
 from tests.e2e.test_index_language import GERMAN
-from tests.ui.test_documents_screen import Host, add_path, job_idle, wait_for
+from tests.ui.documents_host import Host, add_path, job_idle, wait_for
 
 
 async def _notes_after_indexing(folder: Path) -> list[str]:

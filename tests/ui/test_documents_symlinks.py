@@ -18,7 +18,7 @@ from offyai_tui.rag.service import list_documents
 from offyai_tui.settings import locations
 from offyai_tui.settings.config import Settings, parse_settings
 from offyai_tui.settings.workspace import Workspace
-from tests.ui.test_documents_screen import (
+from tests.ui.documents_host import (
     Host,
     add_path,
     job_idle,
