@@ -13,9 +13,9 @@ from offyai_tui.chat import slash
 from offyai_tui.chat.params import PARAMETERS, apply_params
 from offyai_tui.engines.base import ChatOptions, Done, Message
 from offyai_tui.engines.ollama import OllamaEngine
+from tests.engines.openai_scripted import collect, engine_for
 from tests.engines.test_llamacpp_options import SET_VALUES
 from tests.engines.test_ollama import last_request
-from tests.engines.test_openai_compat import collect, engine_for
 from tests.llama_server import LlamaServer
 from tests.ollama_fixtures import ollama_settings
 

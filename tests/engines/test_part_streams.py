@@ -28,7 +28,7 @@ from offyai_tui.engines.ollama import OllamaEngine
 from offyai_tui.engines.ollama_lines import ChatTurn
 from offyai_tui.engines.parts import ToolCall
 from offyai_tui.settings.workspace import Workspace
-from tests.engines.test_openai_compat import Route, ScriptedServer, engine_for, scripted, sse
+from tests.engines.openai_scripted import Route, ScriptedServer, engine_for, scripted, sse
 
 __all__ = ["scripted"]  # the fixture, imported for pytest
 

@@ -30,8 +30,8 @@ from offyai_tui.engines.openai_compat import OpenAICompatEngine
 from offyai_tui.engines.openai_wire import Turn
 from offyai_tui.engines.think_tags import split_whole
 from offyai_tui.settings.config import OpenAIEndpoint, Settings, parse_settings
+from tests.engines.openai_scripted import Route, ScriptedServer, delta, sse
 from tests.engines.test_ollama import THINKING_TEXT, last_request
-from tests.engines.test_openai_compat import Route, ScriptedServer, delta, sse
 
 HELLO = [Message("user", "Say hello.")]
 HISTORY = [
