@@ -3,7 +3,8 @@
 The answers come from the real bundled SmolLM2 (llama-cpp-python, one thread),
 loaded in this process, never in pytest's. Every NDJSON stream is written in
 1-7 byte HTTP chunks so the client sees lines (and UTF-8 characters) cut at
-awkward places. Model names choose faults, per request:
+awkward places (``tests/ollama_wire.py``). Model names choose faults, per request
+(scripted in ``tests/ollama_replies.py``):
 
 - ``cut-model``: the connection is dropped in the middle of a line;
 - ``stall-model``: the stream goes quiet (until the client gives up);
@@ -39,328 +40,43 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
-import random
-import re
-import select
-import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 
-FAULTS = (
-    "cut-model",
-    "stall-model",
-    "garbage-model",
-    "error-model",
-    "slow-model",
-    "thinking-model",
-    "tools-model",
-    "vision-model",
+from tests.ollama_replies import (
+    CHAT_MODEL,
+    FAULT_AFTER,
+    FAULTS,
+    MID_STREAM_ERROR,
+    THINKING,
+    THINKING_PAUSE,
+    TOOL_CALLS,
+    Model,
+    State,
+    _asked_calls,
+    _parameters_text,
+    _vector,
+    canonical,
+    now_text,
+    parse_keep_alive,
 )
-CHAT_MODEL = "smollm2:135m"
-EMBED_MODEL = "all-minilm:latest"
-FAULT_AFTER = 3
-"""Content lines sent before a fault model misbehaves."""
-THINKING = ["Je ", "réfléchis", "… ", "naïve ", "idée ", "🤔", " — ", "日本語", " ok"]
-THINKING_PAUSE = 0.15
-"""Seconds between thinking deltas."""
-TOOL_CALLS = [
-    {"id": "call_weather_1", "function": {"index": 0, "name": "get_weather",
-                                          "arguments": {"city": "Zürich", "days": 2}}},
-    {"function": {"index": 1, "name": "get_time", "arguments": {}}},
-]  # fmt: skip
-MID_STREAM_ERROR = "an error was encountered while running the model: unexpected EOF"
-FILE_TYPES = {
-    0: "F32",
-    1: "F16",
-    2: "Q4_0",
-    3: "Q4_1",
-    7: "Q8_0",
-    8: "Q5_0",
-    9: "Q5_1",
-    15: "Q4_K_M",
-}
-NO_LIMIT = datetime(2318, 1, 1, tzinfo=timezone.utc)
+from tests.ollama_wire import ClientGone, WireHandler, go_json
+
+__all__ = ["CHAT_MODEL", "THINKING", "Handler", "Server", "main"]
 
 
-class ClientGone(Exception):
-    """The client closed its end while we were writing."""
-
-
-def _asked_calls(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Tool calls a test scripts in its prompt: ``calls: [{"name": ..., "arguments": ...}]``."""
-    last = messages[-1].get("content", "") if messages else ""
-    if not isinstance(last, str) or not last.startswith("calls: "):
-        return []
-    return [{"function": call} for call in json.loads(last[len("calls: "):])]
-
-
-def canonical(name: str) -> str:
-    """Ollama's name rule: a missing tag means ``:latest``."""
-    name = name.strip()
-    return name if not name or ":" in name.rsplit("/", 1)[-1] else f"{name}:latest"
-
-
-def go_json(value: Any) -> bytes:
-    """JSON as Go's encoder writes it: raw UTF-8, with <, > and & escaped."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").encode()
-
-
-def now_text() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-
-
-def parse_keep_alive(value: Any) -> timedelta | None:
-    """Seconds as a number, or a Go duration ("5m", "1h30m", "300ms"); negative = forever."""
-    if value is None:
-        return timedelta(minutes=5)
-    if isinstance(value, (int, float)):
-        return None if value < 0 else timedelta(seconds=value)
-    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    parts = re.findall(r"(-?[\d.]+)(ms|s|m|h)", str(value))
-    if not parts and str(value).strip() != "0":
-        raise ValueError(f"time: invalid duration {value!r}")
-    seconds = sum(float(n) * units[u] for n, u in parts)
-    return None if seconds < 0 else timedelta(seconds=seconds)
-
-
-class Model:
-    """The real SmolLM2 behind every chat model of this server."""
-
-    def __init__(self, path: str) -> None:
-        from llama_cpp import Llama
-        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
-
-        self.path = path
-        self.llm = Llama(path, n_ctx=2048, n_threads=1, n_threads_batch=1, verbose=False)
-        self.lock = threading.Lock()
-        meta = self.llm.metadata
-        eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode()
-        bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode()
-        self.template = meta.get("tokenizer.chat_template", "")
-        self.formatter = Jinja2ChatFormatter(self.template, eos, bos)
-        self.info = {k: _typed(v) for k, v in meta.items() if k != "tokenizer.chat_template"}
-        self.details = {
-            "parent_model": "",
-            "format": "gguf",
-            "family": meta.get("general.architecture", ""),
-            "families": [meta.get("general.architecture", "")],
-            "parameter_size": meta.get("general.size_label", ""),
-            "quantization_level": FILE_TYPES.get(int(meta.get("general.file_type", -1)), "?"),
-        }
-
-    def generate(
-        self, messages: list[dict[str, Any]], options: dict[str, Any], stats: dict
-    ) -> Iterator[str]:
-        """Yield the answer's pieces; fill ``stats`` with Ollama's counters."""
-        started = time.perf_counter_ns()
-        prefill = ""
-        if messages and messages[-1].get("role") == "assistant":  # Ollama continues it
-            prefill = str(messages[-1].get("content") or "")
-            messages = messages[:-1]
-        prompt = self.formatter(messages=messages)
-        predict = int(options.get("num_predict") or 32)
-        kwargs: dict[str, Any] = {
-            "max_tokens": 32 if predict < 0 else min(predict, 256),
-            "temperature": float(options.get("temperature", 0.8)),
-            "top_p": float(options.get("top_p", 0.9)),
-            "top_k": int(options.get("top_k", 40)),
-            "stop": list(prompt.stop or []) + list(options.get("stop") or []),
-            "stream": True,
-        }
-        if options.get("seed") is not None:
-            kwargs["seed"] = int(options["seed"])
-        with self.lock:
-            text = prompt.prompt + prefill
-            tokens = self.llm.tokenize(text.encode(), add_bos=False, special=True)
-            stats.update(prompt_eval_count=len(tokens), eval_count=0, done_reason="stop")
-            first = 0
-            for chunk in self.llm.create_completion(tokens, **kwargs):
-                choice = chunk["choices"][0]
-                if choice.get("finish_reason"):
-                    stats["done_reason"] = choice["finish_reason"]
-                if choice["text"]:
-                    first = first or time.perf_counter_ns()
-                    stats["eval_count"] += 1
-                    yield choice["text"]
-        end = time.perf_counter_ns()
-        first = first or end
-        stats.update(
-            total_duration=end - started,
-            load_duration=1_000_000,
-            prompt_eval_duration=first - started,
-            eval_duration=max(end - first, 1),
-        )
-
-
-def _typed(value: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    return value
-
-
-class State:
-    """Installed and loaded models, and what the tests may ask about."""
-
-    def __init__(self, model: Model) -> None:
-        self.model = model
-        self.lock = threading.Lock()
-        size = os.path.getsize(model.path)
-        self.installed: dict[str, dict[str, Any]] = {}
-        self.install(
-            EMBED_MODEL,
-            45_960_996,
-            {
-                **model.details,
-                "family": "bert",
-                "families": ["bert"],
-                "parameter_size": "23M",
-                "quantization_level": "F16",
-            },
-        )
-        for fault in FAULTS:
-            self.install(canonical(fault), size, model.details)
-        self.install(CHAT_MODEL, size, model.details)  # newest first, as Ollama sorts
-        self.loaded: dict[str, datetime] = {}
-        self.requests: list[dict[str, Any]] = []
-        self.counters = {"completed": 0, "disconnects": 0, "active": 0}
-        self.last_done: dict[str, Any] = {}
-        self.rng = random.Random(1234)
-
-    def install(self, name: str, size: int, details: dict[str, Any]) -> None:
-        digest = hashlib.sha256(name.encode()).hexdigest()
-        entry = {
-            "name": name,
-            "model": name,
-            "modified_at": now_text(),
-            "size": size,
-            "digest": digest,
-            "details": dict(details),
-        }
-        with self.lock:
-            self.installed = {name: entry, **self.installed}
-
-    def record(self, path: str, body: dict[str, Any]) -> None:
-        with self.lock:
-            # Kept whole for the server's life: tests count the requests before an action
-            # and read the ones after it, which a rolling window would silently hide.
-            self.requests.append({"path": path, "body": body})
-
-    def finished(self, final: dict[str, Any]) -> None:
-        with self.lock:
-            self.counters["completed"] += 1
-            self.last_done = final
-
-    def count(self, key: str, delta: int = 1) -> None:
-        with self.lock:
-            self.counters[key] += delta
-
-    def touch(self, name: str, keep_alive: Any) -> None:
-        duration = parse_keep_alive(keep_alive)
-        with self.lock:
-            if duration is not None and not duration:
-                self.loaded.pop(name, None)
-            else:
-                until = NO_LIMIT if duration is None else datetime.now(timezone.utc) + duration
-                self.loaded[name] = until
-
-
-class Handler(BaseHTTPRequestHandler):
+class Handler(WireHandler):
     protocol_version = "HTTP/1.1"
     server: Server
     server_version = "ollama-test"
     _think_off = False
     """The request being answered sent ``"think": false``."""
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    # -- plumbing -------------------------------------------------------------
-
-    def _body(self) -> dict[str, Any] | None:
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        try:
-            body = json.loads(raw or b"{}")
-        except ValueError as exc:
-            self._reply(400, {"error": f"invalid request body: {exc}"})
-            return None
-        return body if isinstance(body, dict) else {}
-
-    def _reply(
-        self, status: int, payload: Any = None, kind: str = "application/json; charset=utf-8"
-    ) -> None:
-        data = (
-            b"" if payload is None else payload if isinstance(payload, bytes) else go_json(payload)
-        )
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _not_found(self, name: str) -> None:
-        self._reply(404, {"error": f'model "{name}" not found, try pulling it first'})
-
-    def _start_stream(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-
-    def _chunk(self, data: bytes) -> None:
-        try:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-        except (BrokenPipeError, ConnectionResetError) as exc:
-            raise ClientGone from exc
-
-    def _send(self, payload: Any, raw: bytes | None = None) -> None:
-        """One NDJSON line, in pieces of the configured sizes.
-
-        When splitting, one cut always falls right after the first byte of the
-        line's first multibyte character, so clients must reassemble UTF-8.
-        """
-        data = raw if raw is not None else go_json(payload) + b"\n"
-        low, high = self.server.write_sizes
-        if not high:
-            self._chunk(data)
-            return
-        awkward = next((i + 1 for i, byte in enumerate(data) if byte >= 0xC0), 0)
-        start = 0
-        while start < len(data):
-            end = start + self.server.state.rng.randint(low, high)
-            if start < awkward < end:
-                end = awkward
-            self._chunk(data[start:end])
-            start = end
-
-    def _end_stream(self) -> None:
-        self._chunk(b"")
-        self.wfile.write(b"\r\n")
-
-    def _cut(self) -> None:
-        self.close_connection = True
-        self.connection.shutdown(socket.SHUT_RDWR)
-
-    def _wait_for_hangup(self, limit: float = 60.0) -> None:
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            readable, _, _ = select.select([self.connection], [], [], 0.1)
-            if readable and not self.connection.recv(1, socket.MSG_PEEK):
-                return
 
     # -- routes ---------------------------------------------------------------
 
@@ -680,25 +396,6 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.installed[name]["parameters"] = {"stop": ["<|im_end|>"], **parameters}
         self._reply(200, {"status": "success"})
-
-
-def _parameters_text(parameters: dict[str, Any]) -> str:
-    """``/api/show``'s ``parameters``: one ``name value`` line each, as Ollama lays them out
-    (a stop sequence quoted, one line per sequence)."""
-    lines = []
-    for key, value in {"stop": ["<|im_end|>"], **parameters}.items():
-        for item in value if isinstance(value, list) else [value]:
-            shown = json.dumps(item) if isinstance(item, str) else item
-            lines.append(f"{key:<30} {shown}")
-    return "\n".join(lines)
-
-
-def _vector(text: str, dims: int = 384) -> list[float]:
-    """A deterministic unit vector for ``text`` (the client is under test, not the embedder)."""
-    rng = random.Random(hashlib.sha256(text.encode()).digest())
-    values = [rng.gauss(0.0, 1.0) for _ in range(dims)]
-    norm = sum(v * v for v in values) ** 0.5 or 1.0
-    return [v / norm for v in values]
 
 
 class Server(ThreadingHTTPServer):
