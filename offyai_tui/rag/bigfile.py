@@ -16,11 +16,18 @@ complete. The next run, finding the same content (same SHA-256) still
 ``partial``, makes the same chunks again without embedding them, checks that
 the last stored one is what it would make now, and goes on from there; if the
 file or the chunk settings changed, it indexes the file again from the start.
+
+An indexed file that changed (a log that grew, a paper edited near its end) keeps
+the chunks at its start that it would make again unchanged, with their vectors,
+and embeds from the first one that differs: the stored chunks are read back one
+at a time (memory stays bounded), and the record is ``partial`` from the moment
+the rest is dropped, so a stop then goes on from there like any other.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +42,7 @@ from offyai_tui.rag.chunker import iter_chunks
 from offyai_tui.rag.documents import Chunk, Skipped
 from offyai_tui.rag.embedder import EmbeddingIdentity
 from offyai_tui.rag.index import DocumentRecord, IndexWriter
+from offyai_tui.rag.index_schema import StoredChunk
 from offyai_tui.rag.loaders import LoadError
 from offyai_tui.rag.progress import IndexReport
 from offyai_tui.rag.textstream import TextStream, sniff
@@ -113,6 +121,7 @@ class BigFile:
                 self.report.skipped.append(Skipped(name, known.reason))
                 return
             resume = known.chunks
+        edited = known is not None and known.sha256 != plan.sha256 and known.chunks > 0
         record = DocumentRecord(
             path=name, kind=kind, size=plan.size, sha256=plan.sha256, notes=list(plan.notes),
             indexed_at=time.time(), status=PARTIAL, reason=PARTIAL_REASON,
@@ -125,6 +134,11 @@ class BigFile:
                 stream = TextStream(path, kind, plan, max_bytes)
                 chunks, resume = await self._open(stream), 0
             record = replace(record, title=stream.title)
+            if edited and known is not None:
+                resume, chunks = await self._same_start(chunks, stream, known.chunks)
+                if resume:
+                    self.writer.truncate_document(record, resume)
+                    self.report.kept += resume
             if not resume:
                 self.writer.begin_document(record)
             self.report.partial.append(name)
@@ -170,6 +184,25 @@ class BigFile:
             kept.text, kept.line_start, kept.line_end
         ) == (last[0].text, last[0].line_start, last[0].line_end)
 
+    async def _same_start(
+        self, chunks: Iterator[Chunk], stream: TextStream, stored: int
+    ) -> tuple[int, Iterator[Chunk]]:
+        """How many of the edited file's first chunks equal the ``stored`` ones of its
+        last version, and the chunks from the first that differs on."""
+        name, same = str(stream.path), 0
+        while same < stored:
+            wanted = min(stored - same, _SKIP_STEP)
+            made = await self._step(_take, chunks, wanted)
+            for offset, chunk in enumerate(made):
+                old = self.indexer.index.chunk_at(name, same)
+                if old is None or _key(old) != _key(chunk):
+                    return same, itertools.chain(made[offset:], chunks)
+                same += 1
+            self.tick(stream.position)
+            if len(made) < wanted:
+                break  # the new version ends within the old one
+        return same, chunks
+
     async def _embed_all(
         self, chunks: Iterator[Chunk], stream: TextStream, record: DocumentRecord, done: int
     ) -> int:
@@ -207,6 +240,12 @@ class BigFile:
     def _forget_partial(self, name: str) -> None:
         if name in self.report.partial:
             self.report.partial.remove(name)
+
+
+def _key(chunk: Chunk | StoredChunk) -> tuple[object, ...]:
+    """What makes a stored chunk the same as one made now (text embedded and place)."""
+    return (chunk.indexed_text(), chunk.line_start, chunk.line_end,
+            chunk.page_start, chunk.page_end)
 
 
 def _take(chunks: Iterator[Chunk], count: int) -> list[Chunk]:

@@ -171,16 +171,31 @@ class IndexWriter:
 
     def remove_document(self, path: str) -> int:
         """Remove a document and its chunks; returns how many chunks went."""
-        ids = [r[0] for r in self._db.execute("SELECT id FROM chunks WHERE path = ?", (path,))]
+        gone = self._delete_chunks(path, 0)
+        self._db.execute("DELETE FROM documents WHERE path = ?", (path,))
+        return gone
+
+    def truncate_document(self, record: DocumentRecord, keep: int) -> int:
+        """Keep a document's first ``keep`` chunks with their vectors (an edited large
+        file whose start is unchanged: see ``bigfile``), drop the rest, and write
+        ``record`` (status ``partial``) for the chunks kept; returns how many went."""
+        gone = self._delete_chunks(record.path, keep)
+        self._write_record(record, keep)
+        return gone
+
+    def _delete_chunks(self, path: str, first_ordinal: int) -> int:
+        """Delete a document's chunks from ``first_ordinal`` on, with their keywords
+        and vectors."""
+        where = "FROM chunks WHERE path = ? AND ordinal >= ?"
+        ids = [r[0] for r in self._db.execute(f"SELECT id {where}", (path, first_ordinal))]
         if ids and self._stage.usable:
             self._stage.remove(ids)
         self._db.execute(
             "INSERT INTO chunks_fts(chunks_fts, rowid, header, body) "
-            "SELECT 'delete', id, fts_text(header), fts_text(body) FROM chunks WHERE path = ?",
-            (path,),
+            f"SELECT 'delete', id, fts_text(header), fts_text(body) {where}",
+            (path, first_ordinal),
         )
-        self._db.execute("DELETE FROM chunks WHERE path = ?", (path,))
-        self._db.execute("DELETE FROM documents WHERE path = ?", (path,))
+        self._db.execute(f"DELETE {where}", (path, first_ordinal))
         self._pending = True
         return len(ids)
 

@@ -15,6 +15,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from offyai_tui.engines.llamacpp import LlamaCppEngine
@@ -200,5 +201,84 @@ async def test_batches_are_committed_while_the_file_is_still_being_indexed(
         assert moving and all(p.bytes_total == path.stat().st_size for p in moving)
         assert all(0 < p.bytes_done <= p.bytes_total and p.chunks_total for p in moving)
         assert snapshots[-1].phase == "done" and snapshots[-1].fraction == 1.0
+    finally:
+        docs.close()
+
+
+def _same_as_whole(index: DocumentIndex, path: Path, expected: list[Chunk]) -> None:
+    """The stored chunks are exactly a whole-file index's, each with its own vector."""
+    stored = index.chunks_of(str(path))
+    assert [(c.text, c.line_start, c.line_end) for c in stored] == [
+        (c.text, c.line_start, c.line_end) for c in expected]
+    assert index.chunk_count() == index.vector_count() == len(expected)
+    record = index.document(str(path))
+    assert record is not None and record.status == "indexed" and record.chunks == len(expected)
+    assert record.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("edit", ["grown", "middle", "shorter"])
+async def test_an_edited_file_keeps_its_unchanged_start_and_embeds_the_rest(
+    engine: LlamaCppEngine, tmp_path: Path, edit: str
+) -> None:
+    path = _journal(tmp_path / "journal.txt")
+    settings = _settings()
+    workspace = Workspace.open("big")
+    docs = Documents(workspace, engine, settings)
+    try:
+        first = await docs.add([path])
+        index = await docs.index()
+        before = index.chunks_of(str(path))
+        assert first.added == [str(path)] and first.chunks == len(before) > 24
+        text = path.read_text(encoding="utf-8")
+        paragraphs = text.split("\n\n")
+        if edit == "grown":
+            text += "\nThe narwhalferry was added to the timetable on Friday.\n"
+        elif edit == "middle":
+            paragraphs[20] = "The narwhalferry replaced this whole paragraph."
+            text = "\n\n".join(paragraphs)
+        else:
+            text = "\n\n".join(paragraphs[:12]) + "\n"
+        path.write_text(text, encoding="utf-8")
+        expected = _whole(path, settings)
+
+        report = await docs.add([path])
+        assert report.updated == [str(path)] and not report.partial
+        assert 0 < report.kept <= len(before) and report.kept + report.chunks == len(expected)
+        if edit == "grown":
+            assert report.kept >= len(before) - 2
+        if edit == "shorter":
+            assert report.chunks <= 2
+        after = index.chunks_of(str(path))
+        assert [c.id for c in after[: report.kept]] == [c.id for c in before[: report.kept]]
+        _same_as_whole(index, path, expected)
+        assert _found(index, "narwhalferry") == (edit != "shorter")
+        kept = index.vectors_of(str(path))
+        fresh = await engine.embed(list(kept))
+        assert np.allclose(np.vstack(list(kept.values())), np.asarray(fresh), atol=1e-5)
+    finally:
+        docs.close()
+
+
+async def test_a_stop_after_the_unchanged_start_goes_on_from_there(
+    engine: LlamaCppEngine, tmp_path: Path
+) -> None:
+    path = _journal(tmp_path / "journal.txt")
+    settings = _settings()
+    workspace = Workspace.open("big")
+    docs = Documents(workspace, engine, settings)
+    try:
+        await docs.add([path])
+        paragraphs = path.read_text(encoding="utf-8").split("\n\n")
+        paragraphs[8] = "The narwhalferry replaced this paragraph."
+        path.write_text("\n\n".join(paragraphs), encoding="utf-8")
+        expected = _whole(path, settings)
+        await _stopped_run(docs, path, after=8)
+        index = await docs.index()
+        record = index.document(str(path))
+        assert record is not None and record.status == "partial"
+        assert index.chunk_count() == index.vector_count() == record.chunks < len(expected)
+        report = await docs.add([path])
+        assert report.added == [str(path)] and report.chunks == len(expected) - record.chunks
+        _same_as_whole(index, path, expected)
     finally:
         docs.close()
