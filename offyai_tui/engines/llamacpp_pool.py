@@ -11,11 +11,10 @@ slows down, never stalls, on a busy one.
 
 So a batch of texts is cut into small contiguous pieces that the workers take
 in turn as each becomes free, and the vectors are put back in order. Handing
-each worker one fixed half left the faster one idle while the other finished
-(a worker on a core another program uses is the slow one; even on two free
-cores, 6% of a 100-chunk run). Each worker finishes the pieces of one batch
-before it takes those of the next (batches land in the order they were sent,
-as the indexer stores them). The pool has one worker per
+each worker one fixed half left the one that finished first idle until the
+other was done (6% of a 100-chunk run on two free cores). Each worker finishes
+the pieces of one batch before it takes those of the next (batches land in the
+order they were sent, as the indexer stores them). The pool has one worker per
 physical core (at most :data:`MAX_WORKERS`) for models up to
 :data:`MAX_MODEL_BYTES`; a larger embedding model (each worker holds its own
 copy) or an explicit ``llamacpp.n_threads_batch`` keeps the single worker with
