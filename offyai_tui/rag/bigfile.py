@@ -12,16 +12,16 @@ While such a file is indexed its record has status ``partial`` and counts the
 chunks stored so far. The indexer's periodic commits (and its final commit
 when it is stopped) therefore keep what was embedded, searchable, and the
 documents list says the file is partly indexed: a half file never looks
-complete. The next run, finding the same content (same SHA-256) still
-``partial``, makes the same chunks again without embedding them, checks that
-the last stored one is what it would make now, and goes on from there; if the
-file or the chunk settings changed, it indexes the file again from the start.
+complete.
 
-An indexed file that changed (a log that grew, a paper edited near its end) keeps
-the chunks at its start that it would make again unchanged, with their vectors,
-and embeds from the first one that differs: the stored chunks are read back one
-at a time (memory stays bounded), and the record is ``partial`` from the moment
-the rest is dropped, so a stop then goes on from there like any other.
+The next run makes the file's chunks again and compares them, one at a time
+with the stored ones read back (memory stays bounded), for as long as they
+match: those keep their vectors, the rest is dropped and embedding goes on from
+the first that differs. So a stopped run goes on from where it stopped (if its
+chunks are not all made again, the chunk settings changed and the file starts
+over), and a file that changed (a log that grew, a paper edited near its end)
+embeds only from its first changed chunk. From the moment the rest is dropped
+the record is ``partial``, so a stop then goes on from there too.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ STREAMED_KINDS = frozenset({"text", "code", "markdown", "rst"})
 PARTIAL = "partial"
 PARTIAL_REASON = "indexing stopped part-way; index again to go on from there"
 _SKIP_STEP = 512
-"""Chunks re-made per worker step when a resumed file skips what is stored."""
+"""Chunks re-made per worker step while they are compared with the stored ones."""
 
 T = TypeVar("T")
 
@@ -112,7 +112,6 @@ class BigFile:
             self.indexer._skip(self.writer, name, kind, str(exc), self.report)
             return
         known = self.indexer.index.document(name)
-        resume = 0
         if known is not None and known.sha256 == plan.sha256:
             if known.status == "indexed":
                 self.report.unchanged.append(name)
@@ -120,8 +119,6 @@ class BigFile:
             if known.status != PARTIAL:
                 self.report.skipped.append(Skipped(name, known.reason))
                 return
-            resume = known.chunks
-        edited = known is not None and known.sha256 != plan.sha256 and known.chunks > 0
         record = DocumentRecord(
             path=name, kind=kind, size=plan.size, sha256=plan.sha256, notes=list(plan.notes),
             indexed_at=time.time(), status=PARTIAL, reason=PARTIAL_REASON,
@@ -129,17 +126,21 @@ class BigFile:
         stream = TextStream(path, kind, plan, max_bytes)
         try:
             chunks = await self._open(stream)
-            if resume and not await self._skip_stored(chunks, stream, resume):
-                stream.close()
-                stream = TextStream(path, kind, plan, max_bytes)
-                chunks, resume = await self._open(stream), 0
             record = replace(record, title=stream.title)
-            if edited and known is not None:
+            resume = 0
+            if known is not None and known.chunks:
                 resume, chunks = await self._same_start(chunks, stream, known.chunks)
-                if resume:
-                    self.writer.truncate_document(record, resume)
-                    self.report.kept += resume
-            if not resume:
+                if known.sha256 == plan.sha256 and resume < known.chunks:
+                    # A stopped run's chunks are not all made again: the chunk
+                    # settings changed, so the file starts over.
+                    stream.close()
+                    stream = TextStream(path, kind, plan, max_bytes)
+                    chunks, resume = await self._open(stream), 0
+            if resume:
+                self.writer.truncate_document(record, resume)
+                if known is not None and known.sha256 != plan.sha256:
+                    self.report.kept += resume  # an edited file's unchanged start
+            else:
                 self.writer.begin_document(record)
             self.report.partial.append(name)
             count = await self._embed_all(chunks, stream, record, resume)
@@ -167,28 +168,12 @@ class BigFile:
             stream.blocks(), str(stream.path), stream.title, rag.chunk_tokens, rag.chunk_overlap
         )
 
-    async def _skip_stored(self, chunks: Iterator[Chunk], stream: TextStream, stored: int) -> bool:
-        """Re-make the ``stored`` chunks already in the index without embedding them;
-        whether the last one matches the stored one (else start over)."""
-        last: list[Chunk] = []
-        left = stored
-        while left > 0:
-            made = await self._step(_take, chunks, min(left, _SKIP_STEP))
-            if not made:
-                return False
-            left -= len(made)
-            last = made[-1:]
-            self.tick(stream.position)  # these bytes are done already
-        kept = self.indexer.index.chunk_at(str(stream.path), stored - 1)
-        return bool(last) and kept is not None and (
-            kept.text, kept.line_start, kept.line_end
-        ) == (last[0].text, last[0].line_start, last[0].line_end)
-
     async def _same_start(
         self, chunks: Iterator[Chunk], stream: TextStream, stored: int
     ) -> tuple[int, Iterator[Chunk]]:
-        """How many of the edited file's first chunks equal the ``stored`` ones of its
-        last version, and the chunks from the first that differs on."""
+        """How many of the file's first chunks equal the ``stored`` ones (its last
+        version, or what a stopped run stored), and the chunks from the first that
+        differs on."""
         name, same = str(stream.path), 0
         while same < stored:
             wanted = min(stored - same, _SKIP_STEP)

@@ -176,9 +176,9 @@ class IndexWriter:
         return gone
 
     def truncate_document(self, record: DocumentRecord, keep: int) -> int:
-        """Keep a document's first ``keep`` chunks with their vectors (an edited large
-        file whose start is unchanged: see ``bigfile``), drop the rest, and write
-        ``record`` (status ``partial``) for the chunks kept; returns how many went."""
+        """Keep a document's first ``keep`` chunks with their vectors (a large file's
+        chunks that are made again unchanged: see ``bigfile``), drop the rest, and
+        write ``record`` (status ``partial``) for the chunks kept; returns how many went."""
         gone = self._delete_chunks(record.path, keep)
         self._write_record(record, keep)
         return gone
