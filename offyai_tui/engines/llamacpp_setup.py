@@ -101,7 +101,7 @@ def effective(llm: Any, llama_cpp: Any) -> dict[str, Any]:
 
 
 def settle_chat_format(
-    llm: Any, requested: str | None, architecture: str, llama_cpp: Any
+    llm: Any, requested: str | None, architecture: str
 ) -> tuple[str | None, str]:
     """Use the GGUF's template when it renders, else a named format; returns ``(name, how)``.
 
@@ -114,7 +114,7 @@ def settle_chat_format(
     template = (llm.metadata or {}).get("tokenizer.chat_template")
     if requested is None and template:
         try:
-            _render(llm, template, llama_cpp)
+            file_formatter(llm, template)(messages=[dict(m) for m in _PROBE_MESSAGES])
         except Exception as exc:
             name = named_format(llm, architecture)
             _force_format(llm, name)
@@ -132,11 +132,6 @@ def named_format(llm: Any, architecture: str, requested: str | None = None) -> s
             if len(llm.tokenize(marker.encode(), add_bos=False, special=True)) == 1:
                 return name
     return requested or format_for_architecture(architecture)
-
-
-def _render(llm: Any, template: str, llama_cpp: Any) -> None:
-    del llama_cpp  # imported by file_formatter; the parameter keeps the call uniform
-    file_formatter(llm, template)(messages=[dict(m) for m in _PROBE_MESSAGES])
 
 
 def file_formatter(llm: Any, template: str, *, stop_at_eos: bool = False) -> Any:

@@ -337,7 +337,7 @@ class Worker:
             effective["notes"] = [note] if note else []
         if slot == "chat":
             arch = str(spec.get("architecture") or "")
-            chat_format, how = setup.settle_chat_format(llm, chat_format, arch, self.llama_cpp)
+            chat_format, how = setup.settle_chat_format(llm, chat_format, arch)
             effective["chat_format"] = how
         size = os.path.getsize(spec["path"])
         loaded = Loaded(
